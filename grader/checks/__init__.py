@@ -1,0 +1,1 @@
+"""Checks: trusted judgements of what the sandboxed probes sent back, one family per homework part."""

@@ -1,0 +1,79 @@
+"""The grading pipeline for one hand-in: discover -> extract -> probe -> judge -> score."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from grader.checks.model import CheckResult
+from grader.checks.part1 import Part1
+from grader.discover import find_sources
+from grader.extract import SourceFile, extract_file
+from grader.results import SubmissionResult
+from grader.sandbox.jobs import run_job
+from grader.sandbox.zygote import Zygote
+from grader.targets import TARGETS, locate
+
+
+def load_sources(path: Path) -> list[SourceFile]:
+    """Discover and extract every source file of a hand-in (no student code runs here)."""
+    root = path if path.is_dir() else path.parent
+    return [extract_file(source, source.relative_to(root).as_posix()) for source in find_sources(path)]
+
+
+class Grader:
+    """Grades hand-ins with one zygote; create it after importing TF and before any TF op."""
+
+    def __init__(self, workers: int = 2):
+        self.zygote = Zygote()
+        self.families = [Part1()]
+        self.pool = ThreadPoolExecutor(max_workers=max(1, workers))
+
+    def close(self) -> None:
+        self.pool.shutdown()
+        self.zygote.close()
+
+    def __enter__(self) -> "Grader":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def grade(self, path: Path) -> SubmissionResult:
+        started = time.perf_counter()
+        files = load_sources(path)
+        result = SubmissionResult(submission=path.name or str(path), checks=[],
+                                  files=[f.display for f in files],
+                                  notes=[problem for f in files for problem in f.problems])
+        pending = []
+        for family in self.families:
+            for name in family.targets:
+                located = locate(TARGETS[name], files)
+                if located.file is None:
+                    result.checks += family.missing(located)
+                    continue
+                job = family.job(located)
+                pending.append((family, located, self.pool.submit(run_job, self.zygote, job)))
+        for family in self.families:  # references in this process while the children work
+            for name in family.targets:
+                family.expected(name)
+        notes = set(result.notes)
+        for family, located, future in pending:
+            try:
+                outcome = future.result()
+                result.checks += family.judge(located, outcome)
+            except Exception as error:  # a grader bug must cost no student points silently, nor stop a batch
+                message = f"grader error while grading `{located.target.name}`: {type(error).__name__}: {error}"
+                result.internal_errors.append(message)
+                result.checks += [CheckResult(check_id, located.target.name, points, False, message)
+                                  for check_id, points in family.check_ids(located.target.name)]
+                continue
+            for note in outcome.load_notes:
+                if note not in notes:
+                    notes.add(note)
+                    result.notes.append(note)
+        order = {name: i for i, name in enumerate(TARGETS)}
+        result.checks.sort(key=lambda c: order.get(c.target, len(order)))
+        result.duration_s = time.perf_counter() - started
+        return result

@@ -1,0 +1,9 @@
+"""Probes: child-side routines that exercise student code and return plain data only.
+
+Each probe takes the loaded namespace, the job and one call description, and returns a dict of
+JSON values and numpy arrays. The registry maps the job's `probe` name to the routine.
+"""
+
+from grader.probes.calls import call_function
+
+PROBES = {"call": call_function}

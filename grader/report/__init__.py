@@ -1,0 +1,1 @@
+"""Report: render graded results for people (terminal) and programs (JSON)."""

@@ -1,0 +1,41 @@
+"""Terminal report: one row per check with points, message and hint (rich; plain when piped)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from grader.results import SubmissionResult
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
+def render(result: SubmissionResult, console: Console) -> None:
+    """Print the table of checks, the notes on what could not be loaded, and the total."""
+    table = Table(title=f"dlgrade: {result.submission}", show_lines=False, expand=True)
+    table.add_column("target", no_wrap=True)
+    table.add_column("check", no_wrap=True)
+    table.add_column("points", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    table.add_column("message / hint", ratio=1)
+    for check in result.checks:
+        mark = Text("pass", style="green") if check.passed else Text("FAIL", style="bold red")
+        detail = Text(check.message)
+        if check.hint:
+            detail.append("\nhint: ", style="bold yellow")
+            detail.append(check.hint, style="yellow")
+        short_id = check.id.split(".", 1)[-1]
+        table.add_row(check.target, short_id, f"{_points(check.score)}/{_points(check.max_score)}", mark, detail)
+    console.print(table)
+    for note in result.notes:
+        console.print(Text(f"note: {note}", style="dim"))
+    for error in result.internal_errors:
+        console.print(Text(f"internal error: {error}", style="bold magenta"))
+    failed = sum(not c.passed for c in result.checks)
+    per_target = "  ".join(f"{t} {_points(s)}/{_points(m)}" for t, (s, m) in result.per_target().items())
+    verdict = "all checks passed" if failed == 0 else f"{failed} check{'s' * (failed != 1)} failed"
+    console.print(Text(f"Total: {_points(result.score)}/{_points(result.max_score)} ({verdict})", style="bold"))
+    console.print(Text(per_target, style="dim"))

@@ -1,0 +1,70 @@
+"""Score: a hand-in's checks added up, and the results contract (design.md) as JSON."""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass, field
+
+from grader import __version__
+from grader.checks.model import CheckResult
+
+TARGET_ORDER = ("softmax", "sigmoid", "softmax_ce", "sigmoid_ce", "Matmul", "Relu", "mnist_numpy", "mnist_tf")
+
+
+@dataclass
+class SubmissionResult:
+    """Everything graded for one hand-in; `to_dict` is the stable JSON contract."""
+
+    submission: str
+    checks: list[CheckResult]
+    files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what could not be loaded, and why
+    duration_s: float = 0.0
+    internal_errors: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return round(sum(c.score for c in self.checks), 6)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(c.max_score for c in self.checks), 6)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks) and not self.internal_errors
+
+    def per_target(self) -> dict[str, tuple[float, float]]:
+        """(score, max_score) per target, in homework order."""
+        totals: dict[str, tuple[float, float]] = {}
+        for check in self.checks:
+            score, maximum = totals.get(check.target, (0.0, 0.0))
+            totals[check.target] = (score + check.score, maximum + check.max_score)
+        return {t: totals[t] for t in TARGET_ORDER if t in totals}
+
+    def to_dict(self) -> dict:
+        return {
+            "submission": self.submission,
+            "score": self.score,
+            "max_score": self.max_score,
+            "checks": [c.to_dict() for c in self.checks],
+            "files": self.files,
+            "notes": self.notes,
+            "internal_errors": self.internal_errors,
+            "duration_s": round(self.duration_s, 3),
+            "environment": environment(),
+        }
+
+
+def environment() -> dict[str, str]:
+    """Versions that a result depends on (stable on one machine, so JSON stays deterministic)."""
+    import numpy
+    import tensorflow
+
+    return {
+        "dlgrade": __version__,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "tensorflow": tensorflow.__version__,
+        "platform": platform.system(),
+    }

@@ -1,0 +1,104 @@
+"""The sandboxed child: confine itself, load the hand-in, run the probe, send plain frames.
+
+This is the only place student code runs. It never returns: it ends with `os._exit`.
+Events it sends, in order: `statement` (before each definition is executed, so the parent can
+tell which one hung), `loaded`, then `begin`/`result` per call, then `done`.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import resource
+import signal
+import sys
+import time
+from typing import Any
+
+from grader.sandbox.protocol import FrameReader, encode_frame, write_all
+
+OUTPUT_FILE = "output.txt"
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
+def _confine(workdir: str) -> None:
+    """New session (so the parent can kill the whole group), private cwd/HOME, capped file sizes."""
+    os.setsid()
+    os.chdir(workdir)
+    for name in ("HOME", "TMPDIR", "TMP", "TEMP"):
+        os.environ[name] = workdir
+    os.environ["MPLBACKEND"] = "Agg"
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+        signal.signal(signum, signal.SIG_DFL)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing us
+    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    null = os.open(os.devnull, os.O_RDONLY)
+    output = os.open(OUTPUT_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(null, 0)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+    os.close(null)
+    os.close(output)
+
+
+def _seed_everything(seed: int) -> None:
+    import numpy as np
+    import tensorflow as tf
+
+    random.seed(seed)
+    np.random.seed(seed)
+    tf.random.set_seed(seed)
+    try:  # one thread each: deterministic reductions, and parallel children share the cores fairly
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:
+        pass
+
+
+def _serve(job: dict[str, Any], result_fd: int) -> None:
+    from grader.probes import PROBES
+    from grader.sandbox.loader import load
+
+    def emit(message: dict[str, Any]) -> None:
+        write_all(result_fd, encode_frame(message))
+
+    _seed_everything(job.get("seed", 0))
+    namespace, notes = load(job["plan"], lambda index: emit({"event": "statement", "index": index}))
+    target = namespace.get(job["target"])
+    problem = None
+    if target is None:
+        problem = f"`{job['target']}` was not defined after loading (see the load notes)"
+    elif not callable(target):
+        problem = f"`{job['target']}` is a {type(target).__name__} after loading, not a function or class"
+    emit({"event": "loaded", "notes": notes, "problem": problem})
+    if problem:
+        return
+    probe = PROBES[job["probe"]]
+    for index in range(job["start"], len(job["calls"])):
+        emit({"event": "begin", "call": index})
+        started = time.perf_counter()
+        result = probe(namespace, job, job["calls"][index])
+        result.update(event="result", call=index, seconds=round(time.perf_counter() - started, 4))
+        emit(result)
+    emit({"event": "done"})
+
+
+def run(workdir: str, spec_fd: int, result_fd: int) -> None:
+    """Entry point of the sandboxed process (forked by the supervisor); never returns."""
+    code = 0
+    try:
+        job = FrameReader(spec_fd).read(deadline=time.monotonic() + 60)
+        os.close(spec_fd)
+        _confine(workdir)
+        _serve(job, result_fd)
+    except BaseException:  # report nothing to the parent but the exit status
+        code = 70
+        try:
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
+            sys.stderr.flush()
+        except BaseException:
+            pass
+    os._exit(code)

@@ -1,0 +1,152 @@
+"""Parent side of probing: run a job's calls in sandboxed children under deadlines.
+
+A call that hangs, crashes or exits costs only that call: the child is killed (its whole
+process group) and a fresh child resumes at the next call. A definition that hangs or kills
+the child while the file loads is skipped on the next attempt and reported, so one hostile
+statement cannot take the rest of the file down with it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from grader.sandbox.protocol import ChannelClosed, ChannelTimeout, ProtocolError
+from grader.sandbox.zygote import Child, Zygote
+
+MAX_LOAD_ATTEMPTS = 4
+MAX_TIMEOUTS = 2  # after this many hung calls, the function is not called again
+
+
+@dataclass
+class Job:
+    """What one child run needs: which function to probe, how, and the file to load first."""
+
+    target: str
+    probe: str
+    plan: dict
+    calls: list[dict]
+    where: dict[str, str]  # compile label -> human location, for messages
+    exempt: list[str] = field(default_factory=list)
+    call_timeout: float = 10.0
+    load_timeout: float = 30.0
+    seed: int = 0
+
+    def message(self, start: int) -> dict[str, Any]:
+        return {"target": self.target, "probe": self.probe, "plan": self.plan, "calls": self.calls,
+                "where": self.where, "exempt": self.exempt, "start": start, "seed": self.seed}
+
+
+@dataclass
+class CallOutcome:
+    """What came back for one call: the child's plain data, or why nothing did."""
+
+    data: dict[str, Any] | None = None
+    failure: str | None = None
+
+
+@dataclass
+class JobOutcome:
+    load_notes: list[str] = field(default_factory=list)
+    problem: str | None = None  # the target could not be probed at all
+    calls: list[CallOutcome] = field(default_factory=list)
+    output: str = ""  # what the student's code printed (capped)
+
+
+class _Lost(Exception):
+    """The child stopped answering: timed out, died, or sent garbage."""
+
+    def __init__(self, how: str, died: bool):
+        super().__init__(how)
+        self.how = how
+        self.died = died  # True: the exit status from the supervisor explains it
+
+
+@dataclass
+class _Progress:
+    statement: int | None = None  # last definition the child started executing
+    loaded: bool = False
+    call: int | None = None  # call in progress
+
+
+def _expect(child: Child, timeout: float, *events: str) -> dict[str, Any]:
+    try:
+        message = child.results.read(time.monotonic() + timeout)
+    except ChannelTimeout:
+        raise _Lost(f"timed out after {timeout:g} s", died=False) from None
+    except ChannelClosed:
+        raise _Lost("stopped", died=True) from None
+    except ProtocolError as error:
+        raise _Lost(f"sent malformed data ({error})", died=False) from None
+    if message.get("event") not in events:
+        raise _Lost(f"sent an unexpected {str(message.get('event'))[:40]!r} message", died=False)
+    return message
+
+
+def _drive(child: Child, job: Job, start: int, outcome: JobOutcome, progress: _Progress) -> None:
+    """Follow one child from loading to `done`, filling `outcome`; raises _Lost."""
+    while (message := _expect(child, job.load_timeout, "statement", "loaded"))["event"] == "statement":
+        progress.statement = message["index"]
+    progress.loaded = True
+    outcome.load_notes = list(message["notes"])  # every child reloads: keep the latest notes
+    if message["problem"]:
+        outcome.problem = message["problem"]
+        return
+    for index in range(start, len(job.calls)):
+        progress.call = index
+        _expect(child, job.call_timeout, "begin")
+        outcome.calls[index].data = _expect(child, job.call_timeout, "result")
+    progress.call = None
+    _expect(child, job.call_timeout, "done")
+
+
+def run_job(zygote: Zygote, job: Job) -> JobOutcome:
+    """Run every call of `job`, resuming in a fresh child after each lost call."""
+    outcome = JobOutcome(calls=[CallOutcome() for _ in job.calls])
+    skipped: list[int] = []
+    skip_notes: list[str] = []
+    start = timeouts = 0
+    for _ in range(len(job.calls) + MAX_LOAD_ATTEMPTS):
+        progress = _Progress()
+        child = zygote.spawn(dict(job.message(start), plan=dict(job.plan, skip=skipped)))
+        lost = None
+        try:
+            _drive(child, job, start, outcome, progress)
+        except _Lost as error:
+            lost = error
+        exit_description, output = child.finish()
+        outcome.output += output
+        if lost is None:
+            break
+        what = exit_description if lost.died else lost.how
+        if progress.call is not None:
+            outcome.calls[progress.call].failure = f"while running `{job.target}` the process {what}"
+            timeouts += not lost.died
+            start = progress.call + 1
+            if start == len(job.calls):
+                break
+            if timeouts >= MAX_TIMEOUTS:
+                outcome.problem = f"`{job.target}` was not called again after {timeouts} calls timed out"
+                break
+        elif progress.loaded:  # every call answered; only the closing message went missing
+            break
+        elif progress.statement is not None and len(skipped) < MAX_LOAD_ATTEMPTS and not outcome.problem:
+            skipped.append(progress.statement)
+            skip_notes.append(
+                f"{_statement_location(job.plan, progress.statement)}: the process {what} while this was being defined; skipped")
+        else:
+            outcome.problem = f"the process {what} while loading the file"
+            break
+    outcome.load_notes = skip_notes + outcome.load_notes
+    for call in outcome.calls:
+        if call.data is None and call.failure is None:
+            call.failure = outcome.problem or "not run"
+    return outcome
+
+
+def _statement_location(plan: dict, index: int) -> str:
+    from grader.sandbox.loader import statements
+
+    cell, stmt = statements(plan)[index]
+    return f"{cell['where']}, line {stmt.lineno}"

@@ -1,0 +1,79 @@
+"""Child side of loading: execute exactly the statements `extract` kept, one at a time.
+
+Runs only inside the sandboxed child. Each statement is compiled under its cell's label, and
+the cell text is registered in `linecache`, so tracebacks point at the student's cell and
+`@tf.function` (AutoGraph needs the source) works. A failing statement costs only itself;
+a missing package becomes a placeholder that fails only when the student's code uses it.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import linecache
+import sys
+import types
+from typing import Callable
+
+SUBMISSION_MODULE = "dlgrade_submission"
+
+
+class MissingModule(types.ModuleType):
+    """Stands in for a package the grading machine does not have (matplotlib, torch...)."""
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise ModuleNotFoundError(f"package `{self.__name__}` is not installed where dlgrade runs (used: {self.__name__}.{name})")
+
+
+def _bind_missing(stmt: ast.stmt, namespace: dict) -> None:
+    if isinstance(stmt, ast.Import):
+        for alias in stmt.names:
+            bound = alias.asname or alias.name.split(".")[0]
+            namespace.setdefault(bound, MissingModule(alias.name if alias.asname else bound))
+    elif isinstance(stmt, ast.ImportFrom):
+        for alias in stmt.names:
+            if alias.name != "*":
+                namespace.setdefault(alias.asname or alias.name, MissingModule(f"{stmt.module}.{alias.name}"))
+
+
+def statements(plan: dict) -> list[tuple[dict, ast.stmt]]:
+    """The kept statements of a load plan in execution order, with their cells."""
+    found = []
+    for cell in plan["cells"]:
+        tree = ast.parse(cell["source"])
+        if cell["line_offset"]:
+            ast.increment_lineno(tree, cell["line_offset"])
+        found += [(cell, tree.body[i]) for i in cell["kept"]]
+    return found
+
+
+def load(plan: dict, before_statement: Callable[[int], None]) -> tuple[dict, list[str]]:
+    """Execute the plan into a fresh module namespace; returns it and notes on what failed.
+
+    `before_statement(k)` is called before the k-th statement so the parent can tell which
+    statement hung or crashed; statements listed in `plan["skip"]` are not executed.
+    """
+    module = types.ModuleType(SUBMISSION_MODULE)
+    module.__dict__["__builtins__"] = builtins
+    sys.modules[SUBMISSION_MODULE] = module
+    namespace = module.__dict__
+    for label, text in plan["linecache"].items():
+        lines = [line + "\n" for line in text.split("\n")]
+        linecache.cache[label] = (len(text), None, lines, label)
+    notes = []
+    skip = set(plan.get("skip", []))
+    for index, (cell, stmt) in enumerate(statements(plan)):
+        if index in skip:
+            continue
+        before_statement(index)
+        code = compile(ast.Module(body=[stmt], type_ignores=[]), cell["label"], "exec")
+        try:
+            exec(code, namespace)
+        except ImportError as error:
+            _bind_missing(stmt, namespace)
+            notes.append(f"{cell['where']}, line {stmt.lineno}: import failed ({error})")
+        except BaseException as error:  # student code may raise anything, SystemExit included
+            notes.append(f"{cell['where']}, line {stmt.lineno}: {type(error).__name__}: {str(error)[:300]}")
+    return namespace, notes
