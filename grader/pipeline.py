@@ -11,7 +11,7 @@ from grader.checks.part1 import Part1
 from grader.discover import find_sources
 from grader.extract import SourceFile, extract_file
 from grader.results import SubmissionResult
-from grader.sandbox.jobs import run_job
+from grader.sandbox.jobs import Limits, run_job
 from grader.sandbox.zygote import Zygote
 from grader.targets import TARGETS, locate
 
@@ -25,9 +25,9 @@ def load_sources(path: Path) -> list[SourceFile]:
 class Grader:
     """Grades hand-ins with one zygote; create it after importing TF and before any TF op."""
 
-    def __init__(self, workers: int = 2):
+    def __init__(self, workers: int = 2, limits: Limits = Limits()):
         self.zygote = Zygote()
-        self.families = [Part1()]
+        self.families = [Part1(limits)]
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers))
 
     def close(self) -> None:

@@ -80,6 +80,16 @@ class _Resolver:
         return None
 
 
+def _module_level(stmts: list[ast.stmt]):
+    """Statements that run at module level: into try/if blocks, never into def or class bodies."""
+    for stmt in stmts:
+        yield stmt
+        if isinstance(stmt, (ast.Try, ast.If)):
+            blocks = [stmt.body, stmt.orelse] + ([stmt.finalbody] + [h.body for h in stmt.handlers] if isinstance(stmt, ast.Try) else [])
+            for block in blocks:
+                yield from _module_level(block)
+
+
 def module_aliases(file: SourceFile) -> dict[str, str]:
     """Names bound at top level to modules or their members: imports and `nn = tf.nn` aliases."""
     aliases: dict[str, str] = {}
@@ -87,15 +97,12 @@ def module_aliases(file: SourceFile) -> dict[str, str]:
     for cell in file.cells:
         if cell.tree is None:
             continue
-        for index in cell.kept:
-            for stmt in ast.walk(cell.tree.body[index]):
-                if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-                    continue
-                _add_import(stmt, aliases)
-                if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-                    target = resolver.dotted(stmt.value)
-                    if target:
-                        aliases[stmt.targets[0].id] = target
+        for stmt in _module_level([cell.tree.body[i] for i in cell.kept]):
+            _add_import(stmt, aliases)
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+                target = resolver.dotted(stmt.value)
+                if target:
+                    aliases[stmt.targets[0].id] = target
     return aliases
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from grader.checks.compare import Tolerance, matches, mismatch
 from grader.checks.forbidden import find_violations
 from grader.checks.model import CheckResult
-from grader.sandbox.jobs import CallOutcome, Job, JobOutcome
+from grader.sandbox.jobs import CallOutcome, Job, JobOutcome, Limits
 from grader.targets import Located
 
 Array = np.ndarray
@@ -302,7 +302,8 @@ class Part1:
 
     targets = ("softmax", "sigmoid", "softmax_ce", "sigmoid_ce")
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits = Limits()) -> None:
+        self.limits = limits
         self._specs: dict[str, FunctionSpec] = {}
         self._expected: dict[str, list[list[Array]]] = {}
 
@@ -324,7 +325,7 @@ class Part1:
         file = located.file
         return Job(target=spec.target, probe="call", plan=file.load_plan(), calls=calls,
                    where={c.label: c.where for c in file.cells},
-                   exempt=[t for t in self.targets if t != spec.target])
+                   exempt=[t for t in self.targets if t != spec.target], limits=self.limits)
 
     def expected(self, target: str) -> list[list[Array]]:
         """TF references for every case, computed here in the trusted process (cached)."""

@@ -7,6 +7,7 @@ tell which one hung), `loaded`, then `begin`/`result` per call, then `done`.
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import random
 import resource
@@ -24,6 +25,7 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 def _confine(workdir: str) -> None:
     """New session (so the parent can kill the whole group), private cwd/HOME, capped file sizes."""
     os.setsid()
+    faulthandler.disable()  # an inherited handler would write crash dumps to the parent's terminal
     os.chdir(workdir)
     for name in ("HOME", "TMPDIR", "TMP", "TEMP"):
         os.environ[name] = workdir

@@ -19,6 +19,14 @@ MAX_LOAD_ATTEMPTS = 4
 MAX_TIMEOUTS = 2  # after this many hung calls, the function is not called again
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Wall-clock limits enforced from the parent: per call, and for loading the file."""
+
+    call_timeout: float = 10.0
+    load_timeout: float = 30.0
+
+
 @dataclass
 class Job:
     """What one child run needs: which function to probe, how, and the file to load first."""
@@ -29,8 +37,7 @@ class Job:
     calls: list[dict]
     where: dict[str, str]  # compile label -> human location, for messages
     exempt: list[str] = field(default_factory=list)
-    call_timeout: float = 10.0
-    load_timeout: float = 30.0
+    limits: Limits = Limits()
     seed: int = 0
 
     def message(self, start: int) -> dict[str, Any]:
@@ -86,7 +93,7 @@ def _expect(child: Child, timeout: float, *events: str) -> dict[str, Any]:
 
 def _drive(child: Child, job: Job, start: int, outcome: JobOutcome, progress: _Progress) -> None:
     """Follow one child from loading to `done`, filling `outcome`; raises _Lost."""
-    while (message := _expect(child, job.load_timeout, "statement", "loaded"))["event"] == "statement":
+    while (message := _expect(child, job.limits.load_timeout, "statement", "loaded"))["event"] == "statement":
         progress.statement = message["index"]
     progress.loaded = True
     outcome.load_notes = list(message["notes"])  # every child reloads: keep the latest notes
@@ -95,10 +102,10 @@ def _drive(child: Child, job: Job, start: int, outcome: JobOutcome, progress: _P
         return
     for index in range(start, len(job.calls)):
         progress.call = index
-        _expect(child, job.call_timeout, "begin")
-        outcome.calls[index].data = _expect(child, job.call_timeout, "result")
+        _expect(child, job.limits.call_timeout, "begin")
+        outcome.calls[index].data = _expect(child, job.limits.call_timeout, "result")
     progress.call = None
-    _expect(child, job.call_timeout, "done")
+    _expect(child, job.limits.call_timeout, "done")
 
 
 def run_job(zygote: Zygote, job: Job) -> JobOutcome:

@@ -1,0 +1,61 @@
+"""Build hand-ins for tests: notebooks of any nbformat 4.x minor, `.py` files, Part-1 sources."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+CORRECT_PART1 = {
+    "softmax": '''def softmax(x):
+    e = tf.exp(x - tf.reduce_max(x, axis=-1, keepdims=True))
+    return e / tf.reduce_sum(e, axis=-1, keepdims=True)''',
+    "sigmoid": '''def sigmoid(x):
+    return 1 / (1 + tf.exp(-x))''',
+    "softmax_ce": '''def softmax_ce(x, label):
+    return tf.reduce_mean(-tf.reduce_sum(label * tf.math.log(x), axis=-1))''',
+    "sigmoid_ce": '''def sigmoid_ce(x, label):
+    return -tf.reduce_mean(label * tf.math.log(x) + (1 - label) * tf.math.log(1 - x))''',
+}
+IMPORTS = "import numpy as np\nimport tensorflow as tf"
+
+
+def write_notebook(path: Path, cells: list[str], minor: int = 4) -> Path:
+    """Write a notebook; a cell starting with 'md:' is markdown."""
+    notebook = new_notebook()
+    notebook.nbformat_minor = minor
+    for source in cells:
+        if source.startswith("md:"):
+            notebook.cells.append(new_markdown_cell(source[3:]))
+        else:
+            notebook.cells.append(new_code_cell(source))
+    if minor < 5:
+        for cell in notebook.cells:
+            cell.pop("id", None)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(nbformat.writes(notebook, version=4), encoding="utf-8")
+    return path
+
+
+def write_v3_notebook(path: Path, cells: list[str]) -> Path:
+    """An nbformat 3 notebook (worksheets, `input` fields), as old course material still has."""
+    data = {"nbformat": 3, "nbformat_minor": 0, "metadata": {"name": ""},
+            "worksheets": [{"cells": [{"cell_type": "code", "input": c, "language": "python",
+                                       "outputs": [], "metadata": {}} for c in cells], "metadata": {}}]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def part1_cells(**replacements: str) -> list[str]:
+    """The correct Part-1 notebook cells with some functions replaced by other sources."""
+    sources = dict(CORRECT_PART1, **replacements)
+    return [IMPORTS] + [sources[name] for name in CORRECT_PART1]
+
+
+def write_part1(folder: Path, **replacements: str) -> Path:
+    """A one-notebook hand-in whose Part-1 functions are correct except those replaced."""
+    write_notebook(folder / "tf2.0-exercise.ipynb", part1_cells(**replacements))
+    return folder

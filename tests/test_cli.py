@@ -1,0 +1,73 @@
+"""`dlgrade check` end to end, as a user runs it, on the bundled example hand-ins."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+EXAMPLES = ["correct", "seed_student", "merged_quirks", "buggy_part1"]
+CONTRACT_KEYS = {"submission", "score", "max_score", "checks", "duration_s", "environment"}
+CHECK_KEYS = {"id", "target", "score", "max_score", "passed", "message", "hint"}
+
+
+def dlgrade(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", COLUMNS="160")
+    return subprocess.run([sys.executable, "-m", "grader", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def json_runs():
+    paths = [f"submissions/{name}" for name in EXAMPLES]
+    return [dlgrade("check", *paths, "--format", "json") for _ in range(2)]
+
+
+def test_json_follows_the_results_contract(json_runs):
+    run = json_runs[0]
+    assert run.returncode == 1, run.stderr  # some examples fail checks
+    documents = json.loads(run.stdout)
+    assert [d["submission"] for d in documents] == EXAMPLES
+    for document in documents:
+        assert CONTRACT_KEYS <= set(document)
+        for check in document["checks"]:
+            assert set(check) == CHECK_KEYS
+            assert check["target"] in {"softmax", "sigmoid", "softmax_ce", "sigmoid_ce"}
+            assert check["score"] == (check["max_score"] if check["passed"] else 0)
+        assert document["score"] == sum(c["score"] for c in document["checks"])
+    scores = {d["submission"]: (d["score"], d["max_score"]) for d in documents}
+    assert scores["correct"] == scores["merged_quirks"] == (40, 40)
+    assert scores["seed_student"] == (37, 40)
+    assert scores["buggy_part1"][0] < 20
+
+
+def test_same_hand_ins_give_the_same_json(json_runs):
+    first, second = (json.loads(run.stdout) for run in json_runs)
+    for document in first + second:
+        document.pop("duration_s")
+    assert first == second
+
+
+def test_table_and_exit_code_for_a_passing_hand_in():
+    run = dlgrade("check", "submissions/correct")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Total: 40/40 (all checks passed)" in run.stdout
+    assert "softmax" in run.stdout and "matches_tf" in run.stdout
+
+
+def test_table_names_failing_checks_and_hints():
+    run = dlgrade("check", "submissions/seed_student")
+    assert run.returncode == 1
+    assert "FAIL" in run.stdout and "last_axis" in run.stdout and "hint:" in run.stdout
+    assert "Total: 37/40" in run.stdout
+
+
+def test_usage_errors_exit_2():
+    assert dlgrade("check", "no/such/folder").returncode == 2
+    assert dlgrade().returncode == 2
+    assert dlgrade("check", "submissions/correct", "--format", "xml").returncode == 2
