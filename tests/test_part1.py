@@ -202,3 +202,10 @@ def test_grading_is_deterministic(grade, tmp_path):
     second = grade(folder)[1].to_dict()
     first.pop("duration_s"), second.pop("duration_s")
     assert first == second
+
+
+def test_instructor_solutions_get_full_marks(grade):
+    from tests.conftest import REPO
+
+    _, result = grade(REPO / "reference")
+    assert result.score == result.max_score
