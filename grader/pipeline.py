@@ -8,6 +8,7 @@ from pathlib import Path
 
 from grader.checks.model import CheckResult
 from grader.checks.part1 import Part1
+from grader.checks.part2 import Part2
 from grader.discover import find_sources
 from grader.extract import SourceFile, extract_file
 from grader.results import SubmissionResult
@@ -27,7 +28,7 @@ class Grader:
 
     def __init__(self, workers: int = 2, limits: Limits = Limits()):
         self.zygote = Zygote()
-        self.families = [Part1(limits)]
+        self.families = [Part1(limits), Part2(limits)]
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers))
 
     def close(self) -> None:

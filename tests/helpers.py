@@ -22,6 +22,12 @@ CORRECT_PART1 = {
 IMPORTS = "import numpy as np\nimport tensorflow as tf"
 
 
+def part1_full_marks(result) -> bool:
+    """Whether every Part-1 target got full marks (for hand-ins that only hold Part 1)."""
+    totals = result.per_target()
+    return all(totals[name][0] == totals[name][1] for name in CORRECT_PART1)
+
+
 def write_notebook(path: Path, cells: list[str], minor: int = 4) -> Path:
     """Write a notebook; a cell starting with 'md:' is markdown."""
     notebook = new_notebook()
@@ -55,7 +61,24 @@ def part1_cells(**replacements: str) -> list[str]:
     return [IMPORTS] + [sources[name] for name in CORRECT_PART1]
 
 
-def write_part1(folder: Path, **replacements: str) -> Path:
-    """A one-notebook hand-in whose Part-1 functions are correct except those replaced."""
-    write_notebook(folder / "tf2.0-exercise.ipynb", part1_cells(**replacements))
+def reference_cells(name: str) -> list[str]:
+    """Code cells of an instructor notebook in reference/ (the given code and the solutions)."""
+    path = Path(__file__).resolve().parent.parent / "reference" / name
+    notebook = nbformat.read(path, as_version=4)
+    return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def write_handin(folder: Path, **replacements: str) -> Path:
+    """A complete, correct hand-in (Part 1 and Part 2 notebooks) with named pieces replaced.
+
+    Part-1 functions (softmax=...) replace their cell in the Part-1 notebook; Part-2 classes
+    (Matmul=..., Relu=...) replace the cell defining that class in the instructor's notebook.
+    """
+    part1 = {k: v for k, v in replacements.items() if k in CORRECT_PART1}
+    write_notebook(folder / "tf2.0-exercise.ipynb", part1_cells(**part1))
+    cells = []
+    for source in reference_cells("tutorial_minst_fnn-numpy-exercise.ipynb"):
+        name = source.split("(")[0].split(":")[0].removeprefix("class ").strip() if source.startswith("class ") else None
+        cells.append(replacements.get(name, source))
+    write_notebook(folder / "tutorial_minst_fnn-numpy-exercise.ipynb", cells)
     return folder

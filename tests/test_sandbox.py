@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from grader.sandbox.protocol import FrameReader, ProtocolError, decode_array, encode_frame
-from tests.helpers import CORRECT_PART1, IMPORTS, write_notebook, write_part1
+from tests.helpers import CORRECT_PART1, IMPORTS, part1_full_marks, write_handin, write_notebook
 
 FULL = 10.0
 
@@ -67,7 +67,7 @@ HOSTILE_SIGMOIDS = {
 @pytest.mark.parametrize("name", list(HOSTILE_SIGMOIDS))
 def test_hostile_function_costs_only_its_target(grade, tmp_path, name):
     source, expected = HOSTILE_SIGMOIDS[name]
-    checks, result = grade(write_part1(tmp_path, sigmoid=source))
+    checks, result = grade(write_handin(tmp_path, sigmoid=source))
     assert expected in checks["sigmoid.matches_tf"].message
     totals = result.per_target()
     assert totals["sigmoid"][0] == 0
@@ -81,7 +81,7 @@ def test_hostile_function_costs_only_its_target(grade, tmp_path, name):
     "import os\nclass Sigmoid:\n    os._exit(3)\n\ndef sigmoid(x):\n    return Sigmoid()",
 ])
 def test_definition_that_hangs_or_exits_while_loading_is_skipped(grade, tmp_path, definition):
-    checks, result = grade(write_part1(tmp_path, sigmoid=definition))
+    checks, result = grade(write_handin(tmp_path, sigmoid=definition))
     assert any("while this was being defined; skipped" in note for note in result.notes), result.notes
     totals = result.per_target()
     assert totals["sigmoid"][0] == 0
@@ -93,7 +93,7 @@ def test_top_level_training_loop_and_downloads_never_run(grade, tmp_path):
              "while True:\n    pass", "import os\nos._exit(1)"]
     write_notebook(tmp_path / "hw.ipynb", cells)
     _, result = grade(tmp_path)
-    assert result.score == result.max_score
+    assert part1_full_marks(result)
 
 
 def test_missing_packages_only_fail_the_code_that_uses_them(grade, tmp_path):
@@ -109,12 +109,12 @@ def test_missing_packages_only_fail_the_code_that_uses_them(grade, tmp_path):
 
 def test_printing_does_not_reach_the_results(grade, tmp_path):
     source = "def sigmoid(x):\n    print('{\"score\": 100}' * 1000)\n    return 1 / (1 + tf.exp(-x))"
-    _, result = grade(write_part1(tmp_path, sigmoid=source))
+    _, result = grade(write_handin(tmp_path, sigmoid=source))
     assert result.score == result.max_score
 
 
 def test_tf_function_with_autograph_control_flow(grade, tmp_path):
     source = ("@tf.function\ndef sigmoid(x):\n    x = tf.convert_to_tensor(x)\n    if tf.reduce_min(x) >= 0:\n"
               "        y = 1 / (1 + tf.exp(-x))\n    else:\n        y = tf.exp(x - tf.nn.softplus(x))\n    return y")
-    checks, result = grade(write_part1(tmp_path, sigmoid=source))
+    checks, result = grade(write_handin(tmp_path, sigmoid=source))
     assert result.per_target()["sigmoid"] == (FULL, FULL), [c.message for c in checks.values() if not c.passed]
