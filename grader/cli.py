@@ -9,6 +9,8 @@ import os
 import sys
 from pathlib import Path
 
+from grader.targets import TARGETS
+
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
 
@@ -21,11 +23,16 @@ def _parser() -> argparse.ArgumentParser:
                        help="table for people (default), json for programs (the results contract)")
     check.add_argument("--workers", type=int, default=os.cpu_count() or 2,
                        help="sandboxed children run in parallel (default: number of cores)")
+    check.add_argument("--target", action="append", choices=list(TARGETS), metavar="NAME",
+                       help="grade only this target (repeatable): " + ", ".join(TARGETS))
+    check.add_argument("--fast", action="store_true", help="skip the MNIST training checks")
+    check.add_argument("--mnist", type=Path, metavar="NPZ",
+                       help="MNIST in Keras format (e.g. ~/.keras/datasets/mnist.npz) instead of the shipped subset")
     return parser
 
 
 def _check(args: argparse.Namespace) -> int:
-    missing = [str(p) for p in args.paths if not p.exists()]
+    missing = [str(p) for p in args.paths + ([args.mnist] if args.mnist else []) if not p.exists()]
     if missing:
         print(f"dlgrade: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return EXIT_ERROR
@@ -37,9 +44,12 @@ def _check(args: argparse.Namespace) -> int:
 
     console = Console(highlight=False)
     results = []
-    with Grader(workers=args.workers) as grader:
+    with Grader(workers=args.workers, mnist=args.mnist) as grader:
+        targets = set(args.target or TARGETS)
+        if args.fast:
+            targets -= {"mnist_numpy", "mnist_tf"}
         for path in args.paths:
-            result = grader.grade(path)
+            result = grader.grade(path, targets)
             results.append(result)
             if args.format == "table":
                 render(result, console)

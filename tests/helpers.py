@@ -22,6 +22,15 @@ CORRECT_PART1 = {
 IMPORTS = "import numpy as np\nimport tensorflow as tf"
 
 
+def assert_only_target_lost(result, target: str) -> None:
+    """`target` lost points and every other graded target kept full marks."""
+    for name, (score, maximum) in result.per_target().items():
+        if name == target:
+            assert score < maximum, f"{target} kept full marks"
+        else:
+            assert score == maximum, f"{name} lost points because of a bug in {target}"
+
+
 def part1_full_marks(result) -> bool:
     """Whether every Part-1 target got full marks (for hand-ins that only hold Part 1)."""
     totals = result.per_target()
@@ -68,17 +77,27 @@ def reference_cells(name: str) -> list[str]:
     return [cell.source for cell in notebook.cells if cell.cell_type == "code"]
 
 
-def write_handin(folder: Path, **replacements: str) -> Path:
-    """A complete, correct hand-in (Part 1 and Part 2 notebooks) with named pieces replaced.
+NOTEBOOKS = {"numpy": "tutorial_minst_fnn-numpy-exercise.ipynb", "tf": "tutorial_minst_fnn-tf2.0-exercise.ipynb"}
+
+
+def write_handin(folder: Path, edits: tuple[tuple[str, str, str], ...] = (), **replacements: str) -> Path:
+    """A complete, correct hand-in (the three notebooks) with named pieces replaced or edited.
 
     Part-1 functions (softmax=...) replace their cell in the Part-1 notebook; Part-2 classes
-    (Matmul=..., Relu=...) replace the cell defining that class in the instructor's notebook.
+    (Matmul=..., Relu=...) replace the cell defining that class in the instructor's notebook;
+    `edits` are (notebook, old, new) text substitutions in the "numpy" or "tf" notebook, and
+    each `old` must occur (so a typo cannot silently test the correct code).
     """
     part1 = {k: v for k, v in replacements.items() if k in CORRECT_PART1}
     write_notebook(folder / "tf2.0-exercise.ipynb", part1_cells(**part1))
-    cells = []
-    for source in reference_cells("tutorial_minst_fnn-numpy-exercise.ipynb"):
-        name = source.split("(")[0].split(":")[0].removeprefix("class ").strip() if source.startswith("class ") else None
-        cells.append(replacements.get(name, source))
-    write_notebook(folder / "tutorial_minst_fnn-numpy-exercise.ipynb", cells)
+    for key, name in NOTEBOOKS.items():
+        cells = []
+        for source in reference_cells(name):
+            defined = source.split("(")[0].split(":")[0].removeprefix("class ").strip() if source.startswith("class ") else None
+            cells.append(replacements.get(defined, source) if key == "numpy" else source)
+        for notebook, old, new in edits:
+            if notebook == key:
+                assert any(old in cell for cell in cells), f"{old!r} not found in the {key} notebook"
+                cells = [cell.replace(old, new) for cell in cells]
+        write_notebook(folder / name, cells)
     return folder

@@ -36,14 +36,15 @@ def test_json_follows_the_results_contract(json_runs):
     for document in documents:
         assert CONTRACT_KEYS <= set(document)
         for check in document["checks"]:
-            assert set(check) == CHECK_KEYS
-            assert check["target"] in {"softmax", "sigmoid", "softmax_ce", "sigmoid_ce", "Matmul", "Relu", "Softmax", "Log"}
+            assert CHECK_KEYS <= set(check) <= CHECK_KEYS | {"details"}
+            assert check["target"] in {"softmax", "sigmoid", "softmax_ce", "sigmoid_ce", "Matmul", "Relu", "Softmax", "Log",
+                                       "mnist_numpy", "mnist_tf"}
             assert check["score"] == (check["max_score"] if check["passed"] else 0)
         assert document["score"] == sum(c["score"] for c in document["checks"])
     scores = {d["submission"]: (d["score"], d["max_score"]) for d in documents}
-    assert scores["correct"] == (56, 56)
-    assert scores["merged_quirks"] == (40, 56)  # Part 1 only: Matmul and Relu are missing
-    assert scores["seed_student"] == (53, 56)
+    assert scores["correct"] == (68, 68)
+    assert scores["merged_quirks"] == (40, 68)  # Part 1 only: Matmul, Relu and both models are missing
+    assert scores["seed_student"] == (59, 68)  # softmax generality (3) and the Part-3 model (6)
     assert scores["buggy_part1"][0] < 20
 
 
@@ -57,7 +58,7 @@ def test_same_hand_ins_give_the_same_json(json_runs):
 def test_table_and_exit_code_for_a_passing_hand_in():
     run = dlgrade("check", "submissions/correct")
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "Total: 56/56 (all checks passed)" in run.stdout
+    assert "Total: 68/68 (all checks passed)" in run.stdout
     assert "softmax" in run.stdout and "matches_tf" in run.stdout
 
 
@@ -65,7 +66,15 @@ def test_table_names_failing_checks_and_hints():
     run = dlgrade("check", "submissions/seed_student")
     assert run.returncode == 1
     assert "FAIL" in run.stdout and "last_axis" in run.stdout and "hint:" in run.stdout
-    assert "Total: 53/56" in run.stdout
+    assert "Total: 59/68" in run.stdout
+
+
+def test_fast_and_target_options_select_checks():
+    run = dlgrade("check", "submissions/correct", "--format", "json", "--fast")
+    targets = {c["target"] for c in json.loads(run.stdout)["checks"]}
+    assert run.returncode == 0 and "mnist_tf" not in targets and "softmax" in targets
+    run = dlgrade("check", "submissions/seed_student", "--format", "json", "--target", "sigmoid")
+    assert run.returncode == 0 and {c["target"] for c in json.loads(run.stdout)["checks"]} == {"sigmoid"}
 
 
 def test_usage_errors_exit_2():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import CORRECT_PART1, IMPORTS, part1_full_marks, write_handin, write_notebook
+from tests.helpers import assert_only_target_lost, CORRECT_PART1, IMPORTS, part1_full_marks, write_handin, write_notebook
 
 FULL = 10.0
 
@@ -97,13 +97,6 @@ BUGGY_VARIANTS = [
 ]
 
 
-def _assert_only_target_lost(result, target: str) -> None:
-    for name, (score, maximum) in result.per_target().items():
-        if name == target:
-            assert score < maximum, f"{target} kept full marks"
-        else:
-            assert score == maximum, f"{name} lost points because of a bug in {target}"
-
 
 @pytest.mark.parametrize("target,source", [(t, s) for t, sources in CORRECT_VARIANTS.items() for s in sources],
                          ids=[f"{t}-{i}" for t, sources in CORRECT_VARIANTS.items() for i in range(len(sources))])
@@ -118,7 +111,7 @@ def test_correct_variant_gets_full_marks(grade, tmp_path, target, source):
                          ids=[f"{v[0]}-{i}" for i, v in enumerate(BUGGY_VARIANTS)])
 def test_buggy_variant_loses_points_on_its_own_target_only(grade, tmp_path, target, source, failing, hint):
     checks, result = grade(write_handin(tmp_path, **{target: source}))
-    _assert_only_target_lost(result, target)
+    assert_only_target_lost(result, target)
     for check_id in failing:
         assert not checks[check_id].passed, f"{check_id} passed"
     if hint:

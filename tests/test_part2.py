@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from grader.checks.part2 import band, relative_error
-from tests.helpers import write_handin
+from tests.helpers import assert_only_target_lost, write_handin
 
 MATMUL_HEAD = "class Matmul:\n    def __init__(self):\n        self.mem = {}\n\n    def forward(self, x, W):\n" \
               "        h = np.matmul(x, W)\n        self.mem = {'x': x, 'W': W}\n        return h\n\n    def backward(self, grad_y):\n" \
@@ -59,13 +59,6 @@ BUGGY = [
 ]
 
 
-def _assert_only_target_lost(result, target: str) -> None:
-    for name, (score, maximum) in result.per_target().items():
-        if name == target:
-            assert score < maximum, f"{target} kept full marks"
-        else:
-            assert score == maximum, f"{name} lost points because of a bug in {target}"
-
 
 @pytest.mark.parametrize("target,source", CORRECT, ids=[f"{t}-{i}" for i, (t, _) in enumerate(CORRECT)])
 def test_correct_layer_gets_full_marks(grade, tmp_path, target, source):
@@ -77,7 +70,7 @@ def test_correct_layer_gets_full_marks(grade, tmp_path, target, source):
 @pytest.mark.parametrize("target,source,failing,hint", BUGGY, ids=[f"{v[0]}-{i}" for i, v in enumerate(BUGGY)])
 def test_buggy_layer_loses_points_on_its_own_target(grade, tmp_path, target, source, failing, hint):
     checks, result = grade(write_handin(tmp_path, **{target: source}))
-    _assert_only_target_lost(result, target)
+    assert_only_target_lost(result, target)
     for check_id in failing:
         assert not checks[check_id].passed, check_id
     if hint:

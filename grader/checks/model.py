@@ -15,6 +15,7 @@ class CheckResult:
     passed: bool
     message: str
     hint: str | None = None
+    details: dict | None = None  # e.g. training curves; in the JSON only when present
 
     @property
     def score(self) -> float:
@@ -23,4 +24,10 @@ class CheckResult:
     def to_dict(self) -> dict:
         data = asdict(self)
         data["score"] = self.score
-        return {key: data[key] for key in ("id", "target", "score", "max_score", "passed", "message", "hint")}
+        keys = ("id", "target", "score", "max_score", "passed", "message", "hint") + (("details",) if self.details else ())
+        return {key: data[key] for key in keys}
+
+
+def all_failed(target: str, check_ids: list[tuple[str, float]], message: str, hint: str | None = None) -> list[CheckResult]:
+    """Every check of a target failed for one reason (missing definition, unloadable file, grader error)."""
+    return [CheckResult(check_id, target, points, False, message, hint) for check_id, points in check_ids]

@@ -16,7 +16,7 @@ import numpy as np
 
 from grader.checks.compare import Tolerance, matches, mismatch
 from grader.checks.forbidden import find_violations
-from grader.checks.model import CheckResult
+from grader.checks.model import CheckResult, all_failed
 from grader.sandbox.jobs import CallOutcome, Job, JobOutcome, Limits
 from grader.targets import Located
 
@@ -339,8 +339,7 @@ class Part1:
 
     def missing(self, located: Located) -> list[CheckResult]:
         hint = f"define `{located.target.name}` with `def` at the top level of a cell (not inside an if, loop or class)"
-        return [CheckResult(check_id, located.target.name, points, False, located.missing_message, hint)
-                for check_id, points in self.check_ids(located.target.name)]
+        return all_failed(located.target.name, self.check_ids(located.target.name), located.missing_message, hint)
 
     def judge(self, located: Located, outcome: JobOutcome) -> list[CheckResult]:
         spec = self.spec(located.target.name)

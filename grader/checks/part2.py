@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from grader.checks.compare import Tolerance, describe, matches, mismatch
-from grader.checks.model import CheckResult
+from grader.checks.model import CheckResult, all_failed
 from grader.sandbox.jobs import CallOutcome, Job, JobOutcome, Limits
 from grader.targets import Located
 
@@ -212,8 +212,7 @@ class Part2:
 
     def missing(self, located: Located) -> list[CheckResult]:
         hint = f"define `class {located.target.name}` with forward and backward at the top level of a cell"
-        return [CheckResult(check_id, located.target.name, points, False, located.missing_message, hint)
-                for check_id, points in self.check_ids(located.target.name)]
+        return all_failed(located.target.name, self.check_ids(located.target.name), located.missing_message, hint)
 
     def judge(self, located: Located, outcome: JobOutcome) -> list[CheckResult]:
         spec = self.spec(located.target.name)

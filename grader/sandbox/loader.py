@@ -72,8 +72,11 @@ def load(plan: dict, before_statement: Callable[[int], None]) -> tuple[dict, lis
         try:
             exec(code, namespace)
         except ImportError as error:
-            _bind_missing(stmt, namespace)
-            notes.append(f"{cell['where']}, line {stmt.lineno}: import failed ({error})")
+            if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                _bind_missing(stmt, namespace)
+                notes.append(f"{cell['where']}, line {stmt.lineno}: import failed ({error})")
+            else:
+                notes.append(f"{cell['where']}, line {stmt.lineno}: {type(error).__name__}: {error}")
         except BaseException as error:  # student code may raise anything, SystemExit included
             notes.append(f"{cell['where']}, line {stmt.lineno}: {type(error).__name__}: {str(error)[:300]}")
     return namespace, notes

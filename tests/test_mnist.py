@@ -1,0 +1,61 @@
+"""MNIST sanity checks: correct models in many styles train; broken ones lose their points."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import REPO, TRAINING_TARGETS
+from tests.helpers import write_handin
+from tests.mnist_variants import NUMPY_BUGGY, NUMPY_CORRECT, TF_BUGGY, TF_CORRECT
+
+CORRECT = [("mnist_numpy", name, edits) for name, edits in NUMPY_CORRECT.items()] + \
+          [("mnist_tf", name, edits) for name, edits in TF_CORRECT.items()]
+BUGGY = [("mnist_numpy", name, *spec) for name, spec in NUMPY_BUGGY.items()] + \
+        [("mnist_tf", name, *spec) for name, spec in TF_BUGGY.items()]
+
+
+@pytest.mark.parametrize("target,name,edits", CORRECT, ids=[f"{t}-{n}" for t, n, _ in CORRECT])
+def test_correct_model_gets_full_marks(grade, tmp_path, target, name, edits):
+    checks, result = grade(write_handin(tmp_path, edits=edits), targets={target})
+    assert [c.message for c in checks.values() if not c.passed] == []
+    assert result.per_target()[target] == (6.0, 6.0)
+
+
+@pytest.mark.parametrize("target,name,edits,failing,fragment", BUGGY, ids=[f"{t}-{n}" for t, n, *_ in BUGGY])
+def test_broken_model_loses_points(grade, tmp_path, target, name, edits, failing, fragment):
+    checks, result = grade(write_handin(tmp_path, edits=edits), targets=TRAINING_TARGETS)
+    for check_id in failing:
+        assert not checks[check_id].passed, check_id
+    text = " ".join(f"{checks[c].message} {checks[c].hint}" for c in failing)
+    assert fragment in text, text
+    other = (TRAINING_TARGETS - {target}).pop()
+    assert result.per_target()[other] == (6.0, 6.0), f"{other} lost points because of a bug in {target}"
+
+
+def test_seed_student_part3_is_not_a_tf_model(grade):
+    checks, result = grade(REPO / "submissions" / "seed_student", targets=TRAINING_TARGETS)
+    assert "is not a TF model returning logits" in checks["mnist_tf.logits"].message
+    assert result.per_target()["mnist_tf"] == (0.0, 6.0)
+    assert result.per_target()["mnist_numpy"] == (6.0, 6.0)
+
+
+def test_training_checks_carry_their_curves(grade, tmp_path):
+    checks, _ = grade(write_handin(tmp_path), targets=TRAINING_TARGETS)
+    curve = checks["mnist_tf.trains"].details["curve"]
+    assert len(curve["loss"]) == len(curve["accuracy"]) == 30 and curve["loss"][-1] < curve["loss"][0]
+    assert checks["mnist_numpy.trains"].details["held_out_accuracy"] >= checks["mnist_numpy.trains"].details["threshold"]
+    assert len(checks["mnist_numpy.train_one_step"].details["curve"]["loss"]) == 5
+
+
+def test_mnist_option_reads_a_keras_format_file(tmp_path):
+    import numpy as np
+
+    from grader.mnist import load_sample
+
+    shipped = load_sample()
+    path = tmp_path / "mnist.npz"
+    np.savez(path, x_train=np.concatenate([shipped.x_train] * 2), y_train=np.concatenate([shipped.y_train] * 2),
+             x_test=shipped.x_test, y_test=shipped.y_test)
+    sample = load_sample(path)
+    assert sample.x_train.shape == (2000, 28, 28) and np.bincount(sample.y_train).tolist() == [200] * 10
+    assert sample.source == str(path)
