@@ -34,6 +34,7 @@ class Definition:
     cell: "Cell"
     node: ast.AST
     lineno: int
+    position: tuple[int, int] = (0, 0)  # (cell index, statement index): where it stands in load order
 
 
 @dataclass
@@ -57,7 +58,8 @@ class SourceFile:
     display: str
     cells: list[Cell] = field(default_factory=list)
     error: str | None = None
-    definitions: dict[str, Definition] = field(default_factory=dict)
+    definitions: dict[str, Definition] = field(default_factory=dict)  # the binding that wins, as Python runs it
+    history: dict[str, list[Definition]] = field(default_factory=dict)  # every binding, in load order
     linecache: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -67,17 +69,19 @@ class SourceFile:
         found += [f"{cell.where}: {cell.error}" for cell in self.cells if cell.error]
         return found
 
-    def load_plan(self) -> dict:
-        """The plain-data description a sandboxed child needs to execute the kept statements."""
-        return {
-            "display": self.display,
-            "linecache": self.linecache,
-            "cells": [
-                {"label": c.label, "where": c.where, "source": c.source,
-                 "line_offset": c.line_offset, "kept": c.kept}
-                for c in self.cells if c.kept
-            ],
-        }
+    def load_plan(self, stop_before: tuple[int, int] | None = None) -> dict:
+        """The plain-data description a sandboxed child needs to execute the kept statements.
+
+        `stop_before` (cell index, statement index) leaves out everything from that statement on:
+        a merged notebook that redefines `myModel` for Part 3 is loaded only up to there for Part 2.
+        """
+        cells = []
+        for index, cell in enumerate(self.cells):
+            kept = [i for i in cell.kept if stop_before is None or (index, i) < stop_before]
+            if kept:
+                cells.append({"label": cell.label, "where": cell.where, "source": cell.source,
+                              "line_offset": cell.line_offset, "kept": kept})
+        return {"display": self.display, "linecache": self.linecache, "cells": cells}
 
 
 def normalise_newlines(text: str) -> str:
@@ -234,24 +238,29 @@ def _read_notebook_cells(path: Path) -> list[tuple[int, str]]:
 
 
 def _index_definitions(file: SourceFile) -> None:
-    for cell in file.cells:
+    def bind(name: str, kind: str, cell: Cell, node: ast.AST, lineno: int, position: tuple[int, int]) -> None:
+        definition = Definition(name, kind, cell, node, lineno, position)
+        file.definitions[name] = definition
+        file.history.setdefault(name, []).append(definition)
+
+    for index, cell in enumerate(file.cells):
         if cell.tree is None:
             continue
         for i in cell.kept:
             stmt = cell.tree.body[i]
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                file.definitions[stmt.name] = Definition(stmt.name, "function", cell, stmt, stmt.lineno)
+                bind(stmt.name, "function", cell, stmt, stmt.lineno, (index, i))
             elif isinstance(stmt, ast.ClassDef):
-                file.definitions[stmt.name] = Definition(stmt.name, "class", cell, stmt, stmt.lineno)
+                bind(stmt.name, "class", cell, stmt, stmt.lineno, (index, i))
             elif isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Lambda):
                 for target in stmt.targets:
                     if isinstance(target, ast.Name):
-                        file.definitions[target.id] = Definition(target.id, "lambda", cell, stmt.value, stmt.lineno)
+                        bind(target.id, "lambda", cell, stmt.value, stmt.lineno, (index, i))
             elif isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Name):
                 aliased = file.definitions.get(stmt.value.id)
                 for target in stmt.targets:
                     if aliased and isinstance(target, ast.Name):
-                        file.definitions[target.id] = Definition(target.id, aliased.kind, aliased.cell, aliased.node, aliased.lineno)
+                        bind(target.id, aliased.kind, aliased.cell, aliased.node, aliased.lineno, (index, i))
 
 
 def extract_file(path: Path, display: str) -> SourceFile:

@@ -48,17 +48,31 @@ class Located:
     definition: Definition | None
     searched: list[str]
 
+    def load_plan(self) -> dict:
+        """The file's load plan, cut before a later redefinition of the chosen definition's name."""
+        later = [d.position for d in self.file.history[self.definition.name] if d.position > self.definition.position]
+        return self.file.load_plan(stop_before=min(later) if later else None)
+
     @property
     def missing_message(self) -> str:
         searched = ", ".join(self.searched) if self.searched else "no .ipynb or .py file was found"
         return f"`{self.target.defined_name}` is not defined as a {self.target.kind} in the hand-in (searched: {searched})"
 
 
-def _defines(file: SourceFile, target: Target) -> bool:
-    definition = file.definitions.get(target.defined_name)
-    if definition is None:
-        return False
+def _kind_fits(definition: Definition, target: Target) -> bool:
     return (definition.kind == "class") == (target.kind == "class")
+
+
+def _candidates(target: Target, files: list[SourceFile]) -> list[tuple[SourceFile, Definition]]:
+    """(file, definition) pairs that could be the target: for the two `myModel`s every binding
+    (a merged notebook defines the numpy model, then the TF one), otherwise the binding that wins."""
+    found = []
+    for file in files:
+        if target.symbol:
+            found += [(file, d) for d in file.history.get(target.defined_name, []) if _kind_fits(d, target)]
+        elif target.defined_name in file.definitions and _kind_fits(file.definitions[target.defined_name], target):
+            found.append((file, file.definitions[target.defined_name]))
+    return found
 
 
 def model_style(definition: Definition) -> str:
@@ -71,31 +85,34 @@ def model_style(definition: Definition) -> str:
     return "numpy" if "backward" in methods else "other"
 
 
-def _preference(target: Target, file: SourceFile, candidates: list[SourceFile]) -> tuple:
-    """Which of several files defining `myModel` holds the model of the target's part."""
+def _preference(target: Target, file: SourceFile, definition: Definition, files: list[SourceFile]) -> tuple:
+    """Which of several `myModel` definitions is the model of the target's part."""
     name = file.display.lower()
     if target.name == "mnist_numpy":
-        return (model_style(file.definitions["myModel"]) == "numpy", "Matmul" in file.definitions, "numpy" in name)
+        return (model_style(definition) == "numpy", "Matmul" in file.definitions, "numpy" in name)
     if target.name == "mnist_tf":
-        numpy_choice = locate(TARGETS["mnist_numpy"], candidates).file
-        return (model_style(file.definitions["myModel"]) == "tf", file is not numpy_choice,
-                "tf" in name and "numpy" not in name)
+        numpy_choice = locate(TARGETS["mnist_numpy"], files).definition
+        return (model_style(definition) == "tf", definition is not numpy_choice, "tf" in name and "numpy" not in name)
     return ()
 
 
 def locate(target: Target, files: list[SourceFile]) -> Located:
-    """Pick the file a target is graded from.
+    """Pick the file and definition a target is graded from.
 
-    Among the files that define it with the right kind, prefer the one whose model fits the
-    part (for the two `myModel`s), then the one defining most targets of the same part (the
-    Part-1 notebook, even when another file has a stray helper of the same name), then the
-    first in path order.
+    Prefer the definition whose model fits the part (for the two `myModel`s), then the file
+    defining most targets of the same part (the Part-1 notebook, even when another file has a
+    stray helper of the same name), then the first in path order.
     """
     searched = [f.display for f in files]
-    candidates = [f for f in files if _defines(f, target)]
+    candidates = _candidates(target, files)
     if not candidates:
         return Located(target, None, None, searched)
     siblings = [t for t in TARGETS.values() if t.part == target.part]
-    best = max(candidates, key=lambda f: (_preference(target, f, candidates),
-                                          sum(_defines(f, t) for t in siblings), -files.index(f)))
-    return Located(target, best, best.definitions[target.defined_name], searched)
+
+    def rank(candidate: tuple[SourceFile, Definition]) -> tuple:
+        file, definition = candidate
+        defined = sum(bool(_candidates(t, [file])) for t in siblings)
+        return _preference(target, file, definition, files), defined, -files.index(file), definition.position
+
+    file, definition = max(candidates, key=rank)
+    return Located(target, file, definition, searched)

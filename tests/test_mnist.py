@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import REPO, TRAINING_TARGETS
-from tests.helpers import write_handin
+from tests.helpers import NOTEBOOKS, part1_cells, reference_cells, write_handin, write_notebook
 from tests.mnist_variants import NUMPY_BUGGY, NUMPY_CORRECT, TF_BUGGY, TF_CORRECT
 
 CORRECT = [("mnist_numpy", name, edits) for name, edits in NUMPY_CORRECT.items()] + \
@@ -59,3 +59,13 @@ def test_mnist_option_reads_a_keras_format_file(tmp_path):
     sample = load_sample(path)
     assert sample.x_train.shape == (2000, 28, 28) and np.bincount(sample.y_train).tolist() == [200] * 10
     assert sample.source == str(path)
+
+
+@pytest.mark.parametrize("order", [("numpy", "tf"), ("tf", "numpy")])
+def test_all_parts_merged_into_one_notebook(grade, tmp_path, order):
+    """Both parts define myModel, train_one_step and test: each model is graded with its own part."""
+    cells = part1_cells() + [cell for key in order for cell in reference_cells(NOTEBOOKS[key])]
+    write_notebook(tmp_path / "homework_all_parts.ipynb", cells)
+    checks, result = grade(tmp_path, targets=None)
+    assert [c.message for c in checks.values() if not c.passed and c.max_score] == []
+    assert result.score == result.max_score == 68

@@ -43,6 +43,7 @@ CORRECT_VARIANTS = {
         "def sigmoid_ce(x, label):\n    terms = label * tf.math.log(x) + (1 - label) * tf.math.log(1 - x)\n"
         "    return -tf.reduce_sum(terms) / tf.cast(tf.size(x), terms.dtype)",
         "def sigmoid_ce(x, label):\n    return -tf.reduce_mean(tf.where(label > 0.5, tf.math.log(x), tf.math.log(1 - x)))",
+        "def sigmoid_ce(x, label):\n    return -tf.reduce_mean(label * tf.math.log(x) + (1 - label) * tf.math.log(1 - x), axis=-1)",
     ],
 }
 

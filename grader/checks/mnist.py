@@ -119,7 +119,7 @@ class Training:
              "x_test": data.x_test, "y_test": data.y_test, "steps": STUDENT_STEPS, "seed": self.seed},
         ]
         file = located.file
-        return Job(target="myModel", probe="training", plan=file.load_plan(), calls=calls,
+        return Job(target="myModel", probe="training", plan=located.load_plan(), calls=calls,
                    where={c.label: c.where for c in file.cells}, limits=self.limits, seed=self.seed)
 
     def expected(self, target: str) -> None:

@@ -192,7 +192,7 @@ class Part2:
         calls = [{"kind": "roundtrip", "inputs": case.inputs, "grad_y": case.grad_y} for case in cases]
         calls += [{"kind": "forward_many", "inputs_list": _perturbations(case)} for case in cases]
         file = located.file
-        return Job(target=located.target.name, probe="layer", plan=file.load_plan(), calls=calls,
+        return Job(target=located.target.name, probe="layer", plan=located.load_plan(), calls=calls,
                    where={c.label: c.where for c in file.cells}, limits=self.limits)
 
     def expected(self, target: str) -> list[list[Array]]:
