@@ -18,8 +18,6 @@ import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-
 _PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "memit", "debug"}
 _MAGIC_LINE = re.compile(r"^(\s*)(?:[%!?]|[\w\s,.\[\]()]+?=\s*[%!]|\S.*\?\??\s*$)")
 _PY_CELL_MARKER = re.compile(r"^#\s*(?:%%|In\s*\[[\s\d]*\]\s*:)")
@@ -221,6 +219,8 @@ def _read_notebook_cells(path: Path) -> list[tuple[int, str]]:
 
     Falls back to the raw JSON when nbformat rejects a notebook that is otherwise readable.
     """
+    import nbformat  # here, not at module level: the CLI imports this module before forking the zygote
+
     text = path.read_text(encoding="utf-8-sig", errors="replace")
     try:
         notebook = nbformat.reads(text, as_version=4)

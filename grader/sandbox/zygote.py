@@ -1,7 +1,8 @@
-"""The zygote: a process that imported numpy and TensorFlow once (no op run) and forks children.
+"""The zygote: a process that imports numpy and TensorFlow once (no op run) and forks children.
 
-The parent creates it right after importing TensorFlow and before running any TF op, so that
-forking stays safe; the parent is then free to run TF ops for the references. Per job the
+The parent forks it first thing, before it runs any TF op (ideally before importing
+TensorFlow at all): the zygote then imports TensorFlow on one core while the parent loads the
+hand-ins and imports TensorFlow for its references on the other. Per job the
 zygote forks a *supervisor*, which forks the sandboxed child, reports its pid, waits for it,
 kills whatever it left behind (the supervisor is a child subreaper) and reports the exit status.
 Only the supervisor writes the status pipe; the child cannot forge it because it closed it.
@@ -98,11 +99,15 @@ def _supervise(workdir: str, spec_fd: int, result_fd: int, status_fd: int) -> No
 
 
 def _serve(control: socket.socket) -> None:
-    from grader.sandbox import tripwire
-
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped automatically
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    import numpy  # noqa: F401  (imported once here so that every child inherits it)
+    import tensorflow  # noqa: F401
+
+    from grader.probes import PROBES  # noqa: F401
+    from grader.sandbox import child, tripwire  # noqa: F401
+
     tripwire.install()
     while True:
         message, fds, _, _ = socket.recv_fds(control, 65536, 3)
@@ -156,12 +161,9 @@ class Child:
 
 
 class Zygote:
-    """Fork server; create it after importing TensorFlow and before running any TF op."""
+    """Fork server; create it before this process runs any TF op (requests wait while it starts)."""
 
     def __init__(self) -> None:
-        import numpy  # noqa: F401  (imported here so every child inherits it)
-        import tensorflow  # noqa: F401
-
         self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._lock = threading.Lock()
         self.pid = os.fork()
