@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import REPO
 
-EXAMPLES = ["correct", "seed_student", "merged_quirks", "buggy_part1"]
+EXAMPLES = ["correct", "seed_student", "merged_quirks", "buggy_part1", "broken"]
 CONTRACT_KEYS = {"submission", "score", "max_score", "checks", "duration_s", "environment"}
 CHECK_KEYS = {"id", "target", "score", "max_score", "passed", "message", "hint"}
 
@@ -46,6 +46,14 @@ def test_json_follows_the_results_contract(json_runs):
     assert scores["merged_quirks"] == (40, 68)  # Part 1 only: Matmul, Relu and both models are missing
     assert scores["seed_student"] == (59, 68)  # softmax generality (3) and the Part-3 model (6)
     assert scores["buggy_part1"][0] < 20
+    broken = next(d for d in documents if d["submission"] == "broken")
+    assert scores["broken"] == (10, 68)  # softmax only
+    messages = {c["id"]: c["message"] for c in broken["checks"]}
+    assert "exited with status 0" in messages["sigmoid.matches_tf"]
+    assert "SIGSEGV" in messages["softmax_ce.matches_tf"]
+    assert "ValueError at part1_export.py, line 25" in messages["sigmoid_ce.matches_tf"]
+    assert any("cannot be read" in note for note in broken["notes"])
+    assert any("part1_export.py: syntax error at line 28" in note for note in broken["notes"])
 
 
 def test_same_hand_ins_give_the_same_json(json_runs):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 from grader.discover import find_sources
 from grader.extract import extract_file, neutralise_magics
@@ -172,4 +171,4 @@ def test_helpers_imports_and_decorators_are_indexed(tmp_path):
              "@tf.function\ndef softmax(x):\n    return _norm(tf.exp(x))"]
     file = extract_file(write_notebook(tmp_path / "nb.ipynb", cells), "nb.ipynb")
     assert file.definitions["softmax"].cell.where == "nb.ipynb, cell 3"
-    assert Path(file.path).name == "nb.ipynb"
+    assert file.definitions["_norm"].cell.where == "nb.ipynb, cell 2"
