@@ -16,7 +16,7 @@ from grader.extract import SourceFile, extract_file
 from grader.results import SubmissionResult
 from grader.sandbox.jobs import Limits, run_job
 from grader.sandbox.zygote import Zygote
-from grader.targets import TARGETS, locate
+from grader.targets import TARGETS, Located, locate
 
 
 def load_sources(path: Path) -> list[SourceFile]:
@@ -65,7 +65,11 @@ class Grader:
                 if located.file is None:
                     result.checks += family.missing(located)
                     continue
-                job = family.job(located)
+                try:
+                    job = family.job(located)
+                except Exception as error:  # a grader bug must cost no student points silently, nor stop a batch
+                    _record_grader_error(result, family, located, error)
+                    continue
                 pending.append((family, located, self.pool.submit(run_job, self.zygote, job)))
         for family, located, _ in pending:  # references in this process while the children work
             family.expected(located.target.name)
@@ -74,10 +78,8 @@ class Grader:
             try:
                 outcome = future.result()
                 result.checks += family.judge(located, outcome)
-            except Exception as error:  # a grader bug must cost no student points silently, nor stop a batch
-                message = f"grader error while grading `{located.target.name}`: {type(error).__name__}: {error}"
-                result.internal_errors.append(message)
-                result.checks += all_failed(located.target.name, family.check_ids(located.target.name), message)
+            except Exception as error:  # as above
+                _record_grader_error(result, family, located, error)
                 continue
             for note in outcome.load_notes:
                 if note not in notes:
@@ -87,3 +89,11 @@ class Grader:
         result.checks.sort(key=lambda c: order.get(c.target, len(order)))
         result.duration_s = time.perf_counter() - started
         return result
+
+
+def _record_grader_error(result: SubmissionResult, family: Part1 | Part2 | Training, located: Located,
+                         error: Exception) -> None:
+    """Fail the target's checks with the grader's own error, flagged so the exit status says so."""
+    message = f"grader error while grading `{located.target.name}`: {type(error).__name__}: {error}"
+    result.internal_errors.append(message)
+    result.checks += all_failed(located.target.name, family.check_ids(located.target.name), message)

@@ -118,3 +118,15 @@ def test_tf_function_with_autograph_control_flow(grade, tmp_path):
               "        y = 1 / (1 + tf.exp(-x))\n    else:\n        y = tf.exp(x - tf.nn.softplus(x))\n    return y")
     checks, result = grade(write_handin(tmp_path, sigmoid=source))
     assert result.per_target()["sigmoid"] == (FULL, FULL), [c.message for c in checks.values() if not c.passed]
+
+
+def test_a_grader_error_fails_its_target_only_and_is_flagged(grader, tmp_path, monkeypatch):
+    from grader.checks.part2 import Part2
+
+    def broken_job(self, located):
+        raise RuntimeError("simulated grader bug")
+
+    monkeypatch.setattr(Part2, "job", broken_job)
+    result = grader.grade(write_handin(tmp_path), {"softmax", "Matmul"})
+    assert result.per_target() == {"softmax": (FULL, FULL), "Matmul": (0.0, 8.0)}
+    assert result.internal_errors == ["grader error while grading `Matmul`: RuntimeError: simulated grader bug"]
