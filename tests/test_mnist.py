@@ -69,3 +69,17 @@ def test_all_parts_merged_into_one_notebook(grade, tmp_path, order):
     checks, result = grade(tmp_path, targets=None)
     assert [c.message for c in checks.values() if not c.passed and c.max_score] == []
     assert result.score == result.max_score == 68
+
+
+def test_model_built_from_keras_layers(grade, tmp_path):
+    """Variables inside Keras layers (not tf.Module in Keras 3) are found and trained."""
+    model = ("class myModel:\n    def __init__(self):\n        self.flatten = layers.Flatten()\n"
+             "        self.hidden = layers.Dense(100, activation='relu')\n        self.out = layers.Dense(10)\n\n"
+             "    def __call__(self, x):\n        return self.out(self.hidden(self.flatten(x)))")
+    given_model = next(cell for cell in reference_cells(NOTEBOOKS["tf"]) if cell.startswith("class myModel"))
+    edits = (("tf", given_model, model),
+             ("tf", "trainable_vars = [model.W1, model.W2, model.b1, model.b2]",
+              "trainable_vars = model.hidden.trainable_variables + model.out.trainable_variables"))
+    checks, result = grade(write_handin(tmp_path, edits=edits), targets={"mnist_tf"})
+    assert "4 trainable tf.Variables found" in checks["mnist_tf.logits"].message
+    assert result.per_target()["mnist_tf"] == (6.0, 6.0), [c.message for c in checks.values() if not c.passed]
