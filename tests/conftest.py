@@ -30,7 +30,7 @@ FAST = {"softmax", "sigmoid", "softmax_ce", "sigmoid_ce", "Matmul", "Relu", "Sof
 
 
 @pytest.fixture
-def grade(grader, tmp_path):
+def grade(grader):
     """Grade a folder (or file) and return ({check id: CheckResult}, result).
 
     The MNIST training targets are skipped unless `targets` names them (None: every target),

@@ -58,7 +58,6 @@ class JobOutcome:
     load_notes: list[str] = field(default_factory=list)
     problem: str | None = None  # the target could not be probed at all
     calls: list[CallOutcome] = field(default_factory=list)
-    output: str = ""  # what the student's code printed (capped)
 
 
 class _Lost(Exception):
@@ -122,8 +121,7 @@ def run_job(zygote: Zygote, job: Job) -> JobOutcome:
             _drive(child, job, start, outcome, progress)
         except _Lost as error:
             lost = error
-        exit_description, output = child.finish()
-        outcome.output += output
+        exit_description = child.finish()
         if lost is None:
             break
         what = exit_description if lost.died else lost.how

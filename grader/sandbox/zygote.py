@@ -141,23 +141,17 @@ class Child:
             except (ProcessLookupError, PermissionError):
                 pass
 
-    def finish(self) -> tuple[str, str]:
-        """Kill what is left, wait for the supervisor's report; returns (exit description, output)."""
+    def finish(self) -> str:
+        """Kill what is left, wait for the supervisor's report, clean up; returns how the child ended."""
         self.kill()
         try:
             exit_description = self.status.read(time.monotonic() + 10)["exit"]
         except (ChannelClosed, ChannelTimeout, ProtocolError, KeyError):
             exit_description = "ended (its supervisor did not report how)"
-        output = ""
-        try:
-            with open(os.path.join(self.workdir, "output.txt"), "rb") as captured:
-                output = captured.read(64 * 1024).decode("utf-8", "replace")
-        except OSError:
-            pass
         os.close(self.results.fd)
         os.close(self.status.fd)
         shutil.rmtree(self.workdir, ignore_errors=True)
-        return exit_description, output
+        return exit_description
 
 
 class Zygote:
