@@ -28,13 +28,61 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--fast", action="store_true", help="skip the MNIST training checks")
     check.add_argument("--mnist", type=Path, metavar="NPZ",
                        help="MNIST in Keras format (e.g. ~/.keras/datasets/mnist.npz) instead of the shipped subset")
+    check.add_argument("--html", type=Path, metavar="FILE", help="also write the HTML report (one PATH only)")
+    check.add_argument("--junit", type=Path, metavar="FILE", help="also write JUnit XML, one testcase per check")
+    check.add_argument("--gradescope", type=Path, metavar="FILE",
+                       help="also write Gradescope's results.json (one PATH only)")
+    check.add_argument("--out", type=Path, metavar="DIR",
+                       help="also write every report and export (HTML, CSV, JSON, JUnit, Gradescope) into DIR")
+    report = commands.add_parser("report", help="render reports again from stored results, without grading")
+    report.add_argument("results", type=Path, metavar="RESULTS.json",
+                        help="a results contract (one document or a list), e.g. from --format json")
+    report.add_argument("--out", type=Path, metavar="DIR", default=Path("reports"),
+                        help="folder for the reports and exports (default: reports)")
     return parser
+
+
+def _write_outputs(args: argparse.Namespace, documents: list[dict]) -> None:
+    from grader.report.exports import gradescope, junit_xml
+    from grader.report.html import submission_page
+    from grader.report.write import as_json, write_atomically, write_reports
+
+    if args.html:
+        write_atomically(args.html, submission_page(documents[0]))
+    if args.gradescope:
+        write_atomically(args.gradescope, as_json(gradescope(documents[0])))
+    if args.junit:
+        write_atomically(args.junit, junit_xml(documents))
+    if args.out:
+        write_reports(documents, args.out)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from grader.report.write import write_reports
+
+    try:
+        loaded = json.loads(args.results.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        print(f"dlgrade: cannot read results from {args.results}: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    documents = loaded if isinstance(loaded, list) else [loaded]
+    if not all(isinstance(d, dict) and "checks" in d and "submission" in d for d in documents):
+        print(f"dlgrade: {args.results} is not a dlgrade results document (expected 'submission' and 'checks')",
+              file=sys.stderr)
+        return EXIT_ERROR
+    reports = write_reports(documents, args.out)
+    print(f"wrote {len(reports)} report{'s' * (len(reports) != 1)}, index.html, grades.csv, junit.xml "
+          f"and results.json to {args.out}")
+    return EXIT_PASSED
 
 
 def _check(args: argparse.Namespace) -> int:
     missing = [str(p) for p in args.paths + ([args.mnist] if args.mnist else []) if not p.exists()]
     if missing:
         print(f"dlgrade: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_ERROR
+    if len(args.paths) > 1 and (args.html or args.gradescope):
+        print("dlgrade: --html and --gradescope take one PATH; use --out DIR for several", file=sys.stderr)
         return EXIT_ERROR
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from grader.sandbox.zygote import Zygote
@@ -56,8 +104,9 @@ def _check(args: argparse.Namespace) -> int:
             results.append(result)
             if args.format == "table":
                 render(result, console)
+    documents = [r.to_dict() for r in results]
+    _write_outputs(args, documents)
     if args.format == "json":
-        documents = [r.to_dict() for r in results]
         json.dump(documents[0] if len(documents) == 1 else documents, sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
     if any(r.internal_errors for r in results):
@@ -68,6 +117,6 @@ def _check(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return _check(args)
+        return _report(args) if args.command == "report" else _check(args)
     except KeyboardInterrupt:
         return EXIT_ERROR

@@ -34,6 +34,16 @@ class Definition:
     lineno: int
     position: tuple[int, int] = (0, 0)  # (cell index, statement index): where it stands in load order
 
+    def source(self, max_chars: int = 20_000) -> tuple[int, str]:
+        """(first line, text) of the definition, decorators included, for reports; lines count as in
+        the check messages (per cell in notebooks, per file in `.py` files)."""
+        decorators = getattr(self.node, "decorator_list", [])
+        first = min([self.lineno] + [d.lineno for d in decorators])
+        last = getattr(self.node, "end_lineno", None) or self.lineno
+        offset = self.cell.line_offset
+        text = "\n".join(self.cell.source.splitlines()[first - 1 - offset:last - offset])
+        return first, text if len(text) <= max_chars else text[:max_chars] + "\n# ... (cut for the report)"
+
 
 @dataclass
 class Cell:

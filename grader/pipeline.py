@@ -65,6 +65,8 @@ class Grader:
                 if located.file is None:
                     result.checks += family.missing(located)
                     continue
+                first_line, code = located.definition.source()
+                result.sources[name] = {"where": located.definition.cell.where, "first_line": first_line, "code": code}
                 try:
                     job = family.job(located)
                 except Exception as error:  # a grader bug must cost no student points silently, nor stop a batch

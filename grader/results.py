@@ -22,6 +22,7 @@ class SubmissionResult:
     notes: list[str] = field(default_factory=list)  # what could not be loaded, and why
     duration_s: float = 0.0
     internal_errors: list[str] = field(default_factory=list)
+    sources: dict[str, dict] = field(default_factory=dict)  # per target: where and the student's code
 
     @property
     def score(self) -> float:
@@ -53,6 +54,7 @@ class SubmissionResult:
             "files": self.files,
             "notes": self.notes,
             "internal_errors": self.internal_errors,
+            "sources": self.sources,
             "duration_s": round(self.duration_s, 3),
             "environment": environment(),
         }

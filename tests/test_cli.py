@@ -89,3 +89,26 @@ def test_usage_errors_exit_2():
     assert dlgrade("check", "no/such/folder").returncode == 2
     assert dlgrade().returncode == 2
     assert dlgrade("check", "submissions/correct", "--format", "xml").returncode == 2
+
+
+def test_check_writes_html_junit_and_gradescope_files(tmp_path):
+    html, junit, gradescope = tmp_path / "r.html", tmp_path / "j.xml", tmp_path / "g.json"
+    run = dlgrade("check", "submissions/seed_student", "--fast", "--html", str(html), "--junit", str(junit),
+                  "--gradescope", str(gradescope))
+    assert run.returncode == 1, run.stderr
+    assert 'id="total">53 / 56</p>' in html.read_text(encoding="utf-8")
+    assert "softmax.last_axis" in junit.read_text(encoding="utf-8")
+    assert json.loads(gradescope.read_text())["score"] == 53
+    several = dlgrade("check", "submissions/correct", "submissions/broken", "--html", str(html))
+    assert several.returncode == 2 and "--out DIR" in several.stderr
+
+
+def test_report_renders_the_stored_json_of_every_example(json_runs, tmp_path):
+    stored = tmp_path / "results.json"
+    stored.write_text(json_runs[0].stdout, encoding="utf-8")
+    run = dlgrade("report", str(stored), "--out", str(tmp_path / "reports"))
+    assert run.returncode == 0, run.stderr
+    for name in EXAMPLES:
+        assert (tmp_path / "reports" / name / "report.html").is_file()
+    rows = (tmp_path / "reports" / "grades.csv").read_text().splitlines()
+    assert len(rows) == 1 + len(EXAMPLES) and rows[1].startswith("correct,")

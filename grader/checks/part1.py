@@ -407,7 +407,9 @@ class Part1:
         advice = "write it with tf.exp, tf.math.log, tf.reduce_sum / tf.reduce_max (or numpy)"
         if violations:
             shown = "; ".join(v.describe() for v in violations[:3])
-            return CheckResult(check_id, target, NO_BUILTIN_POINTS, False, f"`{target}` {shown}", advice)
+            own_lines = sorted({v.lineno for v in violations if v.via is None})
+            return CheckResult(check_id, target, NO_BUILTIN_POINTS, False, f"`{target}` {shown}", advice,
+                               {"lines": own_lines} if own_lines else None)
         if hits:
             return CheckResult(check_id, target, NO_BUILTIN_POINTS, False,
                                f"`{target}` reached {', '.join(hits)} while running (through a name the source "

@@ -223,7 +223,8 @@ class Part2:
         for case, expected, roundtrip, forward_many in zip(cases, self.expected(spec.target), roundtrips, perturbed):
             for name, verdict in self._judge_case(spec, case, expected, roundtrip, forward_many).items():
                 verdicts[name].append(verdict)
-        return [self._summarise(spec, name, verdicts[name]) for name in spec.points]
+        labels = [case.label for case in cases]
+        return [self._summarise(spec, name, verdicts[name], labels) for name in spec.points]
 
     def _judge_case(self, spec: LayerSpec, case: LayerCase, expected: list[Array],
                     roundtrip: CallOutcome, forward_many: CallOutcome) -> dict[str, tuple[str | None, str | None, dict[str, float]]]:
@@ -317,12 +318,16 @@ class Part2:
             offset += 2 * len(elements)
         return gradients
 
-    def _summarise(self, spec: LayerSpec, name: str, verdicts: list[tuple[str | None, str | None, dict[str, float]]]) -> CheckResult:
+    def _summarise(self, spec: LayerSpec, name: str, verdicts: list[tuple[str | None, str | None, dict[str, float]]],
+                   labels: list[str]) -> CheckResult:
         check_id, points = f"{spec.target}.{name}", spec.points[name]
+        table = [{"case": label, **{g: float(e) for g, e in errors.items()}}
+                 for label, (_, _, errors) in zip(labels, verdicts) if errors]
+        details = {"relative_errors": table, "pass_below": PASS_RELATIVE_ERROR} if table else None
         failures = [(message, hint) for message, hint, _ in verdicts if message]
         if failures:
             hint = next((h for _, h in failures if h), None)
-            return CheckResult(check_id, spec.target, points, False, failures[0][0], hint)
+            return CheckResult(check_id, spec.target, points, False, failures[0][0], hint, details)
         worst = {g: max(errors.get(g, 0.0) for _, _, errors in verdicts) for g in spec.gradient_names}
         shapes = len(verdicts)
         messages = {
@@ -333,7 +338,7 @@ class Part2:
             "backward_tf": "backward matches tf.GradientTape: " + ", ".join(
                 f"{g} rel err {e:.1e} ({band(e)})" for g, e in worst.items()),
         }
-        return CheckResult(check_id, spec.target, points, True, messages[name])
+        return CheckResult(check_id, spec.target, points, True, messages[name], details=details)
 
     def _error_hint(self, spec: LayerSpec, error: str) -> str | None:
         for pattern, hint in spec.error_hints + _COMMON_ERROR_HINTS:

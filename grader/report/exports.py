@@ -1,0 +1,118 @@
+"""Exports for the tools instructors and CI already use, built from the results contract (dicts):
+a gradebook CSV, Gradescope's results.json, and JUnit XML."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import xml.etree.ElementTree as ET
+
+from grader.results import TARGET_ORDER
+
+_XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _cell(value: object) -> object:
+    """Keep a spreadsheet from running a student's text as a formula (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _per_target(result: dict) -> dict[str, tuple[float, float]]:
+    totals: dict[str, tuple[float, float]] = {}
+    for check in result.get("checks", []):
+        score, maximum = totals.get(check["target"], (0.0, 0.0))
+        totals[check["target"]] = (score + float(check["score"]), maximum + float(check["max_score"]))
+    return totals
+
+
+def grades_csv(results: list[dict]) -> str:
+    """One row per hand-in: the score of each target that carries points, then the total."""
+    targets = [t for t in TARGET_ORDER if any(_per_target(r).get(t, (0, 0))[1] for r in results)]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["submission", *targets, "total", "max_score", "all_passed", "problems"])
+    for result in results:
+        totals = _per_target(result)
+        failed = any(not c["passed"] and c["max_score"] for c in result.get("checks", []))
+        problems = len(result.get("notes", [])) + len(result.get("internal_errors", []))
+        writer.writerow([_cell(str(result.get("submission", ""))),
+                         *[f"{totals[t][0]:g}" if t in totals else "" for t in targets],
+                         f"{float(result.get('score', 0)):g}", f"{float(result.get('max_score', 0)):g}",
+                         "no" if failed or result.get("internal_errors") else "yes", problems])
+    return out.getvalue()
+
+
+def _check_output(check: dict) -> str:
+    return check["message"] + (f"\nhint: {check['hint']}" if check.get("hint") else "")
+
+
+def gradescope(result: dict, visibility: str = "visible") -> dict:
+    """Gradescope's autograder results.json: the total, and one test per check (visible to students)."""
+    notes = [f"could not load: {note}" for note in result.get("notes", [])]
+    notes += [f"grader error (not the student's fault): {error}" for error in result.get("internal_errors", [])]
+    return {
+        "score": float(result.get("score", 0)),
+        "execution_time": round(float(result.get("duration_s", 0))),
+        "output": "\n".join([f"dlgrade {result.get('environment', {}).get('dlgrade', '')}: "
+                             f"{float(result.get('score', 0)):g} / {float(result.get('max_score', 0)):g}"] + notes),
+        "visibility": visibility,
+        "stdout_visibility": "hidden",
+        "tests": [
+            {"name": check["id"], "number": str(i), "score": float(check["score"]),
+             "max_score": float(check["max_score"]), "status": "passed" if check["passed"] else "failed",
+             "output": _check_output(check), "tags": [check["target"]], "visibility": visibility}
+            for i, check in enumerate(result.get("checks", []), start=1)
+        ],
+    }
+
+
+def _text(value: object) -> str:
+    """XML 1.0 cannot hold every character a student's exception may contain."""
+    return _XML_INVALID.sub("\ufffd", str(value))
+
+
+def _outcome(check: dict) -> str | None:
+    """None (passed), "failure", "error" (the grader's own fault) or "skipped" (failed, 0 points)."""
+    if check["passed"]:
+        return None
+    if str(check["message"]).startswith("grader error"):
+        return "error"
+    return "failure" if check["max_score"] else "skipped"
+
+
+def junit_xml(results: list[dict]) -> str:
+    """JUnit XML: one <testsuite> per hand-in, one <testcase> per check. A failed check is a
+    <failure>, an <error> when the grader failed it, <skipped> when it carries no points."""
+    root = ET.Element("testsuites", name="dlgrade")
+    totals = {"tests": 0, "failures": 0, "errors": 0}
+    total_time = 0.0
+    for result in results:
+        checks = result.get("checks", [])
+        kinds = [_outcome(c) for c in checks]
+        errors, failures, skipped = (kinds.count(k) for k in ("error", "failure", "skipped"))
+        suite = ET.SubElement(root, "testsuite", name=_text(result.get("submission", "")), tests=str(len(checks)),
+                              failures=str(failures), errors=str(errors), skipped=str(skipped),
+                              time=f"{float(result.get('duration_s', 0)):.3f}")
+        for check, kind in zip(checks, kinds):
+            case = ET.SubElement(suite, "testcase", classname=_text(f"dlgrade.{check['target']}"),
+                                 name=_text(check["id"]), time="0")
+            if kind == "skipped":
+                ET.SubElement(case, "skipped", message=_text("informational check (0 points): " + check["message"])[:500])
+            elif kind:
+                element = ET.SubElement(case, kind, message=_text(check["message"])[:500], type="dlgrade")
+                element.text = _text(_check_output(check))
+        problems = result.get("notes", []) + result.get("internal_errors", [])
+        if problems:
+            ET.SubElement(suite, "system-err").text = _text("\n".join(problems))
+        totals["tests"] += len(checks)
+        totals["failures"] += failures
+        totals["errors"] += errors
+        total_time += float(result.get("duration_s", 0))
+    for key, value in totals.items():
+        root.set(key, str(value))
+    root.set("time", f"{total_time:.3f}")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

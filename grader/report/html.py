@@ -1,0 +1,169 @@
+"""HTML reports rendered from the results contract (dicts), so stored results render again unchanged.
+
+Templates live in `templates/` and autoescape everything; the pages carry a Content-Security-
+Policy that allows no script but the class page's own sorter (by hash), so even a missed
+escape could not run a student's script.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+from grader.report import charts
+from grader.results import TARGET_ORDER
+
+TEMPLATES = Path(__file__).parent / "templates"
+SORTER_JS = (TEMPLATES / "sort_table.js").read_text(encoding="utf-8")
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def _csp(script: str | None = None) -> str:
+    """No network, no plugins, no script unless it is exactly `script` (by its sha256)."""
+    scripts = "'none'"
+    if script is not None:
+        scripts = "'sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode() + "'"
+    return f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src {scripts}; base-uri 'none'; form-action 'none'"
+
+
+def points(value: float) -> str:
+    return f"{value:g}"
+
+
+@dataclass
+class CodeLine:
+    number: int
+    text: str
+    flagged: bool
+
+
+@dataclass
+class TargetView:
+    """One target's block of the per-hand-in page."""
+
+    name: str
+    score: float
+    max_score: float
+    checks: list[dict]
+    where: str | None = None
+    code: list[CodeLine] = field(default_factory=list)
+    gradients: list[tuple[str, list[str], list[list[str]]]] = field(default_factory=list)  # (check, columns, rows)
+    charts: list[charts.LineChart] = field(default_factory=list)
+
+    @property
+    def failing(self) -> bool:
+        return any(not c["passed"] and c["max_score"] for c in self.checks)
+
+
+def _code_lines(source: dict, checks: list[dict]) -> list[CodeLine]:
+    flagged = {line for c in checks if not c["passed"] for line in (c.get("details") or {}).get("lines", [])}
+    first = int(source.get("first_line", 1))
+    return [CodeLine(first + i, text, first + i in flagged) for i, text in enumerate(str(source["code"]).split("\n"))]
+
+
+def _gradient_table(check: dict) -> tuple[str, list[str], list[list[str]]] | None:
+    rows = (check.get("details") or {}).get("relative_errors")
+    if not rows:
+        return None
+    columns = [k for k in rows[0] if k != "case"]
+    body = [[str(row.get("case", ""))] + [f"{float(row[k]):.1e}" if k in row else "" for k in columns] for row in rows]
+    return check["id"], ["inputs"] + columns, body
+
+
+def _training_charts(check: dict) -> list[charts.LineChart]:
+    details = check.get("details") or {}
+    curve = details.get("curve") or {}
+    reference = (details.get("reference") or {}).get("curve") or {}
+    found = []
+    for key, title in (("loss", "loss"), ("accuracy", "training accuracy")):
+        curves = [("yours", curve.get(key) or [], "student")]
+        if reference.get(key):
+            curves.append(("reference (mean of correct runs)", reference[key], "reference"))
+        threshold = details.get("threshold") if key == "accuracy" and reference else None
+        chart = charts.line_chart(f"{check['id']}: {title}", curves, threshold)
+        if chart:
+            found.append(chart)
+    return found
+
+
+def target_views(result: dict) -> list[TargetView]:
+    """The result's checks grouped per target in homework order, with code, gradients and curves."""
+    views: dict[str, TargetView] = {}
+    for check in result.get("checks", []):
+        view = views.setdefault(check["target"], TargetView(check["target"], 0.0, 0.0, []))
+        view.checks.append(check)
+        view.score += float(check["score"])
+        view.max_score += float(check["max_score"])
+        table = _gradient_table(check)
+        if table:
+            view.gradients.append(table)
+        view.charts += _training_charts(check)
+    for name, view in views.items():
+        source = (result.get("sources") or {}).get(name)
+        if source and "code" in source:
+            view.where = str(source.get("where", ""))
+            view.code = _code_lines(source, view.checks)
+    order = {name: i for i, name in enumerate(TARGET_ORDER)}
+    return sorted(views.values(), key=lambda v: order.get(v.name, len(order)))
+
+
+def submission_page(result: dict, index_href: str | None = None) -> str:
+    """The self-contained report of one hand-in."""
+    return _environment().get_template("submission.html.j2").render(
+        result=result, targets=target_views(result), points=points, index_href=index_href, csp=_csp())
+
+
+@dataclass
+class ClassRow:
+    submission: str
+    href: str | None
+    score: float
+    max_score: float
+    per_target: dict[str, str]
+    failed: int
+    problems: int  # notes + internal errors
+
+
+def class_page(entries: list[tuple[dict, str | None]], title: str = "dlgrade: class summary") -> str:
+    """The class summary: histogram, pass rate per check, common hints, a sortable table of students."""
+    results = [result for result, _ in entries]
+    max_score = max((float(r.get("max_score", 0)) for r in results), default=0.0)
+    scores = [float(r.get("score", 0)) for r in results]
+    by_check: dict[str, list[bool]] = {}
+    hints: Counter[str] = Counter()
+    for result in results:
+        for check in result.get("checks", []):
+            if check["max_score"]:
+                by_check.setdefault(check["id"], []).append(bool(check["passed"]))
+        hints.update({c["hint"] for c in result.get("checks", []) if not c["passed"] and c.get("hint")})
+    rates = [(check_id, sum(flags) / len(flags)) for check_id, flags in by_check.items()]
+    rows = []
+    for result, href in entries:
+        totals: dict[str, list[float]] = {}
+        for check in result.get("checks", []):
+            pair = totals.setdefault(check["target"], [0.0, 0.0])
+            pair[0] += float(check["score"])
+            pair[1] += float(check["max_score"])
+        rows.append(ClassRow(str(result.get("submission", "?")), href, float(result.get("score", 0)),
+                             float(result.get("max_score", 0)),
+                             {t: points(s) for t, (s, m) in totals.items() if m},
+                             sum(1 for c in result.get("checks", []) if not c["passed"] and c["max_score"]),
+                             len(result.get("notes", [])) + len(result.get("internal_errors", []))))
+    columns = [t for t in TARGET_ORDER if any(t in row.per_target for row in rows)]
+    return _environment().get_template("index.html.j2").render(
+        title=title, rows=rows, columns=columns, points=points, count=len(results),
+        mean=(sum(scores) / len(scores)) if scores else 0.0, max_score=max_score,
+        histogram=charts.histogram("total scores", scores, max_score) if results else None,
+        rates=charts.pass_rates("hand-ins passing each check (%)", rates) if rates else None,
+        hints=hints.most_common(10), sorter=SORTER_JS, csp=_csp(SORTER_JS))

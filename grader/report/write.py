@@ -1,0 +1,78 @@
+"""Write every report and export of a set of results into one folder.
+
+Layout of `out/`: `index.html`, `grades.csv`, `junit.xml`, `results.json` (all contracts), and
+per hand-in `<slug>/report.html`, `<slug>/results.json`, `<slug>/gradescope_results.json`.
+Each file is written atomically (temporary file, then rename), so a killed run never leaves a
+half-written report behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import unicodedata
+from pathlib import Path
+
+from grader.report.exports import grades_csv, gradescope, junit_xml
+from grader.report.html import class_page, submission_page
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def slug(name: str) -> str:
+    """A folder name safe on every file system, whatever the student named their folder."""
+    text = unicodedata.normalize("NFKC", name)
+    text = re.sub(r"[^\w.-]+", "_", text).strip("._") or "hand-in"
+    return text[:80]
+
+
+def unique_slugs(names: list[str]) -> list[str]:
+    taken: dict[str, int] = {}
+    slugs = []
+    for name in names:
+        base = slug(name)
+        count = taken.get(base.lower(), 0)
+        taken[base.lower()] = count + 1
+        slugs.append(base if count == 0 else f"{base}-{count + 1}")
+    return slugs
+
+
+def as_json(document: object) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_submission(result: dict, folder: Path, index_href: str | None = None) -> None:
+    """The per-hand-in files: report.html, results.json (the contract) and gradescope_results.json."""
+    write_atomically(folder / "report.html", submission_page(result, index_href))
+    write_atomically(folder / "results.json", as_json(result))
+    write_atomically(folder / "gradescope_results.json", as_json(gradescope(result)))
+
+
+def write_class(results: list[dict], out: Path, folders: list[str] | None = None) -> None:
+    """The class-wide files; `folders` are the per-hand-in sub-folders the index links to."""
+    hrefs = [f"{folder}/report.html" for folder in folders] if folders else [None] * len(results)
+    write_atomically(out / "index.html", class_page(list(zip(results, hrefs))))
+    write_atomically(out / "grades.csv", grades_csv(results))
+    write_atomically(out / "junit.xml", junit_xml(results))
+    write_atomically(out / "results.json", as_json(results))
+
+
+def write_reports(results: list[dict], out: Path) -> list[Path]:
+    """Everything for `results` into `out`; returns the per-hand-in report paths."""
+    folders = unique_slugs([str(r.get("submission", "")) for r in results])
+    for result, folder in zip(results, folders):
+        write_submission(result, out / folder, index_href="../index.html")
+    write_class(results, out, folders)
+    return [out / folder / "report.html" for folder in folders]
