@@ -34,6 +34,24 @@ def _parser() -> argparse.ArgumentParser:
                        help="also write Gradescope's results.json (one PATH only)")
     check.add_argument("--out", type=Path, metavar="DIR",
                        help="also write every report and export (HTML, CSV, JSON, JUnit, Gradescope) into DIR")
+    batch = commands.add_parser("batch", help="grade a class: every immediate sub-folder of DIR is one student")
+    batch.add_argument("root", type=Path, metavar="DIR")
+    batch.add_argument("--out", type=Path, metavar="DIR", default=Path("reports"),
+                       help="reports, exports and the gradebook (default: reports)")
+    batch.add_argument("--gradebook", type=Path, metavar="FILE", help="SQLite gradebook (default: OUT/gradebook.sqlite)")
+    batch.add_argument("--workers", type=int, default=os.cpu_count() or 2,
+                       help="hand-ins and sandboxed children in parallel (default: number of cores)")
+    batch.add_argument("--force", action="store_true", help="re-grade every hand-in, changed or not")
+    batch.add_argument("--only", action="append", metavar="NAME", default=[], help="grade only this student (repeatable)")
+    batch.add_argument("--target", action="append", choices=list(TARGETS), metavar="NAME", help="grade only this target")
+    batch.add_argument("--fast", action="store_true", help="skip the MNIST training checks")
+    batch.add_argument("--handin-timeout", type=float, default=300.0, metavar="S",
+                       help="wall-time cap per hand-in in seconds (default: 300)")
+    batch.add_argument("--call-timeout", type=float, default=10.0, metavar="S",
+                       help="wall-time cap per call of a student's function (default: 10)")
+    batch.add_argument("--memory-mb", type=int, default=2048, metavar="MB",
+                       help="memory cap of each sandboxed child (default: 2048)")
+    batch.add_argument("--mnist", type=Path, metavar="NPZ", help="MNIST in Keras format instead of the shipped subset")
     report = commands.add_parser("report", help="render reports again from stored results, without grading")
     report.add_argument("results", type=Path, metavar="RESULTS.json",
                         help="a results contract (one document or a list), e.g. from --format json")
@@ -96,9 +114,7 @@ def _check(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
     results = []
     with Grader(workers=args.workers, mnist=args.mnist, zygote=zygote) as grader:
-        targets = set(args.target or TARGETS)
-        if args.fast:
-            targets -= {"mnist_numpy", "mnist_tf"}
+        targets = _selected_targets(args)
         for path in args.paths:
             result = grader.grade(path, targets)
             results.append(result)
@@ -114,9 +130,41 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_PASSED if all(r.passed for r in results) else EXIT_FAILED
 
 
+def _selected_targets(args: argparse.Namespace) -> set[str]:
+    targets = set(args.target or TARGETS)
+    return targets - {"mnist_numpy", "mnist_tf"} if args.fast else targets
+
+
+def _batch(args: argparse.Namespace) -> int:
+    if not args.root.is_dir():
+        print(f"dlgrade: no such folder: {args.root}", file=sys.stderr)
+        return EXIT_ERROR
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from grader.sandbox.zygote import Zygote
+
+    zygote = Zygote()  # first, as in `check`
+    from rich.console import Console
+
+    from grader.batch import BatchSettings, LocalWorkers, run_batch
+    from grader.gradebook import Gradebook
+    from grader.report.terminal import BatchProgress
+    from grader.sandbox.jobs import Limits
+
+    settings = BatchSettings(targets=tuple(sorted(_selected_targets(args))), handin_timeout=args.handin_timeout,
+                             limits=Limits(call_timeout=args.call_timeout, memory_mb=args.memory_mb),
+                             mnist=str(args.mnist.resolve()) if args.mnist else None)
+    console = Console(highlight=False, stderr=True)
+    with Gradebook(args.gradebook or args.out / "gradebook.sqlite") as gradebook, BatchProgress(console) as progress:
+        summary = run_batch(args.root, args.out, settings, lambda: LocalWorkers(settings, args.workers, zygote),
+                            gradebook, force=args.force, only=args.only, progress=progress)
+    zygote.close()
+    print(summary.line())
+    return EXIT_ERROR if summary.grader_errors else EXIT_PASSED
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return _report(args) if args.command == "report" else _check(args)
+        return {"report": _report, "batch": _batch, "check": _check}[args.command](args)
     except KeyboardInterrupt:
         return EXIT_ERROR

@@ -49,9 +49,18 @@ class Grader:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def grade(self, path: Path, targets: Collection[str] | None = None) -> SubmissionResult:
-        """Grade one hand-in; `targets` restricts grading to those target names (default: all)."""
+    def warm_up(self, targets: Collection[str] | None = None) -> None:
+        """Compute every reference now, so that hand-ins graded in parallel never race to build them."""
+        for family in self.families:
+            for name in family.targets:
+                if targets is None or name in targets:
+                    family.expected(name)
+
+    def grade(self, path: Path, targets: Collection[str] | None = None, time_limit: float | None = None) -> SubmissionResult:
+        """Grade one hand-in; `targets` restricts grading to those target names (default: all);
+        after `time_limit` seconds, what has not finished fails with a message saying so."""
         started = time.perf_counter()
+        deadline = time.monotonic() + time_limit if time_limit else None
         files = load_sources(path)
         result = SubmissionResult(submission=path.name or str(path), checks=[],
                                   files=[f.display for f in files],
@@ -72,13 +81,14 @@ class Grader:
                 except Exception as error:  # a grader bug must cost no student points silently, nor stop a batch
                     _record_grader_error(result, family, located, error)
                     continue
-                pending.append((family, located, self.pool.submit(run_job, self.zygote, job)))
+                pending.append((family, located, self.pool.submit(run_job, self.zygote, job, deadline)))
         for family, located, _ in pending:  # references in this process while the children work
             family.expected(located.target.name)
         notes = set(result.notes)
         for family, located, future in pending:
             try:
                 outcome = future.result()
+                result.confinement = result.confinement or outcome.confinement
                 result.checks += family.judge(located, outcome)
             except Exception as error:  # as above
                 _record_grader_error(result, family, located, error)

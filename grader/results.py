@@ -23,6 +23,7 @@ class SubmissionResult:
     duration_s: float = 0.0
     internal_errors: list[str] = field(default_factory=list)
     sources: dict[str, dict] = field(default_factory=dict)  # per target: where and the student's code
+    confinement: dict | None = None  # what the sandbox applied and could not apply (sandbox/confine.py)
 
     @property
     def score(self) -> float:
@@ -56,7 +57,7 @@ class SubmissionResult:
             "internal_errors": self.internal_errors,
             "sources": self.sources,
             "duration_s": round(self.duration_s, 3),
-            "environment": environment(),
+            "environment": dict(environment(), **({"confinement": self.confinement} if self.confinement else {})),
         }
 
 

@@ -39,3 +39,39 @@ def render(result: SubmissionResult, console: Console) -> None:
     verdict = "all checks passed" if failed == 0 else f"{failed} check{'s' * (failed != 1)} failed"
     console.print(Text(f"Total: {_points(result.score)}/{_points(result.max_score)} ({verdict})", style="bold"))
     console.print(Text(per_target, style="dim"))
+
+
+class BatchProgress:
+    """Progress of a batch: a bar with count, rate and ETA on a terminal, one plain line per
+    hand-in otherwise (logs and CI)."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self._bar = None
+        self._task = None
+
+    def __enter__(self) -> "BatchProgress":
+        if self.console.is_terminal:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
+
+            self._bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                                 TimeRemainingColumn(), TextColumn("{task.fields[last]}"), console=self.console)
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def __call__(self, name: str, result: dict | None, done: int, total: int) -> None:
+        outcome = "unchanged" if result is None else f"{_points(result['score'])}/{_points(result['max_score'])}"
+        if self._bar is None:
+            self.console.print(Text(f"[{done}/{total}] {name}: {outcome}"), soft_wrap=True)
+            return
+        if self._task is None:
+            self._task = self._bar.add_task("grading", total=total, rate="", last="")
+        elapsed = self._bar.tasks[0].elapsed or 0.0
+        rate = f"{done / elapsed * 60:.0f}/min" if elapsed > 1 else ""
+        self._bar.update(self._task, completed=done, rate=rate, last=f"{name}: {outcome}"[:40])

@@ -31,6 +31,13 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def remove_stale_temporaries(out: Path) -> None:
+    """Temporary files of a run that was killed mid-write (their targets are rewritten anyway)."""
+    if out.is_dir():
+        for stale in out.rglob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+
+
 def slug(name: str) -> str:
     """A folder name safe on every file system, whatever the student named their folder."""
     text = unicodedata.normalize("NFKC", name)

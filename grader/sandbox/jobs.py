@@ -17,14 +17,17 @@ from grader.sandbox.zygote import Child, Zygote
 
 MAX_LOAD_ATTEMPTS = 4
 MAX_TIMEOUTS = 2  # after this many hung calls, the function is not called again
+OUT_OF_TIME = "the hand-in's wall-time limit ran out before this finished (see --handin-timeout)"
 
 
 @dataclass(frozen=True)
 class Limits:
-    """Wall-clock limits enforced from the parent: per call, and for loading the file."""
+    """Wall-clock limits enforced from the parent (per call, and for loading the file), and the
+    memory cap each child sets on itself before any student code runs."""
 
     call_timeout: float = 10.0
     load_timeout: float = 30.0
+    memory_mb: int = 2048
 
 
 @dataclass
@@ -42,7 +45,8 @@ class Job:
 
     def message(self, start: int) -> dict[str, Any]:
         return {"target": self.target, "probe": self.probe, "plan": self.plan, "calls": self.calls,
-                "where": self.where, "exempt": self.exempt, "start": start, "seed": self.seed}
+                "where": self.where, "exempt": self.exempt, "start": start, "seed": self.seed,
+                "memory_mb": self.limits.memory_mb}
 
 
 @dataclass
@@ -57,6 +61,7 @@ class CallOutcome:
 class JobOutcome:
     load_notes: list[str] = field(default_factory=list)
     problem: str | None = None  # the target could not be probed at all
+    confinement: dict | None = None  # what the child's confinement applied and missed (confine.py)
     calls: list[CallOutcome] = field(default_factory=list)
 
 
@@ -76,10 +81,18 @@ class _Progress:
     call: int | None = None  # call in progress
 
 
-def _expect(child: Child, timeout: float, *events: str) -> dict[str, Any]:
+class _OutOfTime(Exception):
+    """The hand-in's overall wall-time budget ran out."""
+
+
+def _expect(child: Child, timeout: float, deadline: float | None, *events: str) -> dict[str, Any]:
+    until = time.monotonic() + timeout
+    out_of_time = deadline is not None and deadline < until
     try:
-        message = child.results.read(time.monotonic() + timeout)
+        message = child.results.read(deadline if out_of_time else until)
     except ChannelTimeout:
+        if out_of_time:
+            raise _OutOfTime() from None
         raise _Lost(f"timed out after {timeout:g} s", died=False) from None
     except ChannelClosed:
         raise _Lost("stopped", died=True) from None
@@ -90,37 +103,47 @@ def _expect(child: Child, timeout: float, *events: str) -> dict[str, Any]:
     return message
 
 
-def _drive(child: Child, job: Job, start: int, outcome: JobOutcome, progress: _Progress) -> None:
-    """Follow one child from loading to `done`, filling `outcome`; raises _Lost."""
-    while (message := _expect(child, job.limits.load_timeout, "statement", "loaded"))["event"] == "statement":
+def _drive(child: Child, job: Job, start: int, outcome: JobOutcome, progress: _Progress, deadline: float | None) -> None:
+    """Follow one child from loading to `done`, filling `outcome`; raises _Lost or _OutOfTime."""
+    limits = job.limits
+    while (message := _expect(child, limits.load_timeout, deadline, "statement", "loaded"))["event"] == "statement":
         progress.statement = message["index"]
     progress.loaded = True
     outcome.load_notes = list(message["notes"])  # every child reloads: keep the latest notes
+    outcome.confinement = message.get("confinement")
     if message["problem"]:
         outcome.problem = message["problem"]
         return
     for index in range(start, len(job.calls)):
         progress.call = index
-        _expect(child, job.limits.call_timeout, "begin")
-        outcome.calls[index].data = _expect(child, job.limits.call_timeout, "result")
+        _expect(child, limits.call_timeout, deadline, "begin")
+        outcome.calls[index].data = _expect(child, limits.call_timeout, deadline, "result")
     progress.call = None
-    _expect(child, job.limits.call_timeout, "done")
+    _expect(child, limits.call_timeout, deadline, "done")
 
 
-def run_job(zygote: Zygote, job: Job) -> JobOutcome:
-    """Run every call of `job`, resuming in a fresh child after each lost call."""
+def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutcome:
+    """Run every call of `job`, resuming in a fresh child after each lost call; stop at `deadline`
+    (a `time.monotonic()` value: the hand-in's wall-time budget) if given."""
     outcome = JobOutcome(calls=[CallOutcome() for _ in job.calls])
     skipped: list[int] = []
     skip_notes: list[str] = []
     start = timeouts = 0
     for _ in range(len(job.calls) + MAX_LOAD_ATTEMPTS):
+        if deadline is not None and time.monotonic() >= deadline:
+            outcome.problem = OUT_OF_TIME
+            break
         progress = _Progress()
         child = zygote.spawn(dict(job.message(start), plan=dict(job.plan, skip=skipped)))
         lost = None
         try:
-            _drive(child, job, start, outcome, progress)
+            _drive(child, job, start, outcome, progress, deadline)
         except _Lost as error:
             lost = error
+        except _OutOfTime:
+            child.finish()
+            outcome.problem = OUT_OF_TIME
+            break
         exit_description = child.finish()
         if lost is None:
             break

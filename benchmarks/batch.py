@@ -1,0 +1,120 @@
+"""Batch grading cost, side by side in one run: warm workers (`dlgrade batch`) against a fresh
+`dlgrade check` process per hand-in, and against executing the notebooks top to bottom with
+nbclient (how nbgrader and Otter grade).
+
+Generates N hand-ins (60% correct, 20% the seed student's, 10% buggy Part 1, 10% broken),
+then prints per-hand-in costs and ratios. The baselines run on a few hand-ins (--baseline-n),
+two at a time like the batch's two workers. Targets (issue 6): N=100 fully graded in under
+5 minutes; marginal cost of the Part 1 + 2 checks under 0.5 s per hand-in.
+
+    python benchmarks/batch.py [--n 100] [--baseline-n 4] [--workers 2] [--skip-nbclient]
+
+nbclient and ipykernel are benchmark-only dependencies: `pip install nbclient ipykernel`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+MIX = ["correct"] * 6 + ["seed_student"] * 2 + ["buggy_part1", "broken"]
+
+
+def make_class(root: Path, n: int) -> list[Path]:
+    """n hand-ins copied from the examples, each made unique by a comment (so none is a cache hit)."""
+    handins = []
+    for i in range(n):
+        folder = root / f"student_{i:03d}"
+        shutil.copytree(REPO / "submissions" / MIX[i % len(MIX)], folder)
+        (folder / "README.md").unlink(missing_ok=True)
+        (folder / f"note_{i}.py").write_text(f"# hand-in {i}\n", encoding="utf-8")
+        handins.append(folder)
+    return handins
+
+
+def env() -> dict[str, str]:
+    return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+
+
+def timed_batch(root: Path, out: Path, workers: int, *extra: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "grader", "batch", str(root), "--out", str(out), "--workers", str(workers),
+                    "--force", *extra], env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - started
+
+
+def timed_parallel(commands: list[list[str]], workers: int, cwd: Path | None = None, environ: dict | None = None) -> float:
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda c: subprocess.run(c, cwd=cwd, env=environ or env(), stdout=subprocess.DEVNULL,
+                                               stderr=subprocess.DEVNULL, check=False), commands))
+    return time.perf_counter() - started
+
+
+def keras_mnist(home: Path) -> None:
+    """~/.keras/datasets/mnist.npz (the shipped subset is in Keras format), so the notebooks' own
+    load_data() works offline."""
+    target = home / ".keras" / "datasets"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "grader" / "data" / "mnist_5k.npz", target / "mnist.npz")
+
+
+NBCLIENT_RUN = """
+import sys, nbformat
+from nbclient import NotebookClient
+for path in sys.argv[1:]:
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(notebook, timeout=600, allow_errors=True, kernel_name="python3").execute()
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=100)
+    parser.add_argument("--baseline-n", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--skip-nbclient", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="dlgrade-bench-") as tmp:
+        root = Path(tmp)
+        handins = make_class(root / "class", args.n)
+        quarter = make_class(root / "quarter", max(1, args.n // 4))
+        full = timed_batch(root / "class", root / "out-full", args.workers)
+        fast = timed_batch(root / "class", root / "out-fast", args.workers, "--fast")
+        fast_quarter = timed_batch(root / "quarter", root / "out-quarter", args.workers, "--fast")
+        marginal_fast = (fast - fast_quarter) / (args.n - len(quarter))
+        sample = handins[:args.baseline_n]
+        fresh = timed_parallel([[sys.executable, "-m", "grader", "check", str(h), "--format", "json", "--workers", "1"]
+                                for h in sample], args.workers) / len(sample)
+        print(f"hand-ins: {args.n} ({', '.join(sorted(set(MIX)))}), workers: {args.workers}")
+        print(f"dlgrade batch, all checks:           {full:7.1f} s total, {full / args.n:5.2f} s per hand-in"
+              f"   (target: {args.n} under 300 s)")
+        print(f"dlgrade batch --fast (Parts 1 + 2):  {fast:7.1f} s total; marginal {marginal_fast:5.2f} s per hand-in"
+              f"   (from {len(quarter)} vs {args.n} hand-ins; target < 0.5 s)")
+        print(f"fresh `dlgrade check` per hand-in:   {fresh:7.2f} s per hand-in (on {len(sample)}, {args.workers} at a time)"
+              f"   -> warm batch is {fresh / (full / args.n):.1f}x faster")
+        if args.skip_nbclient:
+            return
+        try:
+            import nbclient  # noqa: F401
+        except ImportError:
+            print("nbclient: not installed (pip install nbclient ipykernel); skipped")
+            return
+        home = root / "home"
+        keras_mnist(home)
+        commands = [[sys.executable, "-c", NBCLIENT_RUN, *map(str, sorted(h.glob("*.ipynb")))] for h in sample]
+        notebooks = timed_parallel(commands, args.workers, environ=dict(env(), HOME=str(home))) / len(sample)
+        print(f"nbclient, notebooks top to bottom:   {notebooks:7.2f} s per hand-in (on {len(sample)}, "
+              f"{args.workers} at a time) -> warm batch is {notebooks / (full / args.n):.1f}x faster")
+
+
+if __name__ == "__main__":
+    main()

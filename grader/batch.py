@@ -1,0 +1,180 @@
+"""Batch grading of a class: one sub-folder per student, graded by warm workers, kept in a gradebook.
+
+The coordinator (this module) decides what needs grading, hands each hand-in to a worker and
+commits each result to the gradebook the moment it arrives, then writes that hand-in's report.
+Workers only turn a path into a plain results dict (`grade_one`), so any executor with
+`submit(fn, *args) -> future` can run them: threads over one warm zygote here, or the workers
+of a distributed engine (see docs/instructor.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Collection
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from grader import __version__
+from grader.discover import find_sources
+from grader.gradebook import Gradebook
+from grader.report.write import remove_stale_temporaries, unique_slugs, write_class, write_submission
+from grader.results import SubmissionResult
+from grader.sandbox.jobs import OUT_OF_TIME, Limits
+
+ERROR_KEY = "grader-error"  # stored for a hand-in the grader failed on, so that the next run retries it
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """Everything besides the hand-in's files that a grade depends on (part of the grader key)."""
+
+    targets: tuple[str, ...]
+    limits: Limits = Limits()
+    handin_timeout: float = 300.0
+    seed: int = 0
+    mnist: str | None = None  # path of a Keras-format MNIST file instead of the shipped subset
+
+    def key(self) -> str:
+        """Grader version, grading code and data, and these settings: a change re-grades everyone."""
+        digest = hashlib.sha256(__version__.encode())
+        package = resources.files("grader")
+        for path in sorted(Path(str(package)).rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".json", ".npz") and "report" not in path.parts:
+                digest.update(path.relative_to(Path(str(package))).as_posix().encode())
+                digest.update(path.read_bytes())
+        settings = asdict(self)
+        if self.mnist:
+            settings["mnist"] = hashlib.sha256(Path(self.mnist).read_bytes()).hexdigest()
+        digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
+        return f"{__version__}+{digest.hexdigest()[:16]}"
+
+
+def find_handins(root: Path, exclude: Collection[Path] = ()) -> list[Path]:
+    """Immediate sub-folders of `root`, one per student, in name order (hidden ones and `exclude` skipped)."""
+    skipped = {p.resolve() for p in exclude}
+    return sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))
+                   and p.resolve() not in skipped), key=lambda p: p.name)
+
+
+def content_hash(handin: Path) -> str:
+    """sha256 over the names and bytes of the files dlgrade grades (a README edit re-grades nothing)."""
+    digest = hashlib.sha256()
+    for source in find_sources(handin):
+        digest.update(source.relative_to(handin).as_posix().encode() + b"\0")
+        try:
+            digest.update(source.read_bytes())
+        except OSError as error:
+            digest.update(f"unreadable: {error}".encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+@dataclass
+class Summary:
+    """Counts for the batch's closing line."""
+
+    graded: int = 0
+    unchanged: int = 0
+    failed_to_load: int = 0
+    timed_out: int = 0
+    grader_errors: int = 0
+    seconds: float = 0.0
+    names: list[str] = field(default_factory=list)  # hand-ins graded in this run
+
+    def line(self) -> str:
+        return (f"graded {self.graded}, unchanged {self.unchanged}, failed to load {self.failed_to_load}, "
+                f"timed out {self.timed_out}, grader errors {self.grader_errors} in {self.seconds:.1f} s")
+
+
+def failed_to_load(result: dict) -> bool:
+    """No graded target could even be found: no readable source, or none defining anything graded."""
+    return not result.get("sources")
+
+
+def timed_out(result: dict) -> bool:
+    return any("timed out" in c["message"] or OUT_OF_TIME in c["message"] for c in result.get("checks", []))
+
+
+class LocalWorkers:
+    """Threads sharing one warm Grader: each hand-in's sandboxed children fork from its zygote."""
+
+    def __init__(self, settings: BatchSettings, workers: int, zygote=None):
+        from grader.pipeline import Grader
+
+        self.settings = settings
+        self.grader = Grader(workers=workers, limits=settings.limits, seed=settings.seed,
+                             mnist=Path(settings.mnist) if settings.mnist else None, zygote=zygote)
+        self.grader.warm_up(settings.targets)
+        self.pool = ThreadPoolExecutor(max_workers=max(1, workers))
+
+    def submit(self, handin: Path) -> Future:
+        return self.pool.submit(grade_one, self.grader, handin, self.settings)
+
+    def close(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+        self.grader.close()
+
+
+def grade_one(grader, handin: Path, settings: BatchSettings) -> dict:
+    """The worker's whole job: grade one hand-in and return the results contract as a plain dict."""
+    try:
+        return grader.grade(handin, settings.targets, time_limit=settings.handin_timeout).to_dict()
+    except Exception as error:  # a grader bug costs this hand-in a retry, never the batch
+        result = SubmissionResult(submission=handin.name, checks=[],
+                                  internal_errors=[f"grader error: {type(error).__name__}: {error}"])
+        return result.to_dict()
+
+
+def run_batch(root: Path, out: Path, settings: BatchSettings, workers: Callable[[], LocalWorkers],
+              gradebook: Gradebook, force: bool = False, only: Collection[str] = (),
+              progress: Callable[[str, dict | None, int, int], None] = lambda *_: None) -> Summary:
+    """Grade what changed under `root`, commit each result as it arrives, write all reports to `out`.
+
+    `progress(name, result or None if unchanged, done, total)` is called once per hand-in.
+    """
+    started = time.monotonic()
+    remove_stale_temporaries(out)
+    everyone = find_handins(root, exclude=[out])
+    folders = dict(zip((h.name for h in everyone), unique_slugs([h.name for h in everyone])))
+    handins = [h for h in everyone if h.name in set(only)] if only else everyone
+    key = settings.key()
+    summary = Summary()
+    hashes = {h.name: content_hash(h) for h in handins}
+    todo = [h for h in handins if force or not gradebook.is_current(h.name, hashes[h.name], key)]
+    summary.unchanged = len(handins) - len(todo)
+    done = 0
+    for handin in handins:
+        if handin not in todo:
+            done += 1
+            progress(handin.name, None, done, len(handins))
+    if todo:
+        pool = workers()
+        try:
+            futures = {pool.submit(handin): handin for handin in todo}
+            for future in as_completed(futures):
+                handin = futures[future]
+                result = future.result()
+                errors = bool(result.get("internal_errors"))
+                gradebook.record(handin.name, hashes[handin.name], ERROR_KEY if errors else key, result)
+                write_submission(result, out / folders[handin.name], index_href="../index.html")
+                summary.graded += 1
+                summary.names.append(handin.name)
+                summary.grader_errors += errors
+                summary.failed_to_load += failed_to_load(result)
+                summary.timed_out += timed_out(result)
+                done += 1
+                progress(handin.name, result, done, len(handins))
+        finally:
+            pool.close()
+    entries = {e.name: e for e in gradebook.entries([h.name for h in everyone])}
+    present = [h.name for h in everyone if h.name in entries]
+    for name in present:
+        if name not in summary.names:  # not graded now: its report may be missing from a new `out`
+            write_submission(entries[name].result, out / folders[name], index_href="../index.html")
+    write_class([entries[n].result for n in present], out, [folders[n] for n in present])
+    summary.seconds = time.monotonic() - started
+    return summary
