@@ -10,31 +10,25 @@ from __future__ import annotations
 import faulthandler
 import os
 import random
-import resource
 import signal
 import sys
 import time
 from typing import Any
 
+from grader.sandbox.confine import confine
 from grader.sandbox.protocol import FrameReader, encode_frame, write_all
 
 OUTPUT_FILE = "output.txt"
-MAX_FILE_BYTES = 16 * 1024 * 1024
 
 
-def _confine(workdir: str) -> None:
-    """New session (so the parent can kill the whole group), private cwd/HOME, capped file sizes."""
-    os.setsid()
+def _confine(workdir: str, memory_mb: int) -> dict:
+    """Confinement (see confine.py), default signal handling, output to a capped file."""
     faulthandler.disable()  # an inherited handler would write crash dumps to the parent's terminal
-    os.chdir(workdir)
-    for name in ("HOME", "TMPDIR", "TMP", "TEMP"):
-        os.environ[name] = workdir
+    report = confine(workdir, memory_mb)
     os.environ["MPLBACKEND"] = "Agg"
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
         signal.signal(signum, signal.SIG_DFL)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing us
-    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     null = os.open(os.devnull, os.O_RDONLY)
     output = os.open(OUTPUT_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(null, 0)
@@ -42,6 +36,7 @@ def _confine(workdir: str) -> None:
     os.dup2(output, 2)
     os.close(null)
     os.close(output)
+    return report.as_dict()
 
 
 def _seed_everything(seed: int) -> None:
@@ -58,7 +53,7 @@ def _seed_everything(seed: int) -> None:
         pass
 
 
-def _serve(job: dict[str, Any], result_fd: int) -> None:
+def _serve(job: dict[str, Any], result_fd: int, confinement: dict) -> None:
     from grader.probes import PROBES
     from grader.sandbox.loader import load
 
@@ -73,7 +68,7 @@ def _serve(job: dict[str, Any], result_fd: int) -> None:
         problem = f"`{job['target']}` was not defined after loading (see the load notes)"
     elif not callable(target):
         problem = f"`{job['target']}` is a {type(target).__name__} after loading, not a function or class"
-    emit({"event": "loaded", "notes": notes, "problem": problem})
+    emit({"event": "loaded", "notes": notes, "problem": problem, "confinement": confinement})
     if problem:
         return
     probe = PROBES[job["probe"]]
@@ -92,8 +87,8 @@ def run(workdir: str, spec_fd: int, result_fd: int) -> None:
     try:
         job = FrameReader(spec_fd).read(deadline=time.monotonic() + 60)
         os.close(spec_fd)
-        _confine(workdir)
-        _serve(job, result_fd)
+        confinement = _confine(workdir, int(job.get("memory_mb", 2048)))
+        _serve(job, result_fd, confinement)
     except BaseException:  # report nothing to the parent but the exit status
         code = 70
         try:

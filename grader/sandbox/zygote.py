@@ -25,6 +25,7 @@ from grader.sandbox.protocol import ChannelClosed, ChannelTimeout, FrameReader, 
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
+_CLONE_NEWPID = 0x20000000
 
 
 def _prctl(option: int, value: int) -> None:
@@ -85,6 +86,9 @@ def _supervise(workdir: str, spec_fd: int, result_fd: int, status_fd: int) -> No
 
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the zygote, which dies with the grader
+    if os.geteuid() == 0:  # the child becomes pid 1 of its own namespace: it sees no process outside,
+        ctypes.CDLL(None).unshare(_CLONE_NEWPID)  # and when it ends the kernel kills all it started
     pid = os.fork()
     if pid == 0:
         os.close(status_fd)
