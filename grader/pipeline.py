@@ -76,6 +76,10 @@ class Grader:
                     continue
                 first_line, code = located.definition.source()
                 result.sources[name] = {"where": located.definition.cell.where, "first_line": first_line, "code": code}
+                settled = family.settled(located)
+                if settled is not None:
+                    result.checks += settled
+                    continue
                 try:
                     job = family.job(located)
                 except Exception as error:  # a grader bug must cost no student points silently, nor stop a batch

@@ -5,8 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks.part2 import band, relative_error
-from tests.helpers import assert_only_target_lost, write_handin
+from grader.checks import part2 as part2_module
+from grader.checks.part2 import GIVEN_CLASSES, Part2, band, fingerprint, given_fingerprints, relative_error
+from grader.pipeline import load_sources
+from grader.targets import TARGETS, locate
+from tests.conftest import REPO
+from tests.helpers import NOTEBOOKS, assert_only_target_lost, reference_cells, write_handin
 
 MATMUL_HEAD = "class Matmul:\n    def __init__(self):\n        self.mem = {}\n\n    def forward(self, x, W):\n" \
               "        h = np.matmul(x, W)\n        self.mem = {'x': x, 'W': W}\n        return h\n\n    def backward(self, grad_y):\n" \
@@ -93,6 +97,32 @@ def test_given_softmax_and_log_are_reported_without_points(grade, tmp_path):
     checks, result = grade(write_handin(tmp_path, Softmax=broken))
     assert not checks["Softmax.forward"].passed
     assert result.passed  # zero-point checks inform, they do not fail the hand-in
+
+
+def test_unchanged_given_code_is_not_run_but_passes_when_run(grade, grader, tmp_path, monkeypatch):
+    checks, _ = grade(write_handin(tmp_path / "as_given"), {"Softmax", "Log"})
+    assert all(c.passed and "unchanged" in c.message for c in checks.values())
+    part2 = next(f for f in grader.families if isinstance(f, Part2))
+    monkeypatch.setattr(part2_module, "given_fingerprints", lambda: {})  # forget the fingerprints: run it
+    checks, _ = grade(write_handin(tmp_path / "run"), {"Softmax", "Log"})
+    assert len(checks) == 8 and all(c.passed and "unchanged" not in c.message for c in checks.values())
+
+
+def test_given_code_edited_in_any_way_that_matters_is_run(grade, tmp_path):
+    source = next(c for c in reference_cells(NOTEBOOKS["numpy"]) if c.startswith("class Softmax"))
+    commented = source.replace("class Softmax:", "class Softmax:  # given code\n\n", 1)
+    checks, _ = grade(write_handin(tmp_path / "commented", Softmax=commented), {"Softmax"})
+    assert all("unchanged" in c.message for c in checks.values())
+    edited = source.replace("np.exp(x)", "np.exp(x - x.max(axis=-1, keepdims=True))", 1)
+    assert edited != source
+    checks, _ = grade(write_handin(tmp_path / "edited", Softmax=edited), {"Softmax"})
+    assert checks["Softmax.forward"].passed and "unchanged" not in checks["Softmax.forward"].message
+
+
+def test_shipped_fingerprints_are_those_of_the_reference_notebook():
+    files = [f for f in load_sources(REPO / "reference") if f.display == NOTEBOOKS["numpy"]]
+    for name in GIVEN_CLASSES:
+        assert fingerprint(locate(TARGETS[name], files).definition) == given_fingerprints()[name]
 
 
 def test_relative_error_bands():

@@ -108,6 +108,10 @@ class Training:
     def check_ids(self, target: str) -> list[tuple[str, float]]:
         return [(f"{target}.{name}", points) for name, points in PROTOCOLS[target].points.items()]
 
+    def settled(self, located: Located) -> list[CheckResult] | None:
+        """Checks known without running anything: none for this family."""
+        return None
+
     def job(self, located: Located) -> Job:
         protocol, data = PROTOCOLS[located.target.name], self.sample
         calls = [

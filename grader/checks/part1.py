@@ -316,6 +316,10 @@ class Part1:
         spec = self.spec(target)
         return [(c.id, c.points) for c in spec.checks] + [(f"{target}.no_builtin", NO_BUILTIN_POINTS)]
 
+    def settled(self, located: Located) -> list[CheckResult] | None:
+        """Checks known without running anything: none for this family."""
+        return None
+
     def job(self, located: Located) -> Job:
         spec = self.spec(located.target.name)
         calls = [{"args": [{"value": a, "as": k} for a, k in zip(case.args, case.kinds)]}

@@ -9,9 +9,14 @@ the gradient the student's own forward implies; `tf.GradientTape` gives the true
 
 from __future__ import annotations
 
+import ast
+import hashlib
+import json
 import re
 import zlib
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from typing import Callable
 
 import numpy as np
@@ -19,6 +24,7 @@ import numpy as np
 from grader.checks.compare import Tolerance, describe, matches, mismatch
 from grader.checks.model import CheckResult, all_failed
 from grader.sandbox.jobs import CallOutcome, Job, JobOutcome, Limits
+from grader.extract import Definition
 from grader.targets import Located
 
 Array = np.ndarray
@@ -155,6 +161,20 @@ def _specs() -> dict[str, LayerSpec]:
     return {spec.target: spec for spec in (matmul, relu, softmax, log)}
 
 
+GIVEN_CLASSES = ("Softmax", "Log")  # handed out with the homework; 0 points by default
+
+
+def fingerprint(definition: Definition) -> str:
+    """sha256 of the definition's syntax tree: equal for copies that differ only in comments or layout."""
+    return hashlib.sha256(ast.dump(definition.node, include_attributes=False).encode()).hexdigest()
+
+
+@cache
+def given_fingerprints() -> dict[str, str]:
+    text = resources.files("grader.data").joinpath("given_code.json").read_text(encoding="utf-8")
+    return json.loads(text)["sha256_of_ast"]
+
+
 class Part2:
     """The numpy layers: jobs to probe them and the judgement of what came back."""
 
@@ -186,6 +206,15 @@ class Part2:
                 cases.append(LayerCase(inputs, grad_y, elements))
             self._cases[target] = cases
         return self._cases[target]
+
+    def settled(self, located: Located) -> list[CheckResult] | None:
+        """The checks of a given class left exactly as handed out, without running it (that code
+        passes them; a test runs it to prove so); None when the class must be run."""
+        name = located.target.name
+        if name not in GIVEN_CLASSES or fingerprint(located.definition) != given_fingerprints().get(name):
+            return None
+        message = f"`{name}` is the given code, unchanged (same syntax tree): it passes this check, so it was not run again"
+        return [CheckResult(check_id, name, points, True, message) for check_id, points in self.check_ids(name)]
 
     def job(self, located: Located) -> Job:
         cases = self.cases(located.target.name)
