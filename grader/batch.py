@@ -172,8 +172,8 @@ def run_batch(root: Path, out: Path, settings: BatchSettings, workers: Callable[
             pool.close()
     entries = {e.name: e for e in gradebook.entries([h.name for h in everyone])}
     present = [h.name for h in everyone if h.name in entries]
-    for name in present:
-        if name not in summary.names:  # not graded now: its report may be missing from a new `out`
+    for name in present:  # not graded now, and its report missing (e.g. a new `out`)
+        if name not in summary.names and not (out / folders[name] / "report.html").exists():
             write_submission(entries[name].result, out / folders[name], index_href="../index.html")
     write_class([entries[n].result for n in present], out, [folders[n] for n in present])
     summary.seconds = time.monotonic() - started

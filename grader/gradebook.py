@@ -77,7 +77,7 @@ class Gradebook:
 
     def record(self, name: str, content_hash: str, grader_key: str, result: dict) -> None:
         """Store a new grade atomically, moving the previous one (if any) into the history."""
-        document = json.dumps(result, ensure_ascii=False, sort_keys=True)
+        document = json.dumps(result, ensure_ascii=False)  # key order kept: re-rendered reports are identical
         row = (name, content_hash, grader_key, time.time(), float(result["score"]), float(result["max_score"]), document)
         with self._transaction():
             self._db.execute("INSERT INTO history (name, content_hash, grader_key, graded_at, score, max_score, "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import faulthandler
 import os
 import random
+import resource
 import signal
 import sys
 import time
@@ -37,6 +38,13 @@ def _confine(workdir: str, memory_mb: int) -> dict:
     os.close(null)
     os.close(output)
     return report.as_dict()
+
+
+def _close_inherited_descriptors(keep: int) -> None:
+    """Close every descriptor the zygote inherited from the grader (its terminal, open files)
+    but stdin/stdout/stderr (redirected later) and the result pipe."""
+    os.closerange(3, keep)
+    os.closerange(keep + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
 
 
 def _seed_everything(seed: int) -> None:
@@ -87,6 +95,7 @@ def run(workdir: str, spec_fd: int, result_fd: int) -> None:
     try:
         job = FrameReader(spec_fd).read(deadline=time.monotonic() + 60)
         os.close(spec_fd)
+        _close_inherited_descriptors(keep=result_fd)
         confinement = _confine(workdir, int(job.get("memory_mb", 2048)))
         _serve(job, result_fd, confinement)
     except BaseException:  # report nothing to the parent but the exit status
