@@ -20,6 +20,7 @@ from pathlib import Path
 
 from grader import __version__
 from grader.discover import find_sources
+from grader.config import Config, load_config
 from grader.gradebook import Gradebook
 from grader.report.write import remove_stale_temporaries, unique_slugs, write_class, write_submission
 from grader.results import SubmissionResult
@@ -37,16 +38,18 @@ class BatchSettings:
     handin_timeout: float = 300.0
     seed: int = 0
     mnist: str | None = None  # path of a Keras-format MNIST file instead of the shipped subset
+    config: Config = field(default_factory=load_config)
 
     def key(self) -> str:
-        """Grader version, grading code and data, and these settings: a change re-grades everyone."""
+        """Grader version, grading code and data, these settings and the course configuration:
+        a change to any of them re-grades everyone."""
         digest = hashlib.sha256(__version__.encode())
         package = resources.files("grader")
         for path in sorted(Path(str(package)).rglob("*")):
             if path.is_file() and path.suffix in (".py", ".json", ".npz") and "report" not in path.parts:
                 digest.update(path.relative_to(Path(str(package))).as_posix().encode())
                 digest.update(path.read_bytes())
-        settings = asdict(self)
+        settings = {k: v for k, v in asdict(self).items() if k != "config"} | {"config": self.config.fingerprint()}
         if self.mnist:
             settings["mnist"] = hashlib.sha256(Path(self.mnist).read_bytes()).hexdigest()
         digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
@@ -107,7 +110,8 @@ class LocalWorkers:
 
         self.settings = settings
         self.grader = Grader(workers=workers, limits=settings.limits, seed=settings.seed,
-                             mnist=Path(settings.mnist) if settings.mnist else None, zygote=zygote)
+                             mnist=Path(settings.mnist) if settings.mnist else None, zygote=zygote,
+                             config=settings.config)
         self.grader.warm_up(settings.targets)
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers))
 

@@ -1,5 +1,6 @@
-"""Command line: `dlgrade check PATH...` grades hand-ins and exits 0 (all passed), 1 (a check
-failed) or 2 (usage or internal error)."""
+"""Command line. `dlgrade check [PATH...]` grades hand-ins and exits 0 (all passed), 1 (a check
+failed) or 2 (usage, configuration or internal error); `batch` grades a class, `report` renders
+stored results again, `init-ci` writes a CI workflow."""
 
 from __future__ import annotations
 
@@ -7,57 +8,86 @@ import argparse
 import json
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from grader.targets import TARGETS
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+TRAINING = {"mnist_numpy", "mnist_tf"}
+
+
+def _add_selection(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--part", type=int, action="append", choices=(1, 2, 3),
+                         help="grade only this part of the homework (repeatable)")
+    command.add_argument("--target", action="append", choices=list(TARGETS), metavar="NAME",
+                         help="grade only this target (repeatable): " + ", ".join(TARGETS))
+    command.add_argument("--fast", action="store_true", help="skip the MNIST training checks")
+    command.add_argument("--config", type=Path, metavar="TOML",
+                         help="course configuration (default: ./dlgrade.toml if present, else the shipped one)")
+    command.add_argument("--mnist", type=Path, metavar="NPZ",
+                         help="MNIST in Keras format (e.g. ~/.keras/datasets/mnist.npz) instead of the shipped subset")
+    command.add_argument("--workers", type=int, default=os.cpu_count() or 2,
+                         help="sandboxed children in parallel (default: number of cores)")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dlgrade", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("check", help="grade one or more hand-ins (folders or single files)")
-    check.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    check.add_argument("--format", choices=("table", "json"), default="table",
-                       help="table for people (default), json for programs (the results contract)")
-    check.add_argument("--workers", type=int, default=os.cpu_count() or 2,
-                       help="sandboxed children run in parallel (default: number of cores)")
-    check.add_argument("--target", action="append", choices=list(TARGETS), metavar="NAME",
-                       help="grade only this target (repeatable): " + ", ".join(TARGETS))
-    check.add_argument("--fast", action="store_true", help="skip the MNIST training checks")
-    check.add_argument("--mnist", type=Path, metavar="NPZ",
-                       help="MNIST in Keras format (e.g. ~/.keras/datasets/mnist.npz) instead of the shipped subset")
+
+    check = commands.add_parser("check", help="grade hand-ins (folders or files; default: the current folder)")
+    check.add_argument("paths", nargs="*", type=Path, metavar="PATH", default=[Path(".")])
+    check.add_argument("--format", choices=("table", "json", "markdown"), default="table",
+                       help="table for people (default), json for programs (the results contract), markdown for CI")
+    _add_selection(check)
+    check.add_argument("--show-hidden", action="store_true", help="show what hidden checks test (instructors)")
+    check.add_argument("--submitted-at", type=datetime.fromisoformat, metavar="ISO",
+                       help="submission time for the late penalty (default: newest graded file's time)")
     check.add_argument("--html", type=Path, metavar="FILE", help="also write the HTML report (one PATH only)")
     check.add_argument("--junit", type=Path, metavar="FILE", help="also write JUnit XML, one testcase per check")
     check.add_argument("--gradescope", type=Path, metavar="FILE",
                        help="also write Gradescope's results.json (one PATH only)")
     check.add_argument("--out", type=Path, metavar="DIR",
                        help="also write every report and export (HTML, CSV, JSON, JUnit, Gradescope) into DIR")
+
     batch = commands.add_parser("batch", help="grade a class: every immediate sub-folder of DIR is one student")
     batch.add_argument("root", type=Path, metavar="DIR")
     batch.add_argument("--out", type=Path, metavar="DIR", default=Path("reports"),
                        help="reports, exports and the gradebook (default: reports)")
     batch.add_argument("--gradebook", type=Path, metavar="FILE", help="SQLite gradebook (default: OUT/gradebook.sqlite)")
-    batch.add_argument("--workers", type=int, default=os.cpu_count() or 2,
-                       help="hand-ins and sandboxed children in parallel (default: number of cores)")
     batch.add_argument("--force", action="store_true", help="re-grade every hand-in, changed or not")
     batch.add_argument("--only", action="append", metavar="NAME", default=[], help="grade only this student (repeatable)")
-    batch.add_argument("--target", action="append", choices=list(TARGETS), metavar="NAME", help="grade only this target")
-    batch.add_argument("--fast", action="store_true", help="skip the MNIST training checks")
-    batch.add_argument("--handin-timeout", type=float, default=300.0, metavar="S",
-                       help="wall-time cap per hand-in in seconds (default: 300)")
-    batch.add_argument("--call-timeout", type=float, default=10.0, metavar="S",
-                       help="wall-time cap per call of a student's function (default: 10)")
-    batch.add_argument("--memory-mb", type=int, default=2048, metavar="MB",
-                       help="memory cap of each sandboxed child (default: 2048)")
-    batch.add_argument("--mnist", type=Path, metavar="NPZ", help="MNIST in Keras format instead of the shipped subset")
+    _add_selection(batch)
+    batch.add_argument("--handin-timeout", type=float, metavar="S", help="wall-time cap per hand-in (config: 300 s)")
+    batch.add_argument("--call-timeout", type=float, metavar="S", help="cap per call of a student's function (config: 10 s)")
+    batch.add_argument("--memory-mb", type=int, metavar="MB", help="memory cap of each sandboxed child (config: 2048)")
+
     report = commands.add_parser("report", help="render reports again from stored results, without grading")
     report.add_argument("results", type=Path, metavar="RESULTS.json",
                         help="a results contract (one document or a list), e.g. from --format json")
     report.add_argument("--out", type=Path, metavar="DIR", default=Path("reports"),
                         help="folder for the reports and exports (default: reports)")
+
+    init_ci = commands.add_parser("init-ci", help="write a GitHub Actions workflow that runs dlgrade on every push")
+    init_ci.add_argument("repo", nargs="?", type=Path, default=Path("."), help="the submission repository (default: .)")
+    init_ci.add_argument("--package", default="dlgrade",
+                         help="what the workflow pip-installs (a pin, wheel URL or git URL; default: dlgrade)")
+    init_ci.add_argument("--python", default="3.11", help="Python version in CI (default: 3.11)")
+    init_ci.add_argument("--fast", action="store_true", help="skip the MNIST training checks in CI")
+    init_ci.add_argument("--force", action="store_true", help="replace an existing workflow")
     return parser
+
+
+def _fail(message: str) -> int:
+    print(f"dlgrade: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _selected_targets(args: argparse.Namespace) -> set[str]:
+    targets = set(args.target or TARGETS)
+    if args.part:
+        targets &= {name for name, target in TARGETS.items() if target.part in args.part}
+    return targets - TRAINING if args.fast else targets
 
 
 def _write_outputs(args: argparse.Namespace, documents: list[dict]) -> None:
@@ -75,84 +105,85 @@ def _write_outputs(args: argparse.Namespace, documents: list[dict]) -> None:
         write_reports(documents, args.out)
 
 
-def _report(args: argparse.Namespace) -> int:
-    from grader.report.write import write_reports
+def _print_documents(args: argparse.Namespace, documents: list[dict]) -> None:
+    if args.format == "json":
+        json.dump(documents[0] if len(documents) == 1 else documents, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    elif args.format == "markdown":
+        from grader.report.markdown import summary
 
-    try:
-        loaded = json.loads(args.results.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        print(f"dlgrade: cannot read results from {args.results}: {error}", file=sys.stderr)
-        return EXIT_ERROR
-    documents = loaded if isinstance(loaded, list) else [loaded]
-    if not all(isinstance(d, dict) and "checks" in d and "submission" in d for d in documents):
-        print(f"dlgrade: {args.results} is not a dlgrade results document (expected 'submission' and 'checks')",
-              file=sys.stderr)
-        return EXIT_ERROR
-    reports = write_reports(documents, args.out)
-    print(f"wrote {len(reports)} report{'s' * (len(reports) != 1)}, index.html, grades.csv, junit.xml "
-          f"and results.json to {args.out}")
-    return EXIT_PASSED
+        sys.stdout.write("\n".join(summary(d) for d in documents))
 
 
 def _check(args: argparse.Namespace) -> int:
+    from grader.config import ConfigError, load_config
+
     missing = [str(p) for p in args.paths + ([args.mnist] if args.mnist else []) if not p.exists()]
     if missing:
-        print(f"dlgrade: no such file or folder: {', '.join(missing)}", file=sys.stderr)
-        return EXIT_ERROR
+        return _fail(f"no such file or folder: {', '.join(missing)}")
     if len(args.paths) > 1 and (args.html or args.gradescope):
-        print("dlgrade: --html and --gradescope take one PATH; use --out DIR for several", file=sys.stderr)
-        return EXIT_ERROR
+        return _fail("--html and --gradescope take one PATH; use --out DIR for several")
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        return _fail(str(error))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from grader.sandbox.zygote import Zygote
 
     zygote = Zygote()  # first: its TensorFlow import overlaps all that follows
     from rich.console import Console
 
+    from grader import scoring
     from grader.pipeline import Grader
     from grader.report.terminal import render
 
     console = Console(highlight=False)
     results = []
-    with Grader(workers=args.workers, mnist=args.mnist, zygote=zygote) as grader:
-        targets = _selected_targets(args)
+    with Grader(workers=args.workers, mnist=args.mnist, zygote=zygote, config=config) as grader:
         for path in args.paths:
-            result = grader.grade(path, targets)
+            submitted_at = args.submitted_at.astimezone() if args.submitted_at else None
+            result = grader.grade(path, _selected_targets(args), submitted_at=submitted_at)
             results.append(result)
             if args.format == "table":
-                render(result, console)
+                render(result, console, show_hidden=args.show_hidden)
     documents = [r.to_dict() for r in results]
+    if not args.show_hidden:
+        documents = [scoring.redact_hidden(d) for d in documents]
     _write_outputs(args, documents)
-    if args.format == "json":
-        json.dump(documents[0] if len(documents) == 1 else documents, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+    _print_documents(args, documents)
     if any(r.internal_errors for r in results):
         return EXIT_ERROR
     return EXIT_PASSED if all(r.passed for r in results) else EXIT_FAILED
 
 
-def _selected_targets(args: argparse.Namespace) -> set[str]:
-    targets = set(args.target or TARGETS)
-    return targets - {"mnist_numpy", "mnist_tf"} if args.fast else targets
-
-
 def _batch(args: argparse.Namespace) -> int:
+    from grader.config import ConfigError, load_config
+
     if not args.root.is_dir():
-        print(f"dlgrade: no such folder: {args.root}", file=sys.stderr)
-        return EXIT_ERROR
+        return _fail(f"no such folder: {args.root}")
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        return _fail(str(error))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from grader.sandbox.zygote import Zygote
 
     zygote = Zygote()  # first, as in `check`
+    from dataclasses import replace
+
     from rich.console import Console
 
     from grader.batch import BatchSettings, LocalWorkers, run_batch
     from grader.gradebook import Gradebook
+    from grader.pipeline import limits_from
     from grader.report.terminal import BatchProgress
-    from grader.sandbox.jobs import Limits
 
-    settings = BatchSettings(targets=tuple(sorted(_selected_targets(args))), handin_timeout=args.handin_timeout,
-                             limits=Limits(call_timeout=args.call_timeout, memory_mb=args.memory_mb),
-                             mnist=str(args.mnist.resolve()) if args.mnist else None)
+    limits = limits_from(config)
+    limits = replace(limits, call_timeout=args.call_timeout or limits.call_timeout,
+                     memory_mb=args.memory_mb or limits.memory_mb)
+    settings = BatchSettings(targets=tuple(sorted(_selected_targets(args))), limits=limits,
+                             handin_timeout=args.handin_timeout or config.limits["handin_timeout"],
+                             mnist=str(args.mnist.resolve()) if args.mnist else None, config=config)
     console = Console(highlight=False, stderr=True)
     with Gradebook(args.gradebook or args.out / "gradebook.sqlite") as gradebook, BatchProgress(console) as progress:
         summary = run_batch(args.root, args.out, settings, lambda: LocalWorkers(settings, args.workers, zygote),
@@ -162,9 +193,39 @@ def _batch(args: argparse.Namespace) -> int:
     return EXIT_ERROR if summary.grader_errors else EXIT_PASSED
 
 
+def _report(args: argparse.Namespace) -> int:
+    from grader.report.write import write_reports
+
+    try:
+        loaded = json.loads(args.results.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        return _fail(f"cannot read results from {args.results}: {error}")
+    documents = loaded if isinstance(loaded, list) else [loaded]
+    if not all(isinstance(d, dict) and "checks" in d and "submission" in d for d in documents):
+        return _fail(f"{args.results} is not a dlgrade results document (expected 'submission' and 'checks')")
+    reports = write_reports(documents, args.out)
+    print(f"wrote {len(reports)} report{'s' * (len(reports) != 1)}, index.html, grades.csv, junit.xml "
+          f"and results.json to {args.out}")
+    return EXIT_PASSED
+
+
+def _init_ci(args: argparse.Namespace) -> int:
+    from grader.ci_template import write_workflow
+
+    if not args.repo.is_dir():
+        return _fail(f"no such folder: {args.repo}")
+    try:
+        written = write_workflow(args.repo, args.package, args.python, args.fast, args.force)
+    except FileExistsError as error:
+        return _fail(str(error))
+    print(f"wrote {written}: commit it, and every push is graded (see docs/student.md for GitLab CI)")
+    return EXIT_PASSED
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    commands = {"check": _check, "batch": _batch, "report": _report, "init-ci": _init_ci}
     try:
-        return {"report": _report, "batch": _batch, "check": _check}[args.command](args)
+        return commands[args.command](args)
     except KeyboardInterrupt:
         return EXIT_ERROR

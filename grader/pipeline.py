@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,7 +11,9 @@ from pathlib import Path
 from grader.checks.model import all_failed
 from grader.checks.mnist import Training
 from grader.checks.part1 import Part1
-from grader.checks.part2 import Part2
+from grader import scoring
+from grader.checks.part2 import PASS_RELATIVE_ERROR, Part2
+from grader.config import Config, load_config
 from grader.discover import find_sources
 from grader.extract import SourceFile, extract_file
 from grader.results import SubmissionResult
@@ -32,11 +35,16 @@ class Grader:
     overlaps everything else); by default one is forked here.
     """
 
-    def __init__(self, workers: int = 2, limits: Limits = Limits(), mnist: Path | None = None, seed: int = 0,
-                 zygote: Zygote | None = None):
+    def __init__(self, workers: int = 2, limits: Limits | None = None, mnist: Path | None = None, seed: int = 0,
+                 zygote: Zygote | None = None, config: Config | None = None):
         self.zygote = zygote or Zygote()
+        self.config = config or load_config()
+        limits = limits or limits_from(self.config)
+        tolerances = self.config.tolerances
+        thresholds = {t: tolerances[f"{t}_accuracy"] for t in ("mnist_numpy", "mnist_tf") if f"{t}_accuracy" in tolerances}
         # slowest first, so that the short jobs fill the other workers while the models train
-        self.families = [Training(limits, mnist, seed), Part2(limits), Part1(limits)]
+        self.families = [Training(limits, mnist, seed, thresholds),
+                         Part2(limits, tolerances.get("gradient_relative_error", PASS_RELATIVE_ERROR)), Part1(limits)]
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers))
 
     def close(self) -> None:
@@ -56,9 +64,11 @@ class Grader:
                 if targets is None or name in targets:
                     family.expected(name)
 
-    def grade(self, path: Path, targets: Collection[str] | None = None, time_limit: float | None = None) -> SubmissionResult:
+    def grade(self, path: Path, targets: Collection[str] | None = None, time_limit: float | None = None,
+              submitted_at: datetime | None = None) -> SubmissionResult:
         """Grade one hand-in; `targets` restricts grading to those target names (default: all);
-        after `time_limit` seconds, what has not finished fails with a message saying so."""
+        after `time_limit` seconds, what has not finished fails with a message saying so. The late
+        penalty uses `submitted_at`, by default the hand-in's own time (scoring.submission_time)."""
         started = time.perf_counter()
         deadline = time.monotonic() + time_limit if time_limit else None
         files = load_sources(path)
@@ -103,8 +113,18 @@ class Grader:
                     result.notes.append(note)
         order = {name: i for i, name in enumerate(TARGETS)}
         result.checks.sort(key=lambda c: order.get(c.target, len(order)))
+        if self.config.late.due and submitted_at is None:
+            submitted_at = scoring.submission_time(path)
+        scoring.apply(result, self.config, submitted_at)
         result.duration_s = time.perf_counter() - started
         return result
+
+
+def limits_from(config: Config) -> Limits:
+    """The sandbox limits a configuration sets (the hand-in timeout is the batch's)."""
+    limits = config.limits
+    return Limits(call_timeout=limits["call_timeout"], load_timeout=limits["load_timeout"],
+                  memory_mb=int(limits["memory_mb"]))
 
 
 def _record_grader_error(result: SubmissionResult, family: Part1 | Part2 | Training, located: Located,

@@ -24,10 +24,17 @@ class SubmissionResult:
     internal_errors: list[str] = field(default_factory=list)
     sources: dict[str, dict] = field(default_factory=dict)  # per target: where and the student's code
     confinement: dict | None = None  # what the sandbox applied and could not apply (sandbox/confine.py)
+    late: dict | None = None  # submitted_at, due, days_late, penalty (a fraction), when late
+
+    @property
+    def raw_score(self) -> float:
+        """Points of the passed checks, before any late penalty."""
+        return round(sum(c.score for c in self.checks), 6)
 
     @property
     def score(self) -> float:
-        return round(sum(c.score for c in self.checks), 6)
+        penalty = self.late["penalty"] if self.late else 0.0
+        return round(self.raw_score * (1 - penalty), 6)
 
     @property
     def max_score(self) -> float:
@@ -51,6 +58,7 @@ class SubmissionResult:
             "submission": self.submission,
             "score": self.score,
             "max_score": self.max_score,
+            **({"raw_score": self.raw_score, "late": self.late} if self.late else {}),
             "checks": [c.to_dict() for c in self.checks],
             "files": self.files,
             "notes": self.notes,

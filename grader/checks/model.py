@@ -16,6 +16,7 @@ class CheckResult:
     message: str
     hint: str | None = None
     details: dict | None = None  # e.g. training curves; in the JSON only when present
+    hidden: bool = False  # configured as hidden from students before grading; in the JSON only when set
 
     @property
     def score(self) -> float:
@@ -25,7 +26,7 @@ class CheckResult:
         data = asdict(self)
         data["score"] = self.score
         keys = ("id", "target", "score", "max_score", "passed", "message", "hint") + (("details",) if self.details else ())
-        return {key: data[key] for key in keys}
+        return {key: data[key] for key in keys} | ({"hidden": True} if self.hidden else {})
 
 
 def all_failed(target: str, check_ids: list[tuple[str, float]], message: str, hint: str | None = None) -> list[CheckResult]:

@@ -63,7 +63,8 @@ def gradescope(result: dict, visibility: str = "visible") -> dict:
         "tests": [
             {"name": check["id"], "number": str(i), "score": float(check["score"]),
              "max_score": float(check["max_score"]), "status": "passed" if check["passed"] else "failed",
-             "output": _check_output(check), "tags": [check["target"]], "visibility": visibility}
+             "output": _check_output(check), "tags": [check["target"]],
+             "visibility": "after_published" if check.get("hidden") else visibility}
             for i, check in enumerate(result.get("checks", []), start=1)
         ],
     }

@@ -7,14 +7,16 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.results import SubmissionResult
+from grader.scoring import HIDDEN_MESSAGE
 
 
 def _points(value: float) -> str:
     return f"{value:g}"
 
 
-def render(result: SubmissionResult, console: Console) -> None:
-    """Print the table of checks, the notes on what could not be loaded, and the total."""
+def render(result: SubmissionResult, console: Console, show_hidden: bool = False) -> None:
+    """Print the table of checks, the notes on what could not be loaded, and the total; hidden
+    checks show only their points and verdict unless `show_hidden`."""
     table = Table(title=f"dlgrade: {result.submission}", show_lines=False, expand=True)
     table.add_column("target", no_wrap=True)
     table.add_column("check", no_wrap=True)
@@ -23,8 +25,11 @@ def render(result: SubmissionResult, console: Console) -> None:
     table.add_column("message / hint", ratio=1)
     for check in result.checks:
         mark = Text("pass", style="green") if check.passed else Text("FAIL", style="bold red")
-        detail = Text(check.message)
-        if check.hint:
+        if check.hidden and not show_hidden:
+            detail = Text(HIDDEN_MESSAGE, style="dim")
+        else:
+            detail = Text(check.message)
+        if check.hint and (show_hidden or not check.hidden):
             detail.append("\nhint: ", style="bold yellow")
             detail.append(check.hint, style="yellow")
         short_id = check.id.split(".", 1)[-1]
@@ -38,6 +43,9 @@ def render(result: SubmissionResult, console: Console) -> None:
     per_target = "  ".join(f"{t} {_points(s)}/{_points(m)}" for t, (s, m) in result.per_target().items())
     verdict = "all checks passed" if failed == 0 else f"{failed} check{'s' * (failed != 1)} failed"
     console.print(Text(f"Total: {_points(result.score)}/{_points(result.max_score)} ({verdict})", style="bold"))
+    if result.late:
+        console.print(Text(f"late by {result.late['days_late']} day(s): {result.late['penalty'] * 100:g}% off "
+                           f"(before the penalty: {_points(result.raw_score)})", style="yellow"))
     console.print(Text(per_target, style="dim"))
 
 

@@ -1,0 +1,129 @@
+"""Course configuration: points, hidden checks, tolerances, time limits and late penalty, from TOML.
+
+The shipped default (grader/data/default_config.toml) is read first; a course file overrides
+any key of it. Unknown sections, keys or check ids are errors that name what is allowed, so a
+typo cannot silently grade with the default.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+COURSE_FILE = "dlgrade.toml"
+_LIMIT_KEYS = ("call_timeout", "load_timeout", "handin_timeout", "memory_mb")
+_TOLERANCE_KEYS = ("gradient_relative_error", "mnist_numpy_accuracy", "mnist_tf_accuracy")
+_LATE_KEYS = ("due", "penalty_per_day", "max_penalty")
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used, with the file and the offending key."""
+
+
+@dataclass(frozen=True)
+class LatePolicy:
+    due: datetime | None = None
+    penalty_per_day: float = 0.0
+    max_penalty: float = 1.0
+
+    def penalty(self, submitted_at: datetime | None) -> tuple[int, float]:
+        """(started days late, fraction of the score lost) for a hand-in submitted at `submitted_at`."""
+        if self.due is None or submitted_at is None or submitted_at <= self.due:
+            return 0, 0.0
+        days = math.ceil((submitted_at - self.due).total_seconds() / 86400)
+        return days, min(self.max_penalty, days * self.penalty_per_day)
+
+
+@dataclass(frozen=True)
+class Config:
+    points: dict[str, float]
+    hidden: frozenset[str] = frozenset()
+    tolerances: dict[str, float] = field(default_factory=dict)
+    limits: dict[str, float] = field(default_factory=dict)
+    late: LatePolicy = LatePolicy()
+    source: str = "default"  # which files were read, for messages
+
+    def fingerprint(self) -> str:
+        """Changes whenever anything that affects a grade changes (part of the batch's grader key)."""
+        data = {"points": self.points, "hidden": sorted(self.hidden), "tolerances": self.tolerances,
+                "limits": self.limits, "late": [str(self.late.due), self.late.penalty_per_day, self.late.max_penalty]}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _parse_due(text: str, where: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        due = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{where}: [late] due = {text!r} is not an ISO 8601 date, e.g. 2026-12-01T23:59:00+01:00") from None
+    return due if due.tzinfo else due.replace(tzinfo=timezone.utc)
+
+
+def _number(value: object, where: str, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(f"{where}: {key} = {value!r} must be a number >= 0")
+    return float(value)
+
+
+def _merge(base: dict, override: dict, where: str) -> dict:
+    merged = {section: dict(values) for section, values in base.items()}
+    for section, values in override.items():
+        if section not in base:
+            raise ConfigError(f"{where}: unknown section [{section}]; allowed: {', '.join(base)}")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{where}: [{section}] must be a table")
+        merged[section].update(values)
+    return merged
+
+
+def _read(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"cannot read configuration {path}: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+
+
+def load_config(path: Path | None = None) -> Config:
+    """The default configuration, overridden by `path` (or by ./dlgrade.toml when it exists)."""
+    default = tomllib.loads(resources.files("grader.data").joinpath("default_config.toml").read_text(encoding="utf-8"))
+    if path is None and Path(COURSE_FILE).is_file():
+        path = Path(COURSE_FILE)
+    where = str(path) if path else "default configuration"
+    data = _merge(default, _read(path), where) if path else default
+    unknown_points = sorted(set(data["points"]) - set(default["points"]))
+    if unknown_points:
+        raise ConfigError(f"{where}: unknown check id(s) in [points]: {', '.join(unknown_points)}; "
+                          f"known: {', '.join(default['points'])}")
+    hidden = data["hidden"].get("checks", [])
+    if set(data["hidden"]) - {"checks"} or not isinstance(hidden, list):
+        raise ConfigError(f"{where}: [hidden] takes one key, checks = [\"check.id\", ...]")
+    unknown_hidden = sorted(set(hidden) - set(default["points"]))
+    if unknown_hidden:
+        raise ConfigError(f"{where}: unknown check id(s) in [hidden] checks: {', '.join(unknown_hidden)}")
+    for section, keys in (("tolerances", _TOLERANCE_KEYS), ("limits", _LIMIT_KEYS), ("late", _LATE_KEYS)):
+        extra = sorted(set(data[section]) - set(keys))
+        if extra:
+            raise ConfigError(f"{where}: unknown key(s) in [{section}]: {', '.join(extra)}; allowed: {', '.join(keys)}")
+    late = data["late"]
+    return Config(
+        points={k: _number(v, where, f"[points] {k!r}") for k, v in data["points"].items()},
+        hidden=frozenset(hidden),
+        tolerances={k: _number(v, where, f"[tolerances] {k}") for k, v in data["tolerances"].items()},
+        limits={k: _number(v, where, f"[limits] {k}") for k, v in data["limits"].items()},
+        late=LatePolicy(_parse_due(str(late.get("due", "")), where), _number(late["penalty_per_day"], where, "penalty_per_day"),
+                        _number(late["max_penalty"], where, "max_penalty")),
+        source=where,
+    )
