@@ -76,5 +76,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     path = config.getoption("dlgrade")
     if path is None:
         return
-    collector = HandinCollector.from_parent(session, name=f"dlgrade[{path}]", path=Path(path).resolve())
+    if not Path(path).exists():
+        raise pytest.UsageError(f"--dlgrade {path}: no such file or folder")
+    collector = HandinCollector.from_parent(session, name="dlgrade", path=Path(path).resolve())
     items[:] = list(collector.collect())
