@@ -130,3 +130,4 @@ def test_a_grader_error_fails_its_target_only_and_is_flagged(grader, tmp_path, m
     result = grader.grade(write_handin(tmp_path), {"softmax", "Matmul"})
     assert result.per_target() == {"softmax": (FULL, FULL), "Matmul": (0.0, 8.0)}
     assert result.internal_errors == ["grader error while grading `Matmul`: RuntimeError: simulated grader bug"]
+

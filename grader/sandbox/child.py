@@ -37,6 +37,11 @@ def _confine(workdir: str, memory_mb: int) -> dict:
     os.dup2(output, 2)
     os.close(null)
     os.close(output)
+    # Python-level streams onto those descriptors: the inherited objects may write to a
+    # descriptor of the grader's (pytest's capture file, say), which is closed by now
+    sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", closefd=False)
+    sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)
+    sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)
     return report.as_dict()
 
 
