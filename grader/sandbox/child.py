@@ -8,6 +8,7 @@ tell which one hung), `loaded`, then `begin`/`result` per call, then `done`.
 from __future__ import annotations
 
 import faulthandler
+import io
 import os
 import random
 import resource
@@ -40,9 +41,32 @@ def _confine(workdir: str, memory_mb: int) -> dict:
     # Python-level streams onto those descriptors: the inherited objects may write to a
     # descriptor of the grader's (pytest's capture file, say), which is closed by now
     sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", closefd=False)
-    sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)
-    sys.stderr = sys.__stderr__ = open(2, "w", encoding="utf-8", errors="replace", buffering=1, closefd=False)
+    sys.stdout = sys.__stdout__ = _CappedOutput(1)
+    sys.stderr = sys.__stderr__ = _CappedOutput(2)
     return report.as_dict()
+
+
+class _CappedOutput(io.TextIOBase):
+    """print() target that keeps output up to the file-size cap, then drops it silently: a
+    flood of prints must not turn into an exception in the student's code."""
+
+    def __init__(self, fd: int):
+        self._fd = fd
+        self._full = False
+
+    def write(self, text: str) -> int:
+        if not self._full:
+            try:
+                os.write(self._fd, text.encode("utf-8", "replace"))
+            except OSError:  # EFBIG at the cap (SIGXFSZ is ignored)
+                self._full = True
+        return len(text)
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def writable(self) -> bool:
+        return True
 
 
 def _close_inherited_descriptors(keep: int) -> None:
