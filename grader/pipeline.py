@@ -43,6 +43,7 @@ class Grader:
         tolerances = self.config.tolerances
         thresholds = {t: tolerances[f"{t}_accuracy"] for t in ("mnist_numpy", "mnist_tf") if f"{t}_accuracy" in tolerances}
         # slowest first, so that the short jobs fill the other workers while the models train
+        self.seed = seed
         self.families = [Training(limits, mnist, seed, thresholds),
                          Part2(limits, tolerances.get("gradient_relative_error", PASS_RELATIVE_ERROR)), Part1(limits)]
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers))
@@ -72,7 +73,7 @@ class Grader:
         started = time.perf_counter()
         deadline = time.monotonic() + time_limit if time_limit else None
         files = load_sources(path)
-        result = SubmissionResult(submission=path.name or str(path), checks=[],
+        result = SubmissionResult(submission=path.name or str(path), checks=[], seed=self.seed,
                                   files=[f.display for f in files],
                                   notes=[problem for f in files for problem in f.problems])
         pending = []

@@ -25,6 +25,7 @@ class SubmissionResult:
     sources: dict[str, dict] = field(default_factory=dict)  # per target: where and the student's code
     confinement: dict | None = None  # what the sandbox applied and could not apply (sandbox/confine.py)
     late: dict | None = None  # submitted_at, due, days_late, penalty (a fraction), when late
+    seed: int = 0  # the grader's seed for inputs, sampling and training
 
     @property
     def raw_score(self) -> float:
@@ -65,7 +66,8 @@ class SubmissionResult:
             "internal_errors": self.internal_errors,
             "sources": self.sources,
             "duration_s": round(self.duration_s, 3),
-            "environment": dict(environment(), **({"confinement": self.confinement} if self.confinement else {})),
+            "environment": dict(environment(), seed=self.seed,
+                                **({"confinement": self.confinement} if self.confinement else {})),
         }
 
 

@@ -131,3 +131,18 @@ def test_a_grader_error_fails_its_target_only_and_is_flagged(grader, tmp_path, m
     assert result.per_target() == {"softmax": (FULL, FULL), "Matmul": (0.0, 8.0)}
     assert result.internal_errors == ["grader error while grading `Matmul`: RuntimeError: simulated grader bug"]
 
+
+
+def test_a_function_that_always_kills_the_process_is_not_called_forever(grade, tmp_path):
+    checks, result = grade(write_handin(tmp_path, sigmoid="import os\ndef sigmoid(x):\n    os._exit(0)"))
+    assert "exited with status 0" in checks["sigmoid.matches_tf"].message
+    assert "not called again after 3 calls in a row ended the process" in checks["sigmoid.large_logits"].message
+    assert all(result.per_target()[t] == (FULL, FULL) for t in ("softmax", "softmax_ce", "sigmoid_ce"))
+
+
+def test_crashes_on_some_inputs_only_cost_those_inputs(grade, tmp_path):
+    picky = "import os\nimport numpy as np\ndef sigmoid(x):\n    if np.ndim(x) < 2:\n        os._exit(1)\n" \
+            "    return 1 / (1 + tf.exp(-x))"
+    checks, _ = grade(write_handin(tmp_path, sigmoid=picky))
+    assert checks["sigmoid.matches_tf"].passed and checks["sigmoid.large_logits"].passed
+    assert not checks["sigmoid.any_shape"].passed and "exited with status 1" in checks["sigmoid.any_shape"].message

@@ -17,6 +17,7 @@ from grader.sandbox.zygote import Child, Zygote
 
 MAX_LOAD_ATTEMPTS = 4
 MAX_TIMEOUTS = 2  # after this many hung calls, the function is not called again
+MAX_CRASHES = 3  # nor after this many calls in a row that killed the process (exit, segfault)
 OUT_OF_TIME = "the hand-in's wall-time limit ran out before this finished (see --handin-timeout)"
 
 
@@ -128,7 +129,7 @@ def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutco
     outcome = JobOutcome(calls=[CallOutcome() for _ in job.calls])
     skipped: list[int] = []
     skip_notes: list[str] = []
-    start = timeouts = 0
+    start = timeouts = crashes_in_a_row = 0
     for _ in range(len(job.calls) + MAX_LOAD_ATTEMPTS):
         if deadline is not None and time.monotonic() >= deadline:
             outcome.problem = OUT_OF_TIME
@@ -151,11 +152,16 @@ def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutco
         if progress.call is not None:
             outcome.calls[progress.call].failure = f"while running `{job.target}` the process {what}"
             timeouts += not lost.died
+            crashes_in_a_row = crashes_in_a_row + 1 if lost.died and progress.call == start else int(lost.died)
             start = progress.call + 1
             if start == len(job.calls):
                 break
             if timeouts >= MAX_TIMEOUTS:
                 outcome.problem = f"`{job.target}` was not called again after {timeouts} calls timed out"
+                break
+            if crashes_in_a_row >= MAX_CRASHES:
+                outcome.problem = (f"`{job.target}` was not called again after {crashes_in_a_row} calls in a row "
+                                   f"ended the process (last: it {what})")
                 break
         elif progress.loaded:  # every call answered; only the closing message went missing
             break
