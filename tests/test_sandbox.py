@@ -146,3 +146,10 @@ def test_crashes_on_some_inputs_only_cost_those_inputs(grade, tmp_path):
     checks, _ = grade(write_handin(tmp_path, sigmoid=picky))
     assert checks["sigmoid.matches_tf"].passed and checks["sigmoid.large_logits"].passed
     assert not checks["sigmoid.any_shape"].passed and "exited with status 1" in checks["sigmoid.any_shape"].message
+
+
+def test_readability_check_of_a_missing_path_is_false_not_a_crash():
+    from grader.sandbox.confine import _readable_by_others
+
+    assert _readable_by_others("/no/such/python/site-packages/numpy/__init__.py") is False
+    assert _readable_by_others("/usr") is True

@@ -4,8 +4,8 @@ Always: a new session (the parent kills the whole group), death with its supervi
 working directory as cwd/HOME/TMPDIR, and rlimits (memory, file size, CPU time, no core dumps).
 Where the privilege exists (root, or unprivileged user namespaces):
 - a network namespace with no interface up: no byte leaves the process, not even to 127.0.0.1;
-- a mount namespace in which every file system is read-only except the working directory, which
-  is also mounted over /tmp, /var/tmp, /dev/shm and /run/lock;
+- a mount namespace in which every file system is read-only except the working directory (and a
+  private /dev/shm);
 - no capabilities and `no_new_privs` (as root: so it cannot undo the above), and an unprivileged
   uid when the Python installation is readable by that uid.
 What could not be applied is reported (`Confinement.missing`), never silently skipped.
@@ -27,7 +27,7 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVA
     1, 2, 4, 8, 32, 4096, 16384, 1 << 18)
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
 NOBODY = 65534
-SCRATCH_MOUNTS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")
+SHM_BYTES = 64 * 1024 * 1024  # a private /dev/shm (multiprocessing needs one)
 MAX_FILE_BYTES = 16 * 1024 * 1024
 CPU_SECONDS = 600  # a backstop for anything that outlives the parent's wall-clock deadlines
 MAX_OPEN_FILES = 1024
@@ -96,11 +96,12 @@ def _enter_namespaces(report: Confinement) -> bool:
         return False
 
 
-def _read_only_file_systems(workdir: str, report: Confinement) -> str:
-    """Every mount read-only, the working directory writable and mounted over the scratch folders.
-    Returns the path the child should use as its working directory."""
+def _read_only_file_systems(workdir: str, report: Confinement) -> None:
+    """Every mount read-only but the working directory (its own writable bind mount) and a small
+    private tmpfs on /dev/shm. /tmp stays visible (Python or the hand-in may live there) but
+    read-only: TMPDIR and HOME point at the working directory."""
     _mount(None, "/", MS_REC | MS_PRIVATE)
-    _mount(workdir, workdir, MS_BIND)  # its own mount, so it stays writable below
+    _mount(workdir, workdir, MS_BIND)
     failed = []
     for point, flags in _mount_points():
         if point == workdir:
@@ -109,24 +110,26 @@ def _read_only_file_systems(workdir: str, report: Confinement) -> str:
             _mount(None, point, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
         except OSError:
             failed.append(point)
-    for scratch in sorted(SCRATCH_MOUNTS, key=lambda path: path == "/tmp"):  # /tmp, which holds workdir, last
-        if os.path.isdir(scratch):
-            try:
-                _mount(workdir, scratch, MS_BIND)
-            except OSError:
-                failed.append(scratch)
+    if os.path.isdir("/dev/shm"):
+        try:
+            _check(_libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", MS_NOSUID | MS_NODEV,
+                               f"size={SHM_BYTES}".encode()), "mount /dev/shm")
+        except OSError:
+            failed.append("/dev/shm")
     if failed:
         report.missing.append("read-only file systems: could not remount " + ", ".join(sorted(failed)[:5]))
     else:
-        report.applied.append("file systems read-only except a private /tmp")
-    return "/tmp" if os.path.isdir("/tmp") else workdir
+        report.applied.append("file systems read-only except its own folder (its cwd, HOME and TMPDIR)")
 
 
 def _readable_by_others(path: str) -> bool:
     """Whether an unprivileged uid can traverse to and read `path` (every parent folder o+x)."""
     current = os.path.abspath(path)
     while True:
-        mode = os.stat(current).st_mode
+        try:
+            mode = os.stat(current).st_mode
+        except OSError:
+            return False
         if not mode & (stat.S_IXOTH if stat.S_ISDIR(mode) else stat.S_IROTH):
             return False
         parent = os.path.dirname(current)
@@ -187,7 +190,7 @@ def confine(workdir: str, memory_mb: int) -> Confinement:
     if _enter_namespaces(report):
         report.applied.append("no network (empty network namespace)")
         try:
-            home = _read_only_file_systems(workdir, report)
+            _read_only_file_systems(workdir, report)
         except OSError as error:
             report.missing.append(f"read-only file systems: {error}")
     os.chdir(home)
