@@ -7,6 +7,7 @@ and requested first by every test module that grades.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ def grader():
     from grader.pipeline import Grader
     from grader.sandbox.jobs import Limits
 
+    tempfile.gettempdir()  # cache /tmp as the zygote inherits it, as some installs do on import (children must cope)
     with Grader(workers=2, limits=Limits(call_timeout=3.0, load_timeout=6.0)) as instance:
         yield instance
 

@@ -153,3 +153,10 @@ def test_readability_check_of_a_missing_path_is_false_not_a_crash():
 
     assert _readable_by_others("/no/such/python/site-packages/numpy/__init__.py") is False
     assert _readable_by_others("/usr") is True
+
+
+def test_temporary_files_go_to_the_childs_own_folder(grade, tmp_path):
+    source = ("import tempfile\ndef sigmoid(x):\n    with tempfile.NamedTemporaryFile() as scratch:\n"
+              "        scratch.write(b'ok')\n    return 1 / (1 + tf.exp(-x))")
+    checks, result = grade(write_handin(tmp_path, sigmoid=source))
+    assert result.per_target()["sigmoid"] == (FULL, FULL), checks["sigmoid.matches_tf"].message

@@ -19,6 +19,7 @@ import resource
 import signal
 import stat
 import sys
+import tempfile
 from dataclasses import dataclass, field
 
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = (
@@ -196,6 +197,7 @@ def confine(workdir: str, memory_mb: int) -> Confinement:
     os.chdir(home)
     for name in ("HOME", "TMPDIR", "TMP", "TEMP"):
         os.environ[name] = home
+    tempfile.tempdir = home  # the zygote may have cached /tmp, read-only here (AutoGraph writes temp modules)
     if os.geteuid() == 0:
         _drop_privileges(home, report)
     _set_limits(memory_mb, report)
