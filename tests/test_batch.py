@@ -20,7 +20,7 @@ from grader.batch import ERROR_KEY, BatchSettings, content_hash, find_handins, g
 from grader.gradebook import Gradebook
 from grader.report.terminal import BatchProgress
 from grader.sandbox.jobs import OUT_OF_TIME, Limits
-from tests.conftest import FAST, REPO
+from tests.conftest import REPO
 from tests.helpers import write_handin, write_notebook, part1_cells
 
 PART1 = ("softmax", "sigmoid", "softmax_ce", "sigmoid_ce")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from grader.checks import part2 as part2_module
-from grader.checks.part2 import GIVEN_CLASSES, Part2, band, fingerprint, given_fingerprints, relative_error
+from grader.checks.part2 import GIVEN_CLASSES, band, fingerprint, given_fingerprints, relative_error
 from grader.pipeline import load_sources
 from grader.targets import TARGETS, locate
 from tests.conftest import REPO
@@ -99,10 +99,9 @@ def test_given_softmax_and_log_are_reported_without_points(grade, tmp_path):
     assert result.passed  # zero-point checks inform, they do not fail the hand-in
 
 
-def test_unchanged_given_code_is_not_run_but_passes_when_run(grade, grader, tmp_path, monkeypatch):
+def test_unchanged_given_code_is_not_run_but_passes_when_run(grade, tmp_path, monkeypatch):
     checks, _ = grade(write_handin(tmp_path / "as_given"), {"Softmax", "Log"})
     assert all(c.passed and "unchanged" in c.message for c in checks.values())
-    part2 = next(f for f in grader.families if isinstance(f, Part2))
     monkeypatch.setattr(part2_module, "given_fingerprints", lambda: {})  # forget the fingerprints: run it
     checks, _ = grade(write_handin(tmp_path / "run"), {"Softmax", "Log"})
     assert len(checks) == 8 and all(c.passed and "unchanged" not in c.message for c in checks.values())
