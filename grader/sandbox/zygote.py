@@ -195,11 +195,13 @@ class Zygote:
         return Child(pid, FrameReader(result_read), status, workdir)
 
     def close(self) -> None:
-        """Stop the zygote (children already running are unaffected)."""
+        """Stop the zygote at once, even mid-import (call it when no job is running: the running
+        supervisors die with it)."""
         self._control.close()
         try:
+            os.kill(self.pid, signal.SIGKILL)
             os.waitpid(self.pid, 0)
-        except ChildProcessError:
+        except (ProcessLookupError, ChildProcessError):
             pass
 
     def __enter__(self) -> "Zygote":
