@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from grader import __version__
@@ -48,11 +49,7 @@ class SubmissionResult:
 
     def per_target(self) -> dict[str, tuple[float, float]]:
         """(score, max_score) per target, in homework order."""
-        totals: dict[str, tuple[float, float]] = {}
-        for check in self.checks:
-            score, maximum = totals.get(check.target, (0.0, 0.0))
-            totals[check.target] = (score + check.score, maximum + check.max_score)
-        return {t: totals[t] for t in TARGET_ORDER if t in totals}
+        return _sum_per_target((c.target, c.score, c.max_score) for c in self.checks)
 
     def to_dict(self) -> dict:
         return {
@@ -69,6 +66,25 @@ class SubmissionResult:
             "environment": dict(environment(), seed=self.seed,
                                 **({"confinement": self.confinement} if self.confinement else {})),
         }
+
+
+def _sum_per_target(rows: Iterable[tuple[str, float, float]]) -> dict[str, tuple[float, float]]:
+    totals: dict[str, tuple[float, float]] = {}
+    for target, score, maximum in rows:
+        old_score, old_maximum = totals.get(target, (0.0, 0.0))
+        totals[target] = (old_score + float(score), old_maximum + float(maximum))
+    order = {name: i for i, name in enumerate(TARGET_ORDER)}
+    return dict(sorted(totals.items(), key=lambda item: order.get(item[0], len(order))))
+
+
+def target_totals(document: dict) -> dict[str, tuple[float, float]]:
+    """(score, max_score) per target of a results contract, in homework order."""
+    return _sum_per_target((c["target"], c["score"], c["max_score"]) for c in document.get("checks", []))
+
+
+def failed_checks(document: dict) -> list[dict]:
+    """The checks of a results contract that are worth points and failed."""
+    return [c for c in document.get("checks", []) if not c["passed"] and c["max_score"]]
 
 
 def environment() -> dict[str, str]:

@@ -8,7 +8,7 @@ import io
 import re
 import xml.etree.ElementTree as ET
 
-from grader.results import TARGET_ORDER
+from grader.results import TARGET_ORDER, failed_checks, target_totals
 
 _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -20,23 +20,15 @@ def _cell(value: object) -> object:
     return value
 
 
-def _per_target(result: dict) -> dict[str, tuple[float, float]]:
-    totals: dict[str, tuple[float, float]] = {}
-    for check in result.get("checks", []):
-        score, maximum = totals.get(check["target"], (0.0, 0.0))
-        totals[check["target"]] = (score + float(check["score"]), maximum + float(check["max_score"]))
-    return totals
-
-
 def grades_csv(results: list[dict]) -> str:
     """One row per hand-in: the score of each target that carries points, then the total."""
-    targets = [t for t in TARGET_ORDER if any(_per_target(r).get(t, (0, 0))[1] for r in results)]
+    targets = [t for t in TARGET_ORDER if any(target_totals(r).get(t, (0, 0))[1] for r in results)]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["submission", *targets, "total", "max_score", "all_passed", "problems"])
     for result in results:
-        totals = _per_target(result)
-        failed = any(not c["passed"] and c["max_score"] for c in result.get("checks", []))
+        totals = target_totals(result)
+        failed = bool(failed_checks(result))
         problems = len(result.get("notes", [])) + len(result.get("internal_errors", []))
         writer.writerow([_cell(str(result.get("submission", ""))),
                          *[f"{totals[t][0]:g}" if t in totals else "" for t in targets],

@@ -17,7 +17,7 @@ from pathlib import Path
 import jinja2
 
 from grader.report import charts
-from grader.results import TARGET_ORDER
+from grader.results import TARGET_ORDER, failed_checks, target_totals
 
 TEMPLATES = Path(__file__).parent / "templates"
 SORTER_JS = (TEMPLATES / "sort_table.js").read_text(encoding="utf-8")
@@ -148,18 +148,12 @@ def class_page(entries: list[tuple[dict, str | None]], title: str = "dlgrade: cl
                 by_check.setdefault(check["id"], []).append(bool(check["passed"]))
         hints.update({c["hint"] for c in result.get("checks", []) if not c["passed"] and c.get("hint")})
     rates = [(check_id, sum(flags) / len(flags)) for check_id, flags in by_check.items()]
-    rows = []
-    for result, href in entries:
-        totals: dict[str, list[float]] = {}
-        for check in result.get("checks", []):
-            pair = totals.setdefault(check["target"], [0.0, 0.0])
-            pair[0] += float(check["score"])
-            pair[1] += float(check["max_score"])
-        rows.append(ClassRow(str(result.get("submission", "?")), href, float(result.get("score", 0)),
-                             float(result.get("max_score", 0)),
-                             {t: points(s) for t, (s, m) in totals.items() if m},
-                             sum(1 for c in result.get("checks", []) if not c["passed"] and c["max_score"]),
-                             len(result.get("notes", [])) + len(result.get("internal_errors", []))))
+    rows = [ClassRow(str(result.get("submission", "?")), href, float(result.get("score", 0)),
+                     float(result.get("max_score", 0)),
+                     {t: points(s) for t, (s, m) in target_totals(result).items() if m},
+                     len(failed_checks(result)),
+                     len(result.get("notes", [])) + len(result.get("internal_errors", [])))
+            for result, href in entries]
     columns = [t for t in TARGET_ORDER if any(t in row.per_target for row in rows)]
     return _environment().get_template("index.html.j2").render(
         title=title, rows=rows, columns=columns, points=points, count=len(results),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from grader.report.html import points, target_views
+from grader.results import failed_checks
 
 
 def _cell(text: str) -> str:
@@ -13,7 +14,7 @@ def _cell(text: str) -> str:
 
 def summary(result: dict) -> str:
     """Total, points per target, then each failed check with its message and hint."""
-    failed = [c for c in result["checks"] if not c["passed"] and c["max_score"]]
+    failed = failed_checks(result)
     verdict = "all checks passed" if not failed else f"{len(failed)} check{'s' * (len(failed) != 1)} failed"
     lines = [f"## dlgrade: {_cell(str(result['submission']))}: {points(result['score'])} / "
              f"{points(result['max_score'])} ({verdict})", "", "| target | points |", "|---|---:|"]
