@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from grader import __version__
-from grader.discover import find_sources
+from grader.discover import find_sources, read_source
 from grader.config import Config, load_config
 from grader.gradebook import Gradebook
 from grader.report.write import remove_stale_temporaries, unique_slugs, write_class, write_submission
@@ -69,7 +69,7 @@ def content_hash(handin: Path) -> str:
     for source in find_sources(handin):
         digest.update(source.relative_to(handin).as_posix().encode() + b"\0")
         try:
-            digest.update(source.read_bytes())
+            digest.update(read_source(source))
         except OSError as error:
             digest.update(f"unreadable: {error}".encode())
         digest.update(b"\0")

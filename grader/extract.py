@@ -18,6 +18,8 @@ import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.discover import DEFAULT_MAX_FILE_BYTES, read_source
+
 _PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "memit", "debug"}
 _MAGIC_LINE = re.compile(r"^(\s*)(?:[%!?]|[\w\s,.\[\]()]+?=\s*[%!]|\S.*\?\??\s*$)")
 _PY_CELL_MARKER = re.compile(r"^#\s*(?:%%|In\s*\[[\s\d]*\]\s*:)")
@@ -210,9 +212,8 @@ def _split_blocks(text: str) -> list[tuple[int, str]]:
     return [(bounds[k], "\n".join(lines[bounds[k]:bounds[k + 1]])) for k in range(len(starts))]
 
 
-def _read_python(path: Path) -> tuple[str, str | None]:
+def _decode_python(raw: bytes) -> tuple[str, str | None]:
     """Decode a `.py` file: UTF-8 (with BOM), its PEP 263 cookie, else Latin-1 with a note."""
-    raw = path.read_bytes()
     try:
         return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError:
@@ -224,14 +225,14 @@ def _read_python(path: Path) -> tuple[str, str | None]:
         return raw.decode("latin-1"), "file is not valid UTF-8; read as Latin-1"
 
 
-def _read_notebook_cells(path: Path) -> list[tuple[int, str]]:
+def _notebook_cells(raw: bytes) -> list[tuple[int, str]]:
     """(position among all cells, source) of each code cell, for any nbformat 4.x (older upgraded).
 
     Falls back to the raw JSON when nbformat rejects a notebook that is otherwise readable.
     """
     import nbformat  # here, not at module level: the CLI imports this module before forking the zygote
 
-    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    text = raw.decode("utf-8-sig", errors="replace")
     try:
         notebook = nbformat.reads(text, as_version=4)
         cells = notebook.cells
@@ -273,15 +274,16 @@ def _index_definitions(file: SourceFile) -> None:
                         bind(target.id, aliased.kind, aliased.cell, aliased.node, aliased.lineno, (index, i))
 
 
-def extract_file(path: Path, display: str) -> SourceFile:
-    """Read, clean, parse and filter one source file; never raises for bad input."""
+def extract_file(path: Path, display: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> SourceFile:
+    """Read (see discover.read_source), clean, parse and filter one source file; never raises for bad input."""
     file = SourceFile(path=path, display=display)
     is_notebook = path.suffix.lower() == ".ipynb"
     try:
+        raw = read_source(path, max_bytes)
         if is_notebook:
-            chunks = [(position, normalise_newlines(s)) for position, s in _read_notebook_cells(path)]
+            chunks = [(position, normalise_newlines(s)) for position, s in _notebook_cells(raw)]
         else:
-            text, note = _read_python(path)
+            text, note = _decode_python(raw)
             text = normalise_newlines(text)
             file.error = note
             chunks = _split_py_cells(text)

@@ -14,7 +14,7 @@ from grader.checks.part1 import Part1
 from grader import scoring
 from grader.checks.part2 import PASS_RELATIVE_ERROR, Part2
 from grader.config import Config, load_config
-from grader.discover import find_sources
+from grader.discover import DEFAULT_MAX_FILE_BYTES, discover
 from grader.extract import SourceFile, extract_file
 from grader.results import SubmissionResult
 from grader.sandbox.jobs import Limits, run_job
@@ -22,10 +22,14 @@ from grader.sandbox.zygote import Zygote
 from grader.targets import TARGETS, Located, locate
 
 
-def load_sources(path: Path) -> list[SourceFile]:
-    """Discover and extract every source file of a hand-in (no student code runs here)."""
+def load_sources(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[SourceFile]:
+    """Discover and extract every source file of a hand-in (no student code runs here); a file
+    discovery refused to read stays in the list with its reason as the error, and no cells."""
     root = path if path.is_dir() else path.parent
-    return [extract_file(source, source.relative_to(root).as_posix()) for source in find_sources(path)]
+    found = discover(path, max_bytes)
+    files = [extract_file(source, source.relative_to(root).as_posix(), max_bytes) for source in found.sources]
+    return files + [SourceFile(path=root / name, display=name, error=reason)
+                    for name, reason in sorted(found.skipped.items())]
 
 
 class Grader:
@@ -72,7 +76,7 @@ class Grader:
         penalty uses `submitted_at`, by default the hand-in's own time (scoring.submission_time)."""
         started = time.perf_counter()
         deadline = time.monotonic() + time_limit if time_limit else None
-        files = load_sources(path)
+        files = load_sources(path, int(self.config.limits["max_file_mb"] * 2**20))
         result = SubmissionResult(submission=path.name or str(path), checks=[], seed=self.seed,
                                   files=[f.display for f in files],
                                   notes=[problem for f in files for problem in f.problems])
@@ -125,7 +129,7 @@ def limits_from(config: Config) -> Limits:
     """The sandbox limits a configuration sets (the hand-in timeout is the batch's)."""
     limits = config.limits
     return Limits(call_timeout=limits["call_timeout"], load_timeout=limits["load_timeout"],
-                  memory_mb=int(limits["memory_mb"]))
+                  memory_mb=int(limits["memory_mb"]), max_processes=int(limits["max_processes"]), cpus=limits["cpus"])
 
 
 def _record_grader_error(result: SubmissionResult, family: Part1 | Part2 | Training, located: Located,
