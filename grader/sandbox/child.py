@@ -17,17 +17,17 @@ import sys
 import time
 from typing import Any
 
+from grader.sandbox.cgroups import Cgroup
 from grader.sandbox.confine import confine
 from grader.sandbox.protocol import FrameReader, encode_frame, write_all
 
 OUTPUT_FILE = "output.txt"
 
 
-def _confine(workdir: str, memory_mb: int) -> dict:
+def _confine(workdir: str, memory_mb: int, group: Cgroup | None, no_group: str | None) -> dict:
     """Confinement (see confine.py), default signal handling, output to a capped file."""
     faulthandler.disable()  # an inherited handler would write crash dumps to the parent's terminal
-    report = confine(workdir, memory_mb)
-    os.environ["MPLBACKEND"] = "Agg"
+    report = confine(workdir, memory_mb, group, no_group)
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
         signal.signal(signum, signal.SIG_DFL)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write fails instead of killing us
@@ -118,14 +118,15 @@ def _serve(job: dict[str, Any], result_fd: int, confinement: dict) -> None:
     emit({"event": "done"})
 
 
-def run(workdir: str, spec_fd: int, result_fd: int) -> None:
-    """Entry point of the sandboxed process (forked by the supervisor); never returns."""
+def run(workdir: str, spec_fd: int, result_fd: int, group: Cgroup | None, no_group: str | None) -> None:
+    """Entry point of the sandboxed process (forked by the supervisor, to join `group`, or
+    to report `no_group` as the reason it has none); never returns."""
     code = 0
     try:
         job = FrameReader(spec_fd).read(deadline=time.monotonic() + 60)
         os.close(spec_fd)
         _close_inherited_descriptors(keep=result_fd)
-        confinement = _confine(workdir, int(job.get("memory_mb", 2048)))
+        confinement = _confine(workdir, int(job.get("memory_mb", 2048)), group, no_group)
         _serve(job, result_fd, confinement)
     except BaseException:  # report nothing to the parent but the exit status
         code = 70

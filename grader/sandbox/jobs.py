@@ -24,11 +24,13 @@ OUT_OF_TIME = "the hand-in's wall-time limit ran out before this finished (see -
 @dataclass(frozen=True)
 class Limits:
     """Wall-clock limits enforced from the parent (per call, and for loading the file), and the
-    memory cap each child sets on itself before any student code runs."""
+    resources of each child's whole process tree (memory, processes, cores: see cgroups.py)."""
 
     call_timeout: float = 10.0
     load_timeout: float = 30.0
     memory_mb: int = 2048
+    max_processes: int = 64
+    cpus: float = 1.0
 
 
 @dataclass
@@ -48,6 +50,11 @@ class Job:
         return {"target": self.target, "probe": self.probe, "plan": self.plan, "calls": self.calls,
                 "where": self.where, "exempt": self.exempt, "start": start, "seed": self.seed,
                 "memory_mb": self.limits.memory_mb}
+
+    def resources(self) -> dict[str, float]:
+        """What the supervisor caps for the child's whole process tree (plain data for the zygote)."""
+        return {"memory_mb": self.limits.memory_mb, "max_processes": self.limits.max_processes,
+                "cpus": self.limits.cpus}
 
 
 @dataclass
@@ -135,7 +142,7 @@ def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutco
             outcome.problem = OUT_OF_TIME
             break
         progress = _Progress()
-        child = zygote.spawn(dict(job.message(start), plan=dict(job.plan, skip=skipped)))
+        child = zygote.spawn(dict(job.message(start), plan=dict(job.plan, skip=skipped)), job.resources())
         lost = None
         try:
             _drive(child, job, start, outcome, progress, deadline)

@@ -1,11 +1,12 @@
 """The zygote: a process that imports numpy and TensorFlow once (no op run) and forks children.
 
-The parent forks it first thing, before it runs any TF op (ideally before importing
-TensorFlow at all): the zygote then imports TensorFlow on one core while the parent loads the
-hand-ins and imports TensorFlow for its references on the other. Per job the
-zygote forks a *supervisor*, which forks the sandboxed child, reports its pid, waits for it,
-kills whatever it left behind (the supervisor is a child subreaper) and reports the exit status.
-Only the supervisor writes the status pipe; the child cannot forge it because it closed it.
+The grader starts it first thing, as a fresh interpreter with the explicit environment of
+environment.py (never a fork of the grader: nothing of the grader's memory, environment or
+arguments reaches it), so that its TensorFlow import overlaps the grader's own start-up. Per job
+the zygote forks a *supervisor*, which creates the child's cgroup, forks the sandboxed child,
+reports its pid, waits for it, kills whatever it left behind (the supervisor is a child
+subreaper), removes the cgroup and reports how the child ended. Only the supervisor writes the
+status pipe; the child cannot forge it because it closed it.
 """
 
 from __future__ import annotations
@@ -16,16 +17,21 @@ import os
 import shutil
 import signal
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
 
+from grader.sandbox.cgroups import Cgroup, CgroupFactory
+from grader.sandbox.environment import sandbox_environment
 from grader.sandbox.protocol import ChannelClosed, ChannelTimeout, FrameReader, ProtocolError, encode_frame, write_all
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 _CLONE_NEWPID = 0x20000000
+CGROUP_PREFIX = "dlgrade-"  # children's cgroups: dlgrade-<zygote pid>-<supervisor pid>
 
 
 def _prctl(option: int, value: int) -> None:
@@ -81,38 +87,53 @@ def _reap_descendants() -> None:
                 pass
 
 
-def _supervise(workdir: str, spec_fd: int, result_fd: int, status_fd: int) -> None:
+def _own_cgroup(cgroups: CgroupFactory, name: str, resources: dict) -> tuple[Cgroup | None, str | None]:
+    """The child's cgroup, or None and why there is none."""
+    try:
+        return cgroups.create(name, int(resources["memory_mb"]), int(resources["max_processes"]),
+                              float(resources["cpus"])), None
+    except (OSError, KeyError, ValueError) as error:
+        return None, f"per-hand-in cgroup (memory, processes and CPU for its whole process tree): {error}"
+
+
+def _supervise(request: dict, cgroups: CgroupFactory, spec_fd: int, result_fd: int, status_fd: int) -> None:
     from grader.sandbox import child
 
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
     _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the zygote, which dies with the grader
+    group, missing = _own_cgroup(cgroups, f"{CGROUP_PREFIX}{os.getppid()}-{os.getpid()}", request["resources"])
     if os.geteuid() == 0:  # the child becomes pid 1 of its own namespace: it sees no process outside,
         ctypes.CDLL(None).unshare(_CLONE_NEWPID)  # and when it ends the kernel kills all it started
     pid = os.fork()
     if pid == 0:
         os.close(status_fd)
-        child.run(workdir, spec_fd, result_fd)
+        child.run(request["workdir"], spec_fd, result_fd, group, missing)
     os.close(spec_fd)
     os.close(result_fd)
     write_all(status_fd, encode_frame({"pid": pid}))
     _, status = os.waitpid(pid, 0)
     _reap_descendants()
-    write_all(status_fd, encode_frame({"exit": describe_status(status)}))
+    how = describe_status(status)
+    if group is not None:
+        verdict = group.verdict()
+        how += f" ({verdict})" if verdict else ""
+        group.remove()
+    write_all(status_fd, encode_frame({"exit": how}))
     os._exit(0)
 
 
 def _serve(control: socket.socket) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors are reaped automatically
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     import numpy  # noqa: F401  (imported once here so that every child inherits it)
     import tensorflow  # noqa: F401
 
     from grader.probes import PROBES  # noqa: F401
-    from grader.sandbox import child, tripwire  # noqa: F401
+    from grader.sandbox import child, loader, tripwire  # noqa: F401
 
     tripwire.install()
+    cgroups = CgroupFactory.discover()
     while True:
         message, fds, _, _ = socket.recv_fds(control, 65536, 3)
         if not message:
@@ -121,12 +142,24 @@ def _serve(control: socket.socket) -> None:
         if os.fork() == 0:
             control.close()
             try:
-                _supervise(request["workdir"], *fds)
+                _supervise(request, cgroups, *fds)
             finally:
                 os._exit(71)
         for fd in fds:
             os.close(fd)
         control.send(b"ok")
+
+
+def main(control_fd: int) -> None:
+    """Entry point of the zygote process (see Zygote); serves until the grader hangs up."""
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the grader died before the line above took effect
+        os._exit(0)
+    sys.path[:] = [entry for entry in sys.path if entry not in ("", os.getcwd())]
+    try:
+        _serve(socket.socket(fileno=control_fd))
+    finally:
+        os._exit(0)
 
 
 @dataclass
@@ -136,7 +169,7 @@ class Child:
     pid: int
     results: FrameReader
     status: FrameReader
-    workdir: str
+    folder: str  # its private folder (home/ is its working directory)
 
     def kill(self) -> None:
         for kill in (os.killpg, os.kill):
@@ -154,28 +187,31 @@ class Child:
             exit_description = "ended (its supervisor did not report how)"
         os.close(self.results.fd)
         os.close(self.status.fd)
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
         return exit_description
 
 
 class Zygote:
-    """Fork server; create it before this process runs any TF op (requests wait while it starts)."""
+    """Fork server; start it early (requests wait while it imports TensorFlow)."""
 
     def __init__(self) -> None:
         self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._lock = threading.Lock()
-        self.pid = os.fork()
-        if self.pid == 0:
-            self._control.close()
-            try:
-                _serve(theirs)
-            finally:
-                os._exit(0)
+        package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        bootstrap = (f"import sys; sys.path.insert(0, {package_parent!r}); "
+                     f"from grader.sandbox.zygote import main; main({theirs.fileno()})")
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", bootstrap], pass_fds=[theirs.fileno()], cwd="/", env=sandbox_environment("/"),
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.pid = self._process.pid
         theirs.close()
 
-    def spawn(self, job: dict) -> Child:
-        """Start a sandboxed child running `job`; its pid is known when this returns."""
-        workdir = tempfile.mkdtemp(prefix="dlgrade-child-")
+    def spawn(self, job: dict, resources: dict) -> Child:
+        """Start a sandboxed child running `job`, its process tree capped by `resources`
+        (Job.resources); its pid is known when this returns."""
+        folder = tempfile.mkdtemp(prefix="dlgrade-child-")
+        workdir = os.path.join(folder, "home")
+        os.mkdir(workdir, 0o700)
         spec_fd = os.memfd_create("dlgrade-job")
         write_all(spec_fd, encode_frame(job))
         os.lseek(spec_fd, 0, os.SEEK_SET)
@@ -183,7 +219,7 @@ class Zygote:
         status_read, status_write = os.pipe()
         try:
             with self._lock:
-                socket.send_fds(self._control, [json.dumps({"workdir": workdir}).encode()],
+                socket.send_fds(self._control, [json.dumps({"workdir": workdir, "resources": resources}).encode()],
                                 [spec_fd, result_write, status_write])
                 if self._control.recv(16) != b"ok":
                     raise RuntimeError("the zygote stopped answering")
@@ -192,17 +228,15 @@ class Zygote:
                 os.close(fd)
         status = FrameReader(status_read)
         pid = status.read(time.monotonic() + 30)["pid"]
-        return Child(pid, FrameReader(result_read), status, workdir)
+        return Child(pid, FrameReader(result_read), status, folder)
 
     def close(self) -> None:
         """Stop the zygote at once, even mid-import (call it when no job is running: the running
         supervisors die with it)."""
         self._control.close()
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-            os.waitpid(self.pid, 0)
-        except (ProcessLookupError, ChildProcessError):
-            pass
+        self._process.kill()
+        self._process.wait()
+        CgroupFactory.discover().sweep(f"{CGROUP_PREFIX}{self.pid}-")
 
     def __enter__(self) -> "Zygote":
         return self
