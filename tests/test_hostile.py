@@ -7,22 +7,29 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
 import pytest
 from markupsafe import escape
 
-from grader.batch import BatchSettings, run_batch
+from grader.batch import BatchSettings, content_hash, run_batch
+from grader.checks.part1 import Part1
 from grader.gradebook import Gradebook
+from grader.pipeline import load_sources
 from grader.report.html import submission_page
-from grader.sandbox.jobs import Limits
+from grader.sandbox.jobs import Limits, run_job
+from grader.sandbox.zygote import Zygote
+from grader.targets import TARGETS, locate
 from tests.conftest import FAST
-from tests.helpers import CORRECT_PART1, IMPORTS, write_handin, write_notebook
+from tests.helpers import CORRECT_PART1, IMPORTS, part1_cells, part1_full_marks, write_handin, write_notebook
 from tests.test_batch import SessionWorkers
 from tests.test_report import assert_no_student_markup
 
@@ -280,3 +287,268 @@ def test_hostile_class_is_graded_by_the_batch_command(tmp_path):
         assert lost == {"sigmoid"}, (name, lost)
     latin1 = {c["target"]: c for c in results["latin1"]["checks"]}
     assert latin1["sigmoid"]["passed"]
+
+
+# --- One student never sees another, nor the grader (issue 12) ---------------------------------
+# Each attack is first run unconfined, in a plain process of the test's own, to show that it
+# works there (so a pass below is not vacuous), then graded, where it must come back empty.
+
+
+def probe_sigmoid(zygote: Zygote, source: str, folder: Path, limits: Limits = Limits(call_timeout=10.0)):
+    """Run a hand-in's `sigmoid` through the sandbox as Part 1 does, on its first input only;
+    returns the JobOutcome."""
+    write_notebook(folder / "hw.ipynb", [IMPORTS, source])
+    job = Part1(limits).job(locate(TARGETS["sigmoid"], load_sources(folder)))
+    job.calls = job.calls[:1]
+    return run_job(zygote, job)
+
+
+def first_error(outcome) -> str:
+    """What the first call sent back: the student's exception text (the exfiltration channel)."""
+    first = outcome.calls[0]
+    return (first.data or {}).get("error") or first.failure or outcome.problem or ""
+
+
+def run_unconfined(source: str, *arguments: str, env: dict | None = None) -> str:
+    """The attack's `sigmoid(None)` run in a fresh, unconfined Python: its RuntimeError text."""
+    script = source + "\ntry:\n    sigmoid(None)\nexcept RuntimeError as e:\n    print(e)\n"
+    return subprocess.run([sys.executable, "-c", script, *arguments], capture_output=True, text=True, timeout=120,
+                          env=env or dict(os.environ)).stdout
+
+
+def test_symlinks_leading_out_of_the_handin_are_never_read(grade, tmp_path):
+    classmate = write_notebook(tmp_path / "ana" / "tf2.0-exercise.ipynb", part1_cells())
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "answers.py").write_text(IMPORTS + "\n" + CORRECT_PART1["sigmoid"])
+    thief = write_handin(tmp_path / "mallory")
+    (thief / "tf2.0-exercise.ipynb").unlink()
+    (thief / "tf2.0-exercise.ipynb").symlink_to(Path("..") / "ana" / "tf2.0-exercise.ipynb")
+    (thief / "answers.py").symlink_to(tmp_path / "secret" / "answers.py")
+    (thief / "copied").symlink_to(tmp_path / "ana", target_is_directory=True)
+    assert "def softmax" in (thief / "tf2.0-exercise.ipynb").read_text()  # the links do lead to answers
+    assert part1_full_marks(grade(classmate.parent)[1])
+
+    checks, result = grade(thief)
+    for target in CORRECT_PART1:
+        assert result.per_target()[target][0] == 0, f"{target} was graded from a classmate's notebook"
+        assert "not defined" in checks[f"{target}.matches_tf"].message
+    assert result.per_target()["Matmul"] == (8.0, 8.0)  # the hand-in's own notebooks still count
+    assert any("tf2.0-exercise.ipynb: a symlink to a file outside the hand-in" in n for n in result.notes), result.notes
+    assert any("answers.py: a symlink to a file outside" in n for n in result.notes)
+    assert not any("copied/" in f for f in result.files)
+
+
+def test_devices_fifos_and_oversized_files_are_skipped_without_hanging(tmp_path):
+    folder = write_handin(tmp_path / "odd")
+    os.mkfifo(folder / "pipe.ipynb")
+    (folder / "zero.ipynb").symlink_to("/dev/zero")
+    (folder / "inner.py").symlink_to(folder / "tf2.0-exercise.ipynb")  # inside the hand-in: followed
+    (folder / "huge.py").write_bytes(b"#" * (3 * 2**20))
+    signal.alarm(60)  # a FIFO or /dev/zero read without end would hang here
+    try:
+        files = {f.display: f for f in load_sources(folder, max_bytes=2 * 2**20)}
+        digest = content_hash(folder)
+    finally:
+        signal.alarm(0)
+    assert "not a regular file" in files["pipe.ipynb"].error
+    assert "outside the hand-in" in files["zero.ipynb"].error
+    assert "over the 2 MB limit" in files["huge.py"].error
+    assert files["inner.py"].error is None and files["tf2.0-exercise.ipynb"].cells
+    assert len(digest) == 64
+
+
+ENVIRONMENT_THIEF = """import ctypes, os, re
+def sigmoid(x):
+    secret = os.environ.get('DLGRADE_TEST_SECRET', '') or 'unset'
+    seen = [secret] + [k for k in os.environ if 'SECRET' in k]
+    try:
+        with open('/proc/self/environ', 'rb') as f:
+            seen += re.findall(rb'SECRET=([^\\x00]*)', f.read())
+    except OSError:
+        pass
+    with open('/proc/self/maps') as maps:
+        for line in maps:  # the secret anywhere in this process's writable memory
+            bounds, perms, _, _, _, *name = line.split()
+            start, end = (int(v, 16) for v in bounds.split('-'))
+            if perms.startswith('rw') and end - start < 2**28 and not name[:1] == ['[vvar]']:
+                seen += re.findall(rb'sk-live-[0-9a-f]{16}', ctypes.string_at(start, end - start))[:1]
+    raise RuntimeError(f'seen={seen!r}')
+"""
+
+
+def test_student_code_sees_nothing_of_the_graders_environment(tmp_path, monkeypatch):
+    secret = "sk-live-" + os.urandom(8).hex()
+    monkeypatch.setenv("DLGRADE_TEST_SECRET", secret)
+    assert secret in run_unconfined(ENVIRONMENT_THIEF)  # the attack finds it in an ordinary process
+    with Zygote() as zygote:  # started while the grader's environment holds the secret
+        outcome = probe_sigmoid(zygote, ENVIRONMENT_THIEF, tmp_path)
+    message = first_error(outcome)
+    assert "seen=['unset']" in message, message
+    assert secret not in json.dumps([c.data or c.failure for c in outcome.calls], default=str)
+    environment = next(item for item in outcome.confinement["applied"] if item.startswith("environment: only"))
+    assert "DLGRADE_TEST_SECRET" not in environment and "HOME" in environment
+
+
+FILE_THIEF = """import glob, os
+def sigmoid(x):
+    found = []
+    for pattern in {patterns!r}:
+        for path in glob.glob(pattern, recursive=True):
+            try:
+                with open(path, 'rb') as f:
+                    data = f.read()
+            except OSError:
+                continue
+            if bytes.fromhex('{needle}') in data:
+                found.append(path)
+    raise RuntimeError(f'found={{found!r}} tmp={{sorted(os.listdir("/tmp"))!r}}')
+"""
+
+
+def test_classmates_files_gradebook_config_and_home_are_out_of_sight(grader, tmp_path, confinement):
+    require(confinement, "own file system view")
+    marker = "ANA-" + os.urandom(6).hex()
+    root, out = tmp_path / "class", tmp_path / "out"
+    write_handin(root / "ana", sigmoid=f"def sigmoid(x):  # {marker}\n    return 1 / (1 + tf.exp(-x))")
+    (tmp_path / "dlgrade.toml").write_text(f"# {marker}\n")
+    home_file = Path.home() / f".dlgrade-test-{marker}"
+    home_file.write_text(marker)
+    patterns = [f"{root}/**/*", f"{out}/**/*", f"{tmp_path}/*.toml", f"{Path.home()}/.dlgrade-test-*"]
+    thief = FILE_THIEF.format(patterns=patterns, needle=marker.encode().hex())  # the marker is not in its code
+    write_handin(root / "mallory", sigmoid=thief)
+    try:
+        assert "/class/ana/tf2.0-exercise.ipynb" in run_unconfined(thief)  # readable to an ordinary process
+        settings = BatchSettings(targets=tuple(sorted(FAST)), limits=Limits(call_timeout=5.0, load_timeout=6.0))
+        with Gradebook(out / "gradebook.sqlite") as book:
+            run_batch(root, out, settings, lambda: SessionWorkers(grader, settings), book, only=["ana"])
+            run_batch(root, out, settings, lambda: SessionWorkers(grader, settings), book)  # ana's grades exist now
+            entries = {e.name: e.result for e in book.entries()}
+    finally:
+        home_file.unlink()
+    stolen = json.dumps(entries["mallory"])
+    assert "found=[]" in stolen and marker not in stolen
+    assert "tmp=['dlgrade-child-" in stolen  # /tmp holds its own folder only
+    assert entries["ana"]["score"] == entries["ana"]["max_score"]
+    assert {c["target"] for c in entries["mallory"]["checks"] if not c["passed"] and c["max_score"]} == {"sigmoid"}
+
+
+PROCESS_SNOOP = """import os, re, time
+def sigmoid(x):
+    others, found = set(), []
+    until = time.monotonic() + 3
+    while time.monotonic() < until and not found:
+        for pid in filter(str.isdigit, os.listdir('/proc')):
+            if int(pid) == os.getpid():
+                continue
+            others.add(int(pid))
+            try:
+                with open(f'/proc/{pid}/maps') as maps, open(f'/proc/{pid}/mem', 'rb', 0) as mem:
+                    for line in maps:
+                        bounds, perms = line.split()[:2]
+                        start, end = (int(v, 16) for v in bounds.split('-'))
+                        if perms.startswith('rw') and end - start < 2**28:
+                            try:
+                                found += re.findall(rb'VICTIM-[0-9a-f]{12}', os.pread(mem.fileno(), end - start, start))[:1]
+                            except OSError:
+                                pass
+            except OSError:
+                pass
+        time.sleep(0.2)
+    raise RuntimeError(f'others={sorted(others)[:20]!r} found={found!r}')
+"""
+
+
+def test_other_processes_are_invisible_and_their_memory_unreadable(grader, tmp_path, confinement):
+    require(confinement, "own /proc", "not dumpable")
+    marker = "VICTIM-" + os.urandom(6).hex()
+    victim_code = f"import time\ndef sigmoid(x):\n    held = '{marker}' * 3\n    time.sleep(4)\n    return 1 / (1 + np.exp(-x))"
+    holder = subprocess.Popen([sys.executable, "-c", f"import time; held = '{marker}' * 3; time.sleep(60)"])
+    try:
+        time.sleep(1)
+        assert marker in run_unconfined(PROCESS_SNOOP)  # an ordinary process reads a sibling's memory
+    finally:
+        holder.kill()
+        holder.wait()
+    with ThreadPoolExecutor(2) as pool:
+        victim = pool.submit(probe_sigmoid, grader.zygote, victim_code, tmp_path / "victim")
+        time.sleep(1.0)
+        snoop = pool.submit(probe_sigmoid, grader.zygote, PROCESS_SNOOP, tmp_path / "snoop")
+        message, _ = first_error(snoop.result()), victim.result()
+    assert "found=[]" in message and marker not in message, message
+    assert "others=[]" in message, message  # not even a pid of the victim or the grader
+
+
+def test_children_are_not_dumpable(grader, tmp_path):
+    source = "import ctypes\ndef sigmoid(x):\n    raise RuntimeError(f'dumpable={ctypes.CDLL(None).prctl(3, 0, 0, 0, 0)}')"
+    assert "dumpable=1" in run_unconfined(source)
+    assert "dumpable=0" in first_error(probe_sigmoid(grader.zygote, source, tmp_path))
+
+
+FORKER = """import os, numpy as np
+def sigmoid(x):
+    pids = []
+    for _ in range({children}):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                block = np.ones({megabytes} * 2**20 // 8)  # touched: really resident
+                os._exit(0 if block.sum() > 0 else 1)
+            except BaseException:
+                os._exit(1)
+        pids.append(pid)
+    held = sum(os.waitpid(pid, 0)[1] == 0 for pid in pids)
+    raise RuntimeError(f'children-holding-memory={{held}}')
+"""
+
+
+def test_memory_cap_covers_every_process_a_handin_starts(grader, tmp_path, confinement):
+    require(confinement, "own cgroup")
+    forker = FORKER.format(children=4, megabytes=500)
+    assert "children-holding-memory=4" in run_unconfined(forker)  # 2 GB, each process under its own cap
+    outcome = probe_sigmoid(grader.zygote, forker, tmp_path, Limits(call_timeout=30.0, memory_mb=1200))
+    message = first_error(outcome)
+    assert "children-holding-memory=4" not in message, message
+    assert "children-holding-memory=" in message or "out of memory" in message, message
+
+
+def test_fork_bomb_stops_at_the_process_cap(grader, tmp_path, confinement):
+    require(confinement, "own cgroup")
+    bomb = ("import os, time\ndef sigmoid(x):\n    made = 0\n    for _ in range(300):\n        try:\n"
+            "            if os.fork() == 0:\n                time.sleep(30)\n                os._exit(0)\n"
+            "            made += 1\n        except OSError:\n            pass\n"
+            "    raise RuntimeError(f'forked={made}')")
+    outcome = probe_sigmoid(grader.zygote, bomb, tmp_path, Limits(call_timeout=20.0, max_processes=40))
+    forked = int(first_error(outcome).rsplit("forked=", 1)[1].split()[0])
+    assert forked < 40
+
+
+CPU_HOG = """import os, time
+def sigmoid(x):
+    until = time.monotonic() + 6
+    for _ in range(4):
+        if os.fork() == 0:
+            while time.monotonic() < until:
+                pass
+            os._exit(0)
+    while time.monotonic() < until:
+        pass
+    raise RuntimeError('done hogging')
+"""
+CPU_METER = """import time
+def sigmoid(x):
+    cpu, wall = time.process_time(), time.monotonic()
+    while time.monotonic() - wall < 2:
+        pass
+    raise RuntimeError(f'cpu-share={(time.process_time() - cpu) / (time.monotonic() - wall):.2f}')
+"""
+
+
+def test_busy_processes_of_one_handin_leave_a_classmate_its_core(grader, tmp_path, confinement):
+    require(confinement, "own cgroup")
+    with ThreadPoolExecutor(2) as pool:
+        hog = pool.submit(probe_sigmoid, grader.zygote, CPU_HOG, tmp_path / "hog")
+        time.sleep(2.0)  # the hog's five processes are spinning
+        meter = pool.submit(probe_sigmoid, grader.zygote, CPU_METER, tmp_path / "meter")
+        measured, _ = first_error(meter.result()), hog.result()
+    share = float(measured.rsplit("cpu-share=", 1)[1].split()[0])
+    assert share > 0.7, f"a classmate's busy processes left this child {share:.0%} of a core"
