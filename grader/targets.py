@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from grader.extract import Definition, SourceFile
 
@@ -47,6 +47,7 @@ class Located:
     file: SourceFile | None
     definition: Definition | None
     searched: list[str]
+    unread: list[str] = field(default_factory=list)  # hand-in files that could not be read at all
 
     def load_plan(self) -> dict:
         """The file's load plan, cut before a later redefinition of the chosen definition's name."""
@@ -56,7 +57,8 @@ class Located:
     @property
     def missing_message(self) -> str:
         searched = ", ".join(self.searched) if self.searched else "no .ipynb or .py file was found"
-        return f"`{self.target.defined_name}` is not defined as a {self.target.kind} in the hand-in (searched: {searched})"
+        unread = f"; not read: {', '.join(self.unread)} (see the notes)" if self.unread else ""
+        return f"`{self.target.defined_name}` is not defined as a {self.target.kind} in the hand-in (searched: {searched}{unread})"
 
 
 def _kind_fits(definition: Definition, target: Target) -> bool:
@@ -103,10 +105,11 @@ def locate(target: Target, files: list[SourceFile]) -> Located:
     defining most targets of the same part (the Part-1 notebook, even when another file has a
     stray helper of the same name), then the first in path order.
     """
-    searched = [f.display for f in files]
+    unread = [f.display for f in files if f.error and not f.cells]
+    searched = [f.display for f in files if f.display not in unread]
     candidates = _candidates(target, files)
     if not candidates:
-        return Located(target, None, None, searched)
+        return Located(target, None, None, searched, unread)
     siblings = [t for t in TARGETS.values() if t.part == target.part]
 
     def rank(candidate: tuple[SourceFile, Definition]) -> tuple:
@@ -115,4 +118,4 @@ def locate(target: Target, files: list[SourceFile]) -> Located:
         return _preference(target, file, definition, files), defined, -files.index(file), definition.position
 
     file, definition = max(candidates, key=rank)
-    return Located(target, file, definition, searched)
+    return Located(target, file, definition, searched, unread)

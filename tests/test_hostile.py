@@ -331,7 +331,7 @@ def test_symlinks_leading_out_of_the_handin_are_never_read(grade, tmp_path):
     checks, result = grade(thief)
     for target in CORRECT_PART1:
         assert result.per_target()[target][0] == 0, f"{target} was graded from a classmate's notebook"
-        assert "not defined" in checks[f"{target}.matches_tf"].message
+        assert "not read: answers.py, tf2.0-exercise.ipynb" in checks[f"{target}.matches_tf"].message
     assert result.per_target()["Matmul"] == (8.0, 8.0)  # the hand-in's own notebooks still count
     assert any("tf2.0-exercise.ipynb: a symlink to a file outside the hand-in" in n for n in result.notes), result.notes
     assert any("answers.py: a symlink to a file outside" in n for n in result.notes)
@@ -553,3 +553,83 @@ def test_busy_processes_of_one_handin_leave_a_classmate_its_core(grader, tmp_pat
         measured, _ = first_error(meter.result()), hog.result()
     share = float(measured.rsplit("cpu-share=", 1)[1].split()[0])
     assert share > 0.7, f"a classmate's busy processes left this child {share:.0%} of a core"
+
+
+def once(attack: str) -> str:
+    """The attack on the first call of each child only (slow attacks), a correct sigmoid after."""
+    return (attack.replace("def sigmoid(x):", "def _attack(x):") + "\n_attacked = []\n"
+            "def sigmoid(x):\n    if not _attacked:\n        _attacked.append(1)\n        _attack(x)\n"
+            "    import numpy as np\n    return 1 / (1 + np.exp(-np.asarray(x, dtype=float)))\n")
+
+
+def _used_memory() -> int:
+    info = dict(line.split(":") for line in Path("/proc/meminfo").read_text().splitlines())
+    return (int(info["MemTotal"].split()[0]) - int(info["MemAvailable"].split()[0])) * 1024
+
+
+def _in_dlgrade_cgroups() -> list[str]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if "dlgrade-" in Path(f"/proc/{pid}/cgroup").read_text():
+                found.append(pid)
+        except OSError:
+            pass
+    return found
+
+
+def test_hostile_class_gets_no_secret_no_classmate_and_no_bystanders_points(tmp_path):
+    """The bar, end to end through `dlgrade batch` with a secret in the grader's environment."""
+    secret, marker = "sk-live-" + os.urandom(8).hex(), "VICTIM-" + os.urandom(6).hex()
+    root, out = tmp_path / "class", tmp_path / "out"
+    write_handin(root / "ana", sigmoid=f"def sigmoid(x):  # {marker}\n    return 1 / (1 + tf.exp(-x))")
+    write_handin(root / "bob")
+    attackers = {
+        "envdump": ENVIRONMENT_THIEF,
+        "snoop": FILE_THIEF.format(patterns=[f"{root}/**/*", f"{out}/**/*", f"{Path.home()}/*"],
+                                   needle=marker.encode().hex()),
+        "peeper": once(PROCESS_SNOOP),
+        "forker": FORKER.format(children=8, megabytes=1000),
+        "hog": once(CPU_HOG),
+    }
+    for name, source in attackers.items():
+        write_handin(root / name, sigmoid=source)
+    thief = write_handin(root / "thief")
+    (thief / "tf2.0-exercise.ipynb").unlink()
+    (thief / "tf2.0-exercise.ipynb").symlink_to(Path("..") / "ana" / "tf2.0-exercise.ipynb")
+    (write_handin(root / "zero") / "extra.ipynb").symlink_to("/dev/zero")
+
+    baseline, peak, running = _used_memory(), [0], threading.Event()
+
+    def sample() -> None:
+        while not running.is_set():
+            peak[0] = max(peak[0], _used_memory() - baseline)
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        run = subprocess.run([sys.executable, "-m", "grader", "batch", str(root), "--out", str(out), "--fast",
+                              "--call-timeout", "10"], capture_output=True, text=True, timeout=900,
+                             env=dict(os.environ, DLGRADE_TEST_SECRET=secret, TF_CPP_MIN_LOG_LEVEL="2"))
+    finally:
+        running.set()
+        sampler.join()
+    assert run.returncode == 0, run.stderr
+    assert peak[0] < 6 * 2**30, f"grading took {peak[0] / 2**30:.1f} GB of the machine"
+    assert _in_dlgrade_cgroups() == [], "a process of the batch outlived it"
+    results = {r["submission"]: r for r in json.loads((out / "results.json").read_text())}
+    for name in ("ana", "bob", "zero"):
+        assert results[name]["score"] == results[name]["max_score"], name
+    assert any("extra.ipynb: a symlink to a file outside" in n for n in results["zero"]["notes"])
+    lost = {name: {c["target"] for c in results[name]["checks"] if not c["passed"] and c["max_score"]}
+            for name in [*attackers, "thief"]}
+    assert lost == {**{name: {"sigmoid"} for name in attackers}, "thief": set(CORRECT_PART1)}, lost
+    for name in [*attackers, "thief"]:
+        written = "".join(p.read_text(errors="replace") for p in (out / name).rglob("*") if p.is_file())
+        assert secret not in written and marker not in written, name
+    messages = {name: next(c["message"] for c in results[name]["checks"] if c["id"] == "sigmoid.matches_tf")
+                for name in attackers}
+    assert "seen=['unset']" in messages["envdump"]
+    assert "found=[]" in messages["snoop"] and "others=[]" in messages["peeper"]
+    assert "out of memory" in messages["forker"] or "children-holding-memory=" in messages["forker"]
