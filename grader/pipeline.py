@@ -32,6 +32,12 @@ def load_sources(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[So
                     for name, reason in sorted(found.skipped.items())]
 
 
+def source_of(located: Located) -> dict:
+    """The graded definition's text and location, as the results contract's `sources` holds it."""
+    first_line, code = located.definition.source()
+    return {"where": located.definition.cell.where, "first_line": first_line, "code": code}
+
+
 class Grader:
     """Grades hand-ins with one zygote, forked before this process runs any TF op.
 
@@ -89,8 +95,7 @@ class Grader:
                 if located.file is None:
                     result.checks += family.missing(located)
                     continue
-                first_line, code = located.definition.source()
-                result.sources[name] = {"where": located.definition.cell.where, "first_line": first_line, "code": code}
+                result.sources[name] = source_of(located)
                 settled = family.settled(located)
                 if settled is not None:
                     result.checks += settled
