@@ -25,6 +25,7 @@ from grader.gradebook import Gradebook
 from grader.report.write import remove_stale_temporaries, unique_slugs, write_class, write_submission
 from grader.results import SubmissionResult
 from grader.sandbox.jobs import OUT_OF_TIME, Limits
+from grader.similarity import SimilaritySettings
 
 ERROR_KEY = "grader-error"  # stored for a hand-in the grader failed on, so that the next run retries it
 
@@ -135,8 +136,10 @@ def grade_one(grader, handin: Path, settings: BatchSettings) -> dict:
 
 def run_batch(root: Path, out: Path, settings: BatchSettings, workers: Callable[[], LocalWorkers],
               gradebook: Gradebook, force: bool = False, only: Collection[str] = (),
-              progress: Callable[[str, dict | None, int, int], None] = lambda *_: None) -> Summary:
-    """Grade what changed under `root`, commit each result as it arrives, write all reports to `out`.
+              progress: Callable[[str, dict | None, int, int], None] = lambda *_: None,
+              similarity: SimilaritySettings | None = None) -> Summary:
+    """Grade what changed under `root`, commit each result as it arrives, write all reports to `out`
+    (with `similarity` settings, the similarity report across the class too).
 
     `progress(name, result or None if unchanged, done, total)` is called once per hand-in.
     """
@@ -179,6 +182,6 @@ def run_batch(root: Path, out: Path, settings: BatchSettings, workers: Callable[
     for name in present:  # not graded now, and its report missing (e.g. a new `out`)
         if name not in summary.names and not (out / folders[name] / "report.html").exists():
             write_submission(entries[name].result, out / folders[name], index_href="../index.html")
-    write_class([entries[n].result for n in present], out, [folders[n] for n in present])
+    write_class([entries[n].result for n in present], out, [folders[n] for n in present], similarity)
     summary.seconds = time.monotonic() - started
     return summary

@@ -61,12 +61,16 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--handin-timeout", type=float, metavar="S", help="wall-time cap per hand-in (config: 300 s)")
     batch.add_argument("--call-timeout", type=float, metavar="S", help="cap per call of a student's function (config: 10 s)")
     batch.add_argument("--memory-mb", type=int, metavar="MB", help="memory cap of each sandboxed child (config: 2048)")
+    batch.add_argument("--no-similarity", action="store_true",
+                       help="skip the similarity report across the class (similarity.csv, flagged pairs)")
 
     report = commands.add_parser("report", help="render reports again from stored results, without grading")
     report.add_argument("results", type=Path, metavar="RESULTS.json",
                         help="a results contract (one document or a list), e.g. from --format json")
     report.add_argument("--out", type=Path, metavar="DIR", default=Path("reports"),
                         help="folder for the reports and exports (default: reports)")
+    report.add_argument("--no-similarity", action="store_true", help="skip the similarity report across the hand-ins")
+    report.add_argument("--config", type=Path, metavar="TOML", help="course configuration (its [similarity] thresholds)")
 
     init_ci = commands.add_parser("init-ci", help="write a GitHub Actions workflow that runs dlgrade on every push")
     init_ci.add_argument("repo", nargs="?", type=Path, default=Path("."), help="the submission repository (default: .)")
@@ -184,10 +188,13 @@ def _batch(args: argparse.Namespace) -> int:
     settings = BatchSettings(targets=tuple(sorted(_selected_targets(args))), limits=limits,
                              handin_timeout=args.handin_timeout or config.limits["handin_timeout"],
                              mnist=str(args.mnist.resolve()) if args.mnist else None, config=config)
+    from grader.similarity import SimilaritySettings
+
+    similarity = None if args.no_similarity else SimilaritySettings.from_config(config.similarity)
     console = Console(highlight=False, stderr=True)
     with Gradebook(args.gradebook or args.out / "gradebook.sqlite") as gradebook, BatchProgress(console) as progress:
         summary = run_batch(args.root, args.out, settings, lambda: LocalWorkers(settings, args.workers, zygote),
-                            gradebook, force=args.force, only=args.only, progress=progress)
+                            gradebook, force=args.force, only=args.only, progress=progress, similarity=similarity)
     zygote.close()
     print(summary.line())
     return EXIT_ERROR if summary.grader_errors else EXIT_PASSED
@@ -203,7 +210,16 @@ def _report(args: argparse.Namespace) -> int:
     documents = loaded if isinstance(loaded, list) else [loaded]
     if not all(isinstance(d, dict) and "checks" in d and "submission" in d for d in documents):
         return _fail(f"{args.results} is not a dlgrade results document (expected 'submission' and 'checks')")
-    reports = write_reports(documents, args.out)
+    similarity = None
+    if len(documents) > 1 and not args.no_similarity:
+        from grader.config import ConfigError, load_config
+        from grader.similarity import SimilaritySettings
+
+        try:
+            similarity = SimilaritySettings.from_config(load_config(args.config).similarity)
+        except ConfigError as error:
+            return _fail(str(error))
+    reports = write_reports(documents, args.out, similarity)
     print(f"wrote {len(reports)} report{'s' * (len(reports) != 1)}, index.html, grades.csv, junit.xml "
           f"and results.json to {args.out}")
     return EXIT_PASSED

@@ -24,6 +24,7 @@ COURSE_FILE = "dlgrade.toml"
 _LIMIT_KEYS = ("call_timeout", "load_timeout", "handin_timeout", "memory_mb", "max_processes", "cpus", "max_file_mb")
 _TOLERANCE_KEYS = ("gradient_relative_error", "mnist_numpy_accuracy", "mnist_tf_accuracy")
 _LATE_KEYS = ("due", "penalty_per_day", "max_penalty")
+_SIMILARITY_KEYS = ("flag_score", "flag_evidence", "min_fingerprints", "floor")
 
 
 class ConfigError(ValueError):
@@ -51,6 +52,7 @@ class Config:
     tolerances: dict[str, float] = field(default_factory=dict)
     limits: dict[str, float] = field(default_factory=dict)
     late: LatePolicy = LatePolicy()
+    similarity: dict[str, float] = field(default_factory=dict)  # not part of a grade: not in the fingerprint
     source: str = "default"  # which files were read, for messages
 
     def fingerprint(self) -> str:
@@ -113,7 +115,8 @@ def load_config(path: Path | None = None) -> Config:
     unknown_hidden = sorted(set(hidden) - set(default["points"]))
     if unknown_hidden:
         raise ConfigError(f"{where}: unknown check id(s) in [hidden] checks: {', '.join(unknown_hidden)}")
-    for section, keys in (("tolerances", _TOLERANCE_KEYS), ("limits", _LIMIT_KEYS), ("late", _LATE_KEYS)):
+    for section, keys in (("tolerances", _TOLERANCE_KEYS), ("limits", _LIMIT_KEYS), ("late", _LATE_KEYS),
+                          ("similarity", _SIMILARITY_KEYS)):
         extra = sorted(set(data[section]) - set(keys))
         if extra:
             raise ConfigError(f"{where}: unknown key(s) in [{section}]: {', '.join(extra)}; allowed: {', '.join(keys)}")
@@ -125,5 +128,6 @@ def load_config(path: Path | None = None) -> Config:
         limits={k: _number(v, where, f"[limits] {k}") for k, v in data["limits"].items()},
         late=LatePolicy(_parse_due(str(late.get("due", "")), where), _number(late["penalty_per_day"], where, "penalty_per_day"),
                         _number(late["max_penalty"], where, "max_penalty")),
+        similarity={k: _number(v, where, f"[similarity] {k}") for k, v in data["similarity"].items()},
         source=where,
     )

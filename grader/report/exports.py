@@ -9,6 +9,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from grader.results import TARGET_ORDER, failed_checks, target_totals
+from grader.similarity import PairScore
 
 _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -34,6 +35,16 @@ def grades_csv(results: list[dict]) -> str:
                          *[f"{totals[t][0]:g}" if t in totals else "" for t in targets],
                          f"{float(result.get('score', 0)):g}", f"{float(result.get('max_score', 0)):g}",
                          "no" if failed or result.get("internal_errors") else "yes", problems])
+    return out.getvalue()
+
+
+def similarity_csv(rows: list[PairScore]) -> str:
+    """similarity.csv: one row per pair and target above the floor (`*`: all targets pooled)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["a", "b", "target", "score", "flagged"])
+    for row in rows:
+        writer.writerow([_cell(row.a), _cell(row.b), row.target, f"{row.score:.3f}", "yes" if row.flagged else "no"])
     return out.getvalue()
 
 

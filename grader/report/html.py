@@ -16,6 +16,7 @@ from pathlib import Path
 
 import jinja2
 
+from grader import similarity
 from grader.report import charts
 from grader.results import TARGET_ORDER, failed_checks, target_totals
 
@@ -135,8 +136,10 @@ class ClassRow:
     problems: int  # notes + internal errors
 
 
-def class_page(entries: list[tuple[dict, str | None]], title: str = "dlgrade: class summary") -> str:
-    """The class summary: histogram, pass rate per check, common hints, a sortable table of students."""
+def class_page(entries: list[tuple[dict, str | None]], title: str = "dlgrade: class summary",
+               pairs: list[FlaggedPair] | None = None) -> str:
+    """The class summary: histogram, pass rate per check, common hints, flagged similar pairs (None:
+    not computed), a sortable table of students."""
     results = [result for result, _ in entries]
     max_score = max((float(r.get("max_score", 0)) for r in results), default=0.0)
     scores = [float(r.get("score", 0)) for r in results]
@@ -160,4 +163,52 @@ def class_page(entries: list[tuple[dict, str | None]], title: str = "dlgrade: cl
         mean=(sum(scores) / len(scores)) if scores else 0.0, max_score=max_score,
         histogram=charts.histogram("total scores", scores, max_score) if results else None,
         rates=charts.pass_rates("hand-ins passing each check (%)", rates) if rates else None,
-        hints=hints.most_common(10), sorter=SORTER_JS, csp=_csp(SORTER_JS))
+        hints=hints.most_common(10), pairs=pairs, sorter=SORTER_JS, csp=_csp(SORTER_JS))
+
+
+@dataclass
+class FlaggedPair:
+    """A flagged pair on the class page, linking to its side-by-side view."""
+
+    a: str
+    b: str
+    score: float
+    evidence: float
+    targets: list[str]
+    href: str
+
+
+@dataclass
+class SideBySide:
+    """One target of a side-by-side view: both students' code, matching lines marked."""
+
+    target: str
+    score: float
+    left_where: str
+    right_where: str
+    left: list[CodeLine]
+    right: list[CodeLine]
+
+
+def _marked(answer: similarity.Answer, matching: set[int]) -> list[CodeLine]:
+    return [CodeLine(answer.first_line + i, text, answer.first_line + i in matching)
+            for i, text in enumerate(answer.code.split("\n"))]
+
+
+def pair_page(left: dict, right: dict, rows: list[similarity.PairScore], index_href: str | None = None) -> str:
+    """Two hand-ins' code side by side, target by target, the lines they share highlighted."""
+    by_target = similarity.answers([left, right], similarity.SimilaritySettings(min_fingerprints=0))
+    pooled = next(r for r in rows if r.target == similarity.COMBINED)
+    blocks = []
+    for row in rows:
+        answers = by_target.get(row.target, {})
+        first, second = answers.get(str(left.get("submission"))), answers.get(str(right.get("submission")))
+        if row.target == similarity.COMBINED or first is None or second is None:
+            continue
+        shared_left, shared_right = similarity.matching_lines(first, second)
+        blocks.append(SideBySide(row.target, row.score, left["sources"][row.target].get("where", ""),
+                                 right["sources"][row.target].get("where", ""),
+                                 _marked(first, shared_left), _marked(second, shared_right)))
+    return _environment().get_template("pair.html.j2").render(
+        left=left.get("submission"), right=right.get("submission"), pooled=pooled, blocks=blocks,
+        index_href=index_href, csp=_csp())

@@ -15,8 +15,9 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
-from grader.report.exports import grades_csv, gradescope, junit_xml
-from grader.report.html import class_page, submission_page
+from grader.report.exports import grades_csv, gradescope, junit_xml, similarity_csv
+from grader.report.html import FlaggedPair, class_page, pair_page, submission_page
+from grader.similarity import COMBINED, SimilaritySettings, compare
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -67,19 +68,41 @@ def write_submission(result: dict, folder: Path, index_href: str | None = None) 
     write_atomically(folder / "gradescope_results.json", as_json(gradescope(result)))
 
 
-def write_class(results: list[dict], out: Path, folders: list[str] | None = None) -> None:
-    """The class-wide files; `folders` are the per-hand-in sub-folders the index links to."""
+def write_similarity(results: list[dict], out: Path, folders: list[str], settings: SimilaritySettings) -> list[FlaggedPair]:
+    """similarity.csv, and a side-by-side page per flagged pair (similarity/<a>--<b>.html);
+    returns the flagged pairs for the class page."""
+    rows = compare(results, settings)
+    write_atomically(out / "similarity.csv", similarity_csv(rows))
+    by_name = {str(r.get("submission", "")): (r, f) for r, f in zip(results, folders)}
+    flagged = []
+    for pooled in (r for r in rows if r.target == COMBINED and r.flagged):
+        (left, left_folder), (right, right_folder) = by_name[pooled.a], by_name[pooled.b]
+        pair_rows = [r for r in rows if (r.a, r.b) == (pooled.a, pooled.b)]
+        href = f"similarity/{left_folder}--{right_folder}.html"
+        write_atomically(out / href, pair_page(left, right, pair_rows, index_href="../index.html"))
+        flagged.append(FlaggedPair(pooled.a, pooled.b, pooled.score, pooled.evidence,
+                                   [r.target for r in pair_rows if r.target != COMBINED and r.flagged], href))
+    return flagged
+
+
+def write_class(results: list[dict], out: Path, folders: list[str] | None = None,
+                similarity: SimilaritySettings | None = None) -> None:
+    """The class-wide files; `folders` are the per-hand-in sub-folders the index links to;
+    with `similarity` settings, the similarity report too."""
     hrefs = [f"{folder}/report.html" for folder in folders] if folders else [None] * len(results)
-    write_atomically(out / "index.html", class_page(list(zip(results, hrefs))))
+    pairs = write_similarity(results, out, folders or unique_slugs([str(r.get("submission", "")) for r in results]),
+                             similarity) if similarity else None
+    write_atomically(out / "index.html", class_page(list(zip(results, hrefs)), pairs=pairs))
     write_atomically(out / "grades.csv", grades_csv(results))
     write_atomically(out / "junit.xml", junit_xml(results))
     write_atomically(out / "results.json", as_json(results))
 
 
-def write_reports(results: list[dict], out: Path) -> list[Path]:
-    """Everything for `results` into `out`; returns the per-hand-in report paths."""
+def write_reports(results: list[dict], out: Path, similarity: SimilaritySettings | None = None) -> list[Path]:
+    """Everything for `results` into `out` (the similarity report too, given its settings);
+    returns the per-hand-in report paths."""
     folders = unique_slugs([str(r.get("submission", "")) for r in results])
     for result, folder in zip(results, folders):
         write_submission(result, out / folder, index_href="../index.html")
-    write_class(results, out, folders)
+    write_class(results, out, folders, similarity)
     return [out / folder / "report.html" for folder in folders]
