@@ -484,7 +484,7 @@ def test_children_are_not_dumpable(grader, tmp_path):
     assert "dumpable=0" in first_error(probe_sigmoid(grader.zygote, source, tmp_path))
 
 
-FORKER = """import os, numpy as np
+FORKER = """import os, time, numpy as np
 def sigmoid(x):
     pids = []
     for _ in range({children}):
@@ -492,6 +492,7 @@ def sigmoid(x):
         if pid == 0:
             try:
                 block = np.ones({megabytes} * 2**20 // 8)  # touched: really resident
+                time.sleep(3)  # held while the siblings allocate theirs
                 os._exit(0 if block.sum() > 0 else 1)
             except BaseException:
                 os._exit(1)

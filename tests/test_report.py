@@ -20,6 +20,7 @@ from grader.report import charts
 from grader.report.exports import grades_csv, gradescope, junit_xml
 from grader.report.html import SORTER_JS, _csp, class_page, submission_page
 from grader.report.write import slug, unique_slugs, write_reports
+from grader.similarity import SimilaritySettings
 from tests.conftest import FAST, REPO
 from tests.helpers import write_handin
 
@@ -171,11 +172,12 @@ def test_slugs_are_safe_and_unique():
 
 
 def test_write_reports_and_render_again_from_stored_results(hostile_result, correct_result, tmp_path):
-    first = write_reports([hostile_result, correct_result], tmp_path / "first")
+    first = write_reports([hostile_result, correct_result], tmp_path / "first", SimilaritySettings())  # as a batch
     assert all(p.is_file() for p in first)
     stored = tmp_path / "first" / "results.json"
     assert main(["report", str(stored), "--out", str(tmp_path / "again")]) == 0
-    for name in ("index.html", "grades.csv", "junit.xml", "correct/report.html", "correct/gradescope_results.json"):
+    for name in ("index.html", "grades.csv", "junit.xml", "similarity.csv", "correct/report.html",
+                 "correct/gradescope_results.json"):
         assert (tmp_path / "first" / name).read_bytes() == (tmp_path / "again" / name).read_bytes(), name
     assert not list(tmp_path.rglob("*.tmp"))
 
