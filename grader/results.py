@@ -87,15 +87,26 @@ def failed_checks(document: dict) -> list[dict]:
     return [c for c in document.get("checks", []) if not c["passed"] and c["max_score"]]
 
 
+def _installed_version(*distributions: str) -> str:
+    """The version of the first installed distribution (read from its metadata: no import)."""
+    from importlib import metadata
+
+    for name in distributions:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "not installed"
+
+
 def environment() -> dict[str, str]:
     """Versions that a result depends on (stable on one machine, so JSON stays deterministic)."""
     import numpy
-    import tensorflow
 
     return {
         "dlgrade": __version__,
         "python": platform.python_version(),
         "numpy": numpy.__version__,
-        "tensorflow": tensorflow.__version__,
+        "tensorflow": _installed_version("tensorflow", "tensorflow-cpu", "tensorflow-intel", "tensorflow-macos"),
         "platform": platform.system(),
     }
