@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="table for people (default), json for programs (the results contract), markdown for CI")
     _add_selection(check)
     check.add_argument("--show-hidden", action="store_true", help="show what hidden checks test (instructors)")
+    check.add_argument("--profile", action="store_true",
+                       help="print where the wall time went (start-up, zygote, each job, references, reports) to stderr")
     check.add_argument("--submitted-at", type=datetime.fromisoformat, metavar="ISO",
                        help="submission time for the late penalty (default: newest graded file's time)")
     check.add_argument("--html", type=Path, metavar="FILE", help="also write the HTML report (one PATH only)")
@@ -120,8 +122,11 @@ def _print_documents(args: argparse.Namespace, documents: list[dict]) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from grader import profile
     from grader.config import ConfigError, load_config
 
+    if args.profile:
+        profile.enable()
     missing = [str(p) for p in args.paths + ([args.mnist] if args.mnist else []) if not p.exists()]
     if missing:
         return _fail(f"no such file or folder: {', '.join(missing)}")
@@ -153,8 +158,12 @@ def _check(args: argparse.Namespace) -> int:
     documents = [r.to_dict() for r in results]
     if not args.show_hidden:
         documents = [scoring.redact_hidden(d) for d in documents]
+    reporting = profile.now()
     _write_outputs(args, documents)
     _print_documents(args, documents)
+    profile.mark("reports written and printed", reporting)
+    if args.profile:
+        print(profile.render(), file=sys.stderr)
     if any(r.internal_errors for r in results):
         return EXIT_ERROR
     return EXIT_PASSED if all(r.passed for r in results) else EXIT_FAILED

@@ -11,7 +11,7 @@ from pathlib import Path
 from grader.checks.model import all_failed
 from grader.checks.mnist import Training
 from grader.checks.part1 import Part1
-from grader import scoring
+from grader import profile, scoring
 from grader.checks.part2 import PASS_RELATIVE_ERROR, Part2
 from grader.config import Config, load_config
 from grader.discover import DEFAULT_MAX_FILE_BYTES, discover
@@ -82,7 +82,9 @@ class Grader:
         penalty uses `submitted_at`, by default the hand-in's own time (scoring.submission_time)."""
         started = time.perf_counter()
         deadline = time.monotonic() + time_limit if time_limit else None
+        extracting = profile.now()
         files = load_sources(path, int(self.config.limits["max_file_mb"] * 2**20))
+        profile.mark(f"{path.name}: files discovered and extracted", extracting)
         result = SubmissionResult(submission=path.name or str(path), checks=[], seed=self.seed,
                                   files=[f.display for f in files],
                                   notes=[problem for f in files for problem in f.problems])
@@ -106,8 +108,10 @@ class Grader:
                     _record_grader_error(result, family, located, error)
                     continue
                 pending.append((family, located, self.pool.submit(run_job, self.zygote, job, deadline)))
+        referencing = profile.now()
         for family, located, _ in pending:  # references in this process while the children work
             family.expected(located.target.name)
+        profile.mark("references (shipped for Parts 1 and 2)", referencing)
         notes = set(result.notes)
         for family, located, future in pending:
             try:
@@ -121,6 +125,7 @@ class Grader:
                 if note not in notes:
                     notes.add(note)
                     result.notes.append(note)
+        profile.mark(f"{path.name}: every job judged", referencing)
         order = {name: i for i, name in enumerate(TARGETS)}
         result.checks.sort(key=lambda c: order.get(c.target, len(order)))
         if self.config.late.due and submitted_at is None:

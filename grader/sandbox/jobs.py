@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from grader import profile
 from grader.sandbox.protocol import ChannelClosed, ChannelTimeout, ProtocolError
 from grader.sandbox.zygote import Child, Zygote
 
@@ -133,6 +134,7 @@ def _drive(child: Child, job: Job, start: int, outcome: JobOutcome, progress: _P
 def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutcome:
     """Run every call of `job`, resuming in a fresh child after each lost call; stop at `deadline`
     (a `time.monotonic()` value: the hand-in's wall-time budget) if given."""
+    started = profile.now()
     outcome = JobOutcome(calls=[CallOutcome() for _ in job.calls])
     skipped: list[int] = []
     skip_notes: list[str] = []
@@ -180,6 +182,7 @@ def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutco
             outcome.problem = f"the process {what} while loading the file"
             break
     outcome.load_notes = skip_notes + outcome.load_notes
+    profile.mark(f"job `{job.target}` ({job.probe}): {len(job.calls)} calls in sandboxed children", started)
     for call in outcome.calls:
         if call.data is None and call.failure is None:
             call.failure = outcome.problem or "not run"

@@ -24,6 +24,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from grader import profile
 from grader.sandbox.cgroups import Cgroup, CgroupFactory
 from grader.sandbox.environment import sandbox_environment
 from grader.sandbox.protocol import ChannelClosed, ChannelTimeout, FrameReader, ProtocolError, encode_frame, write_all
@@ -204,6 +205,7 @@ class Zygote:
             [sys.executable, "-c", bootstrap], pass_fds=[theirs.fileno()], cwd="/", env=sandbox_environment("/"),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.pid = self._process.pid
+        self._started, self._ready = profile.now(), False
         theirs.close()
 
     def spawn(self, job: dict, resources: dict) -> Child:
@@ -223,6 +225,9 @@ class Zygote:
                                 [spec_fd, result_write, status_write])
                 if self._control.recv(16) != b"ok":
                     raise RuntimeError("the zygote stopped answering")
+                if not self._ready:
+                    self._ready = True
+                    profile.mark("zygote ready (numpy and TensorFlow imported, no op run)", self._started)
         finally:
             for fd in (spec_fd, result_write, status_write):
                 os.close(fd)
