@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--handin-timeout", type=float, metavar="S", help="wall-time cap per hand-in (config: 300 s)")
     batch.add_argument("--call-timeout", type=float, metavar="S", help="cap per call of a student's function (config: 10 s)")
     batch.add_argument("--memory-mb", type=int, metavar="MB", help="memory cap of each sandboxed child (config: 2048)")
+    batch.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on a Dask cluster: a scheduler address (tcp://host:8786), or local:N for a "
+                            "LocalCluster of N worker processes (needs pip install 'dlgrade[dask]')")
     batch.add_argument("--no-similarity", action="store_true",
                        help="skip the similarity report across the class (similarity.csv, flagged pairs)")
 
@@ -179,9 +182,18 @@ def _batch(args: argparse.Namespace) -> int:
     except ConfigError as error:
         return _fail(str(error))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from grader.sandbox.zygote import Zygote
+    if args.scheduler:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            from grader.distributed import INSTALL_HINT
 
-    zygote = Zygote()  # first, as in `check`
+            return _fail(INSTALL_HINT)
+        zygote = None  # each Dask worker starts its own
+    else:
+        from grader.sandbox.zygote import Zygote
+
+        zygote = Zygote()  # first, as in `check`
     from dataclasses import replace
 
     from rich.console import Console
@@ -201,10 +213,18 @@ def _batch(args: argparse.Namespace) -> int:
 
     similarity = None if args.no_similarity else SimilaritySettings.from_config(config.similarity)
     console = Console(highlight=False, stderr=True)
+    def workers():
+        if args.scheduler:
+            from grader.distributed import DaskWorkers
+
+            return DaskWorkers(settings, args.scheduler)
+        return LocalWorkers(settings, args.workers, zygote)
+
     with Gradebook(args.gradebook or args.out / "gradebook.sqlite") as gradebook, BatchProgress(console) as progress:
-        summary = run_batch(args.root, args.out, settings, lambda: LocalWorkers(settings, args.workers, zygote),
-                            gradebook, force=args.force, only=args.only, progress=progress, similarity=similarity)
-    zygote.close()
+        summary = run_batch(args.root, args.out, settings, workers, gradebook, force=args.force, only=args.only,
+                            progress=progress, similarity=similarity)
+    if zygote is not None:
+        zygote.close()
     print(summary.line())
     return EXIT_ERROR if summary.grader_errors else EXIT_PASSED
 
