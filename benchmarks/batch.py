@@ -9,6 +9,12 @@ two at a time like the batch's two workers. Targets (issue 6): N=100 fully grade
 
     python benchmarks/batch.py [--n 100] [--baseline-n 4] [--workers 2] [--skip-nbclient]
 
+With `--scheduler local`, it instead measures Dask (issue 14): hand-ins per second of the local batch
+and of `--scheduler local:N` (one grading slot per Dask worker) for N = 1 and 2, in one run, with
+the scaling from 1 to 2 workers (target >= 1.6x) and Dask's cost next to a local batch with the
+same number of slots (target <= 15% more per hand-in). Cluster and zygote start-up count, as an
+instructor waits for them; every check by default (`--fast`: Parts 1 and 2 only).
+
 nbclient and ipykernel are benchmark-only dependencies: `pip install nbclient ipykernel`.
 """
 
@@ -76,13 +82,38 @@ for path in sys.argv[1:]:
 """
 
 
+def dask_scaling(n: int, full: bool) -> None:
+    """Hand-ins per second: local batch and Dask local:N, for 1 and 2 slots, side by side."""
+    extra = [] if full else ["--fast"]
+    with tempfile.TemporaryDirectory(prefix="dlgrade-bench-") as tmp:
+        root = Path(tmp)
+        make_class(root / "class", n)
+        rates = {}
+        for slots in (1, 2):
+            rates[("local", slots)] = n / timed_batch(root / "class", root / f"local-{slots}", slots, *extra)
+            rates[("dask", slots)] = n / timed_batch(root / "class", root / f"dask-{slots}", slots, *extra,
+                                                     "--scheduler", f"local:{slots}")
+    print(f"hand-ins: {n} ({'all checks' if full else 'Parts 1 + 2'}), cluster and zygote start-up included")
+    for (kind, slots), rate in rates.items():
+        print(f"{kind:5s} {slots} slot{'s' if slots > 1 else ' '}: {rate:5.2f} hand-ins/s")
+    print(f"dask, 2 workers vs 1: {rates[('dask', 2)] / rates[('dask', 1)]:.2f}x   (target >= 1.6x)")
+    for slots in (1, 2):
+        print(f"dask cost per hand-in vs local batch, {slots} slot(s): "
+              f"{rates[('local', slots)] / rates[('dask', slots)] - 1:+.0%}   (target <= +15%)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=100)
     parser.add_argument("--baseline-n", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-nbclient", action="store_true")
+    parser.add_argument("--scheduler", choices=["local"], help="measure Dask's LocalCluster against the local batch")
+    parser.add_argument("--fast", action="store_true", help="with --scheduler: only Parts 1 and 2")
     args = parser.parse_args()
+    if args.scheduler:
+        dask_scaling(args.n, not args.fast)
+        return
     with tempfile.TemporaryDirectory(prefix="dlgrade-bench-") as tmp:
         root = Path(tmp)
         handins = make_class(root / "class", args.n)

@@ -3,8 +3,8 @@
 The coordinator (this module) decides what needs grading, hands each hand-in to a worker and
 commits each result to the gradebook the moment it arrives, then writes that hand-in's report.
 Workers only turn a path into a plain results dict (`grade_one`), so any executor with
-`submit(fn, *args) -> future` can run them: threads over one warm zygote here, or the workers
-of a distributed engine (see docs/instructor.md).
+`submit(handin) -> future` can run them: threads over one warm zygote here (LocalWorkers), or
+the workers of a Dask cluster (grader/distributed.py).
 """
 
 from __future__ import annotations

@@ -141,6 +141,7 @@ def test_scheduler_and_two_workers_survive_a_worker_killed_mid_batch(classroom, 
     deadline = time.monotonic() + 300
     while not list(out.glob("*/report.html")) and time.monotonic() < deadline and batch.poll() is None:
         time.sleep(0.05)
+    assert batch.poll() is None, "the batch ended before a worker could be killed"
     os.killpg(doomed.pid, signal.SIGKILL)  # the worker, its zygote and children
     stdout, stderr = batch.communicate(timeout=600)
     assert batch.returncode == 0, stderr
