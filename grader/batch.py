@@ -77,6 +77,11 @@ def content_hash(handin: Path) -> str:
     return digest.hexdigest()
 
 
+class WorkersLost(RuntimeError):
+    """The executor can grade nothing more (the Dask scheduler went away): the batch ends early,
+    keeping everything already graded; the next run grades the rest."""
+
+
 @dataclass
 class Summary:
     """Counts for the batch's closing line."""
@@ -88,10 +93,12 @@ class Summary:
     grader_errors: int = 0
     seconds: float = 0.0
     names: list[str] = field(default_factory=list)  # hand-ins graded in this run
+    stopped: str | None = None  # why the batch ended before grading everything (WorkersLost)
 
     def line(self) -> str:
+        stopped = f"; stopped early: {self.stopped} (run it again to grade the rest)" if self.stopped else ""
         return (f"graded {self.graded}, unchanged {self.unchanged}, failed to load {self.failed_to_load}, "
-                f"timed out {self.timed_out}, grader errors {self.grader_errors} in {self.seconds:.1f} s")
+                f"timed out {self.timed_out}, grader errors {self.grader_errors} in {self.seconds:.1f} s{stopped}")
 
 
 def failed_to_load(result: dict) -> bool:
@@ -164,7 +171,11 @@ def run_batch(root: Path, out: Path, settings: BatchSettings, workers: Callable[
             futures = {pool.submit(handin): handin for handin in todo}
             for future in as_completed(futures):
                 handin = futures[future]
-                result = future.result()
+                try:
+                    result = future.result()
+                except WorkersLost as error:
+                    summary.stopped = str(error)
+                    break
                 errors = bool(result.get("internal_errors"))
                 gradebook.record(handin.name, hashes[handin.name], ERROR_KEY if errors else key, result)
                 write_submission(result, out / folders[handin.name], index_href="../index.html")

@@ -226,7 +226,7 @@ def _batch(args: argparse.Namespace) -> int:
     if zygote is not None:
         zygote.close()
     print(summary.line())
-    return EXIT_ERROR if summary.grader_errors else EXIT_PASSED
+    return EXIT_ERROR if summary.grader_errors or summary.stopped else EXIT_PASSED
 
 
 def _report(args: argparse.Namespace) -> int:

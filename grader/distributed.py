@@ -22,7 +22,7 @@ import threading
 from concurrent.futures import Future
 from pathlib import Path, PurePosixPath
 
-from grader.batch import BatchSettings, grade_one
+from grader.batch import BatchSettings, WorkersLost, grade_one
 from grader.discover import DEFAULT_MAX_FILE_BYTES, find_sources, read_source
 from grader.results import SubmissionResult
 from grader.scoring import SUBMITTED_AT_FILE
@@ -172,10 +172,18 @@ class DaskWorkers:
                                   workers=self.workers, key=f"dlgrade-{handin.name}-{os.urandom(4).hex()}")
 
         def settle(done) -> None:
+            from distributed import KilledWorker
+
             try:
                 future.set_result(done.result())
-            except Exception as error:  # a worker died twice on it, or the scheduler went away
-                future.set_result(_failed(handin.name, f"grading on Dask failed: {type(error).__name__}: {error}"))
+            except KilledWorker:
+                future.set_result(_failed(handin.name, f"the Dask workers grading it died {ALLOWED_FAILURES + 1} times "
+                                                       "(killed or out of memory); not retried in this run"))
+            except Exception as error:
+                if self.client.status != "running" or done.cancelled():  # the scheduler went away
+                    future.set_exception(WorkersLost(f"lost the Dask scheduler ({type(error).__name__})"))
+                else:
+                    future.set_result(_failed(handin.name, f"grading on Dask failed: {type(error).__name__}: {error}"))
 
         task.add_done_callback(settle)
         return future

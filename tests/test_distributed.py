@@ -176,3 +176,24 @@ def test_without_dask_the_option_fails_at_once_saying_how_to_install(tmp_path):
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert run.returncode == 2
     assert "pip install 'dlgrade[dask]'" in run.stderr
+
+
+def test_losing_the_scheduler_ends_the_batch_keeping_what_was_graded(classroom, cluster, tmp_path):
+    root, expected = classroom
+    cluster.add_worker()
+    cluster.wait_for_workers(1)
+    out = tmp_path / "out"
+    batch = _batch(root, out, "--scheduler", cluster.address, wait=False)
+    while not list(out.glob("*/report.html")) and batch.poll() is None:
+        time.sleep(0.05)
+    os.killpg(cluster.processes[0].pid, signal.SIGKILL)  # the scheduler
+    stdout, _ = batch.communicate(timeout=300)
+    assert batch.returncode == 2
+    assert "stopped early: lost the Dask scheduler" in stdout
+    with Gradebook(out / "gradebook.sqlite") as book:
+        kept = {e.name: e.result for e in book.entries()}
+    assert 1 <= len(kept) < len(expected)
+    assert all(not r["internal_errors"] for r in kept.values())  # nothing recorded for what was lost
+    again = _batch(root, out, "--workers", "2")  # the next run grades the rest
+    assert again.returncode == 0 and f"unchanged {len(kept)}" in again.stdout
+    assert _results(out) == expected
