@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -76,6 +77,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="folder for the reports and exports (default: reports)")
     report.add_argument("--no-similarity", action="store_true", help="skip the similarity report across the hand-ins")
     report.add_argument("--config", type=Path, metavar="TOML", help="course configuration (its [similarity] thresholds)")
+
+    bundle = commands.add_parser("gradescope-bundle", help="write the autograder zip for Gradescope (dlgrade inside)")
+    bundle.add_argument("--out", type=Path, metavar="ZIP", default=Path("autograder.zip"), help="default: autograder.zip")
+    bundle.add_argument("--config", type=Path, metavar="TOML", help="the course configuration to grade with")
 
     init_ci = commands.add_parser("init-ci", help="write a GitHub Actions workflow that runs dlgrade on every push")
     init_ci.add_argument("repo", nargs="?", type=Path, default=Path("."), help="the submission repository (default: .)")
@@ -254,6 +259,23 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_PASSED
 
 
+def _gradescope_bundle(args: argparse.Namespace) -> int:
+    from grader.config import ConfigError, load_config
+    from grader.gradescope_bundle import write_bundle
+
+    if args.config is not None:
+        try:
+            load_config(args.config)  # refuse a configuration that would fail on every submission
+        except ConfigError as error:
+            return _fail(str(error))
+    try:
+        out = write_bundle(args.out, args.config)
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as error:
+        return _fail(f"could not build the bundle: {error}")
+    print(f"wrote {out}: upload it as the autograder of a Gradescope programming assignment")
+    return EXIT_PASSED
+
+
 def _init_ci(args: argparse.Namespace) -> int:
     from grader.ci_template import write_workflow
 
@@ -269,7 +291,8 @@ def _init_ci(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    commands = {"check": _check, "batch": _batch, "report": _report, "init-ci": _init_ci}
+    commands = {"check": _check, "batch": _batch, "report": _report, "gradescope-bundle": _gradescope_bundle,
+                "init-ci": _init_ci}
     try:
         return commands[args.command](args)
     except KeyboardInterrupt:
