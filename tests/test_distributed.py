@@ -144,7 +144,8 @@ def test_scheduler_and_two_workers_survive_a_worker_killed_mid_batch(classroom, 
     assert batch.poll() is None, "the batch ended before a worker could be killed"
     os.killpg(doomed.pid, signal.SIGKILL)  # the worker, its zygote and children
     stdout, stderr = batch.communicate(timeout=600)
-    assert batch.returncode == 0, stderr
+    errors = [e for r in json.loads((out / "results.json").read_text()) for e in r["internal_errors"]]
+    assert batch.returncode == 0, (stderr, errors[:2])
     assert _results(out) == expected
     with Gradebook(out / "gradebook.sqlite") as book:
         assert len(book.entries()) == len(expected)
