@@ -25,6 +25,7 @@ from grader.gradebook import Gradebook
 from grader.report.write import remove_stale_temporaries, unique_slugs, write_class, write_submission
 from grader.results import SubmissionResult
 from grader.sandbox.jobs import OUT_OF_TIME, Limits
+from grader.roster import RosterOptions
 from grader.similarity import SimilaritySettings
 
 ERROR_KEY = "grader-error"  # stored for a hand-in the grader failed on, so that the next run retries it
@@ -94,11 +95,18 @@ class Summary:
     seconds: float = 0.0
     names: list[str] = field(default_factory=list)  # hand-ins graded in this run
     stopped: str | None = None  # why the batch ended before grading everything (WorkersLost)
+    missing: int | None = None  # with a roster: students with no hand-in
+    unmatched: list[str] = field(default_factory=list)  # with a roster: folders matching no student
 
     def line(self) -> str:
         stopped = f"; stopped early: {self.stopped} (run it again to grade the rest)" if self.stopped else ""
+        roster = ""
+        if self.missing is not None:
+            roster = f"; roster: {self.missing} without a hand-in (missing.csv), {len(self.unmatched)} folders unmatched"
+            roster += f" (unmatched.csv: {', '.join(self.unmatched[:5])}{', ...' if len(self.unmatched) > 5 else ''})" \
+                if self.unmatched else ""
         return (f"graded {self.graded}, unchanged {self.unchanged}, failed to load {self.failed_to_load}, "
-                f"timed out {self.timed_out}, grader errors {self.grader_errors} in {self.seconds:.1f} s{stopped}")
+                f"timed out {self.timed_out}, grader errors {self.grader_errors} in {self.seconds:.1f} s{stopped}{roster}")
 
 
 def failed_to_load(result: dict) -> bool:
@@ -144,9 +152,10 @@ def grade_one(grader, handin: Path, settings: BatchSettings) -> dict:
 def run_batch(root: Path, out: Path, settings: BatchSettings, workers: Callable[[], LocalWorkers],
               gradebook: Gradebook, force: bool = False, only: Collection[str] = (),
               progress: Callable[[str, dict | None, int, int], None] = lambda *_: None,
-              similarity: SimilaritySettings | None = None) -> Summary:
+              similarity: SimilaritySettings | None = None, roster: RosterOptions | None = None) -> Summary:
     """Grade what changed under `root`, commit each result as it arrives, write all reports to `out`
-    (with `similarity` settings, the similarity report across the class too).
+    (with `similarity` settings, the similarity report across the class too; with a `roster`,
+    grades joined to the students, and who is missing or unmatched).
 
     `progress(name, result or None if unchanged, done, total)` is called once per hand-in.
     """
@@ -193,6 +202,8 @@ def run_batch(root: Path, out: Path, settings: BatchSettings, workers: Callable[
     for name in present:  # not graded now, and its report missing (e.g. a new `out`)
         if name not in summary.names and not (out / folders[name] / "report.html").exists():
             write_submission(entries[name].result, out / folders[name], index_href="../index.html")
-    write_class([entries[n].result for n in present], out, [folders[n] for n in present], similarity)
+    joined = write_class([entries[n].result for n in present], out, [folders[n] for n in present], similarity, roster)
+    if joined is not None:
+        summary.missing, summary.unmatched = len(joined.missing), list(joined.unmatched)
     summary.seconds = time.monotonic() - started
     return summary

@@ -67,6 +67,16 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--scheduler", metavar="ADDRESS",
                        help="grade on a Dask cluster: a scheduler address (tcp://host:8786), or local:N for a "
                             "LocalCluster of N worker processes (needs pip install 'dlgrade[dask]')")
+    batch.add_argument("--roster", type=Path, metavar="CSV", help="join hand-ins to the students of this roster")
+    batch.add_argument("--roster-key", metavar="COLUMN", help="the roster column holding each student's folder name "
+                                                              "or GitHub user (required with --roster)")
+    batch.add_argument("--folder-prefix", default="", metavar="PREFIX",
+                       help="strip this from folder names before matching (GitHub Classroom: e.g. hw1-)")
+    batch.add_argument("--zero-missing", action="store_true", help="give roster students without a hand-in a 0 row")
+    batch.add_argument("--export", action="append", choices=("canvas", "moodle"), default=[],
+                       help="also write the gradebook CSV this LMS imports (needs --roster; repeatable)")
+    batch.add_argument("--assignment", default="dlgrade", metavar="NAME",
+                       help="the LMS assignment column, e.g. 'HW1 (1234)' for Canvas (default: dlgrade)")
     batch.add_argument("--no-similarity", action="store_true",
                        help="skip the similarity report across the class (similarity.csv, flagged pairs)")
 
@@ -186,6 +196,17 @@ def _batch(args: argparse.Namespace) -> int:
         config = load_config(args.config)
     except ConfigError as error:
         return _fail(str(error))
+    roster = None
+    if args.roster or args.export:
+        from grader.roster import Roster, RosterError, RosterOptions
+
+        if not (args.roster and args.roster_key):
+            return _fail("--roster needs --roster-key COLUMN, and --export needs --roster")
+        try:
+            roster = RosterOptions(Roster.read(args.roster, args.roster_key, args.folder_prefix), args.zero_missing,
+                                   tuple(args.export), args.assignment)
+        except RosterError as error:
+            return _fail(str(error))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if args.scheduler:
         try:
@@ -227,7 +248,7 @@ def _batch(args: argparse.Namespace) -> int:
 
     with Gradebook(args.gradebook or args.out / "gradebook.sqlite") as gradebook, BatchProgress(console) as progress:
         summary = run_batch(args.root, args.out, settings, workers, gradebook, force=args.force, only=args.only,
-                            progress=progress, similarity=similarity)
+                            progress=progress, similarity=similarity, roster=roster)
     if zygote is not None:
         zygote.close()
     print(summary.line())

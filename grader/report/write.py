@@ -17,6 +17,7 @@ from pathlib import Path
 
 from grader.report.exports import grades_csv, gradescope, junit_xml, similarity_csv
 from grader.report.html import FlaggedPair, class_page, pair_page, submission_page
+from grader.roster import Joined, RosterOptions, roster_files
 from grader.similarity import COMBINED, SimilaritySettings, compare
 
 
@@ -86,16 +87,26 @@ def write_similarity(results: list[dict], out: Path, folders: list[str], setting
 
 
 def write_class(results: list[dict], out: Path, folders: list[str] | None = None,
-                similarity: SimilaritySettings | None = None) -> None:
+                similarity: SimilaritySettings | None = None, roster: RosterOptions | None = None) -> Joined | None:
     """The class-wide files; `folders` are the per-hand-in sub-folders the index links to;
-    with `similarity` settings, the similarity report too."""
+    with `similarity` settings, the similarity report too; with a `roster`, grades.csv gains its
+    columns, and missing.csv, unmatched.csv and the LMS exports are written (returns the join)."""
     hrefs = [f"{folder}/report.html" for folder in folders] if folders else [None] * len(results)
     pairs = write_similarity(results, out, folders or unique_slugs([str(r.get("submission", "")) for r in results]),
                              similarity) if similarity else None
     write_atomically(out / "index.html", class_page(list(zip(results, hrefs)), pairs=pairs))
-    write_atomically(out / "grades.csv", grades_csv(results))
+    joined = None
+    if roster is None:
+        write_atomically(out / "grades.csv", grades_csv(results))
+    else:
+        joined, files = roster_files(results, roster)
+        for name, text in files.items():
+            write_atomically(out / name, text)
+        write_atomically(out / "grades.csv", grades_csv(results, roster.roster.columns, joined.matched,
+                                                        joined.missing if roster.zero_missing else []))
     write_atomically(out / "junit.xml", junit_xml(results))
     write_atomically(out / "results.json", as_json(results))
+    return joined
 
 
 def write_reports(results: list[dict], out: Path, similarity: SimilaritySettings | None = None) -> list[Path]:
