@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime
 from collections.abc import Collection
@@ -17,7 +18,7 @@ from grader.config import Config, load_config
 from grader.discover import DEFAULT_MAX_FILE_BYTES, discover
 from grader.extract import SourceFile, extract_file
 from grader.results import SubmissionResult
-from grader.sandbox.jobs import Limits, run_job
+from grader.sandbox.jobs import Job, Limits, run_job
 from grader.sandbox.zygote import Zygote
 from grader.targets import TARGETS, Located, locate
 
@@ -88,7 +89,7 @@ class Grader:
         result = SubmissionResult(submission=path.name or str(path), checks=[], seed=self.seed,
                                   files=[f.display for f in files],
                                   notes=[problem for f in files for problem in f.problems])
-        pending = []
+        jobs = []
         for family in self.families:
             for name in family.targets:
                 if targets is not None and name not in targets:
@@ -107,15 +108,16 @@ class Grader:
                 except Exception as error:  # a grader bug must cost no student points silently, nor stop a batch
                     _record_grader_error(result, family, located, error)
                     continue
-                pending.append((family, located, self.pool.submit(run_job, self.zygote, job, deadline)))
+                jobs.append((family, located, job))
+        pending = self._submit(jobs, deadline)
         referencing = profile.now()
-        for family, located, _ in pending:  # references in this process while the children work
+        for family, located, *_ in pending:  # references in this process while the children work
             family.expected(located.target.name)
         profile.mark("references (shipped for Parts 1 and 2)", referencing)
         notes = set(result.notes)
-        for family, located, future in pending:
+        for family, located, job, run, future in pending:
             try:
-                outcome = future.result()
+                outcome = future.result().of(run, job.target)
                 result.confinement = result.confinement or outcome.confinement
                 result.checks += family.judge(located, outcome)
             except Exception as error:  # as above
@@ -133,6 +135,22 @@ class Grader:
         scoring.apply(result, self.config, submitted_at)
         result.duration_s = time.perf_counter() - started
         return result
+
+
+    def _submit(self, jobs: list[tuple], deadline: float | None) -> list[tuple]:
+        """Start the jobs, slowest family first; the jobs of a mergeable family that load the same
+        file the same way run as one (one child loads the file once for all their functions).
+        Returns (family, located, job, the job that runs it, its future) per target."""
+        groups: dict[tuple, list[tuple]] = {}
+        for family, located, job in jobs:
+            key = (id(family), job.probe, json.dumps(job.plan, sort_keys=True)) if family.mergeable else (id(job),)
+            groups.setdefault(key, []).append((family, located, job))
+        pending = []
+        for members in groups.values():
+            run = Job.merge([job for *_, job in members]) if len(members) > 1 else members[0][2]
+            future = self.pool.submit(run_job, self.zygote, run, deadline)
+            pending += [(family, located, job, run, future) for family, located, job in members]
+        return pending
 
 
 def limits_from(config: Config) -> Limits:

@@ -91,6 +91,8 @@ def _failure(call: CallOutcome) -> str | None:
 class Training:
     """The two MNIST targets: jobs that train the student's models, and their judgement."""
 
+    mergeable = False  # each model trains in a child of its own (long jobs)
+
     targets = ("mnist_numpy", "mnist_tf")
 
     def __init__(self, limits: Limits = Limits(), mnist: Path | None = None, seed: int = 0,

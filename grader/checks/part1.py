@@ -298,6 +298,8 @@ def _sigmoid_ce_spec() -> FunctionSpec:
 class Part1:
     """The four Part-1 functions: jobs to probe them and the judgement of what came back."""
 
+    mergeable = True  # its functions of one file are probed by one child
+
     targets = ("softmax", "sigmoid", "softmax_ce", "sigmoid_ce")
 
     def __init__(self, limits: Limits = Limits()) -> None:

@@ -99,23 +99,32 @@ def _serve(job: dict[str, Any], result_fd: int, confinement: dict) -> None:
 
     _seed_everything(job.get("seed", 0))
     namespace, notes = load(job["plan"], lambda index: emit({"event": "statement", "index": index}))
-    target = namespace.get(job["target"])
-    problem = None
-    if target is None:
-        problem = f"`{job['target']}` was not defined after loading (see the load notes)"
-    elif not callable(target):
-        problem = f"`{job['target']}` is a {type(target).__name__} after loading, not a function or class"
-    emit({"event": "loaded", "notes": notes, "problem": problem, "confinement": confinement})
-    if problem:
-        return
+    problems = {target: _problem(namespace, target) for target in job.get("targets") or [job["target"]]}
+    emit({"event": "loaded", "notes": notes, "problems": problems, "confinement": confinement})
+    given_up = set(job.get("given_up", []))
     probe = PROBES[job["probe"]]
     for index in range(job["start"], len(job["calls"])):
+        call = job["calls"][index]
+        target = call.get("target", job["target"])
+        if problems.get(target) or target in given_up:
+            continue
         emit({"event": "begin", "call": index})
         started = time.perf_counter()
-        result = probe(namespace, job, job["calls"][index])
+        view = dict(job, target=target, exempt=call.get("exempt", job.get("exempt", [])))
+        result = probe(namespace, view, call)
         result.update(event="result", call=index, seconds=round(time.perf_counter() - started, 4))
         emit(result)
     emit({"event": "done"})
+
+
+def _problem(namespace: dict, target: str) -> str | None:
+    """Why `target` cannot be probed after loading, if it cannot."""
+    found = namespace.get(target)
+    if found is None:
+        return f"`{target}` was not defined after loading (see the load notes)"
+    if not callable(found):
+        return f"`{target}` is a {type(found).__name__} after loading, not a function or class"
+    return None
 
 
 def run(workdir: str, spec_fd: int, result_fd: int, group: Cgroup | None, no_group: str | None) -> None:

@@ -1,7 +1,9 @@
 """Parent side of probing: run a job's calls in sandboxed children under deadlines.
 
-A call that hangs, crashes or exits costs only that call: the child is killed (its whole
-process group) and a fresh child resumes at the next call. A definition that hangs or kills
+A job may probe several functions of one file (`Job.merge`: the file is loaded once for all of
+them); each call names its function. A call that hangs, crashes or exits costs only that call:
+the child is killed (its whole process group) and a fresh child resumes at the next call, and a
+function that keeps hanging or crashing is given up alone, the others still probed. A definition that hangs or kills
 the child while the file loads is skipped on the next attempt and reported, so one hostile
 statement cannot take the rest of the file down with it.
 """
@@ -9,6 +11,8 @@ statement cannot take the rest of the file down with it.
 from __future__ import annotations
 
 import time
+from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,10 +51,27 @@ class Job:
     limits: Limits = Limits()
     seed: int = 0
 
-    def message(self, start: int) -> dict[str, Any]:
-        return {"target": self.target, "probe": self.probe, "plan": self.plan, "calls": self.calls,
-                "where": self.where, "exempt": self.exempt, "start": start, "seed": self.seed,
-                "memory_mb": self.limits.memory_mb}
+    def message(self, start: int, given_up: Collection[str] = ()) -> dict[str, Any]:
+        return {"target": self.target, "targets": self.targets, "probe": self.probe, "plan": self.plan,
+                "calls": self.calls, "where": self.where, "exempt": self.exempt, "start": start, "seed": self.seed,
+                "memory_mb": self.limits.memory_mb, "given_up": sorted(given_up)}
+
+    @property
+    def targets(self) -> list[str]:
+        """Every function this job probes, in call order."""
+        return list(dict.fromkeys(self.call_target(i) for i in range(len(self.calls)))) or [self.target]
+
+    def call_target(self, index: int) -> str:
+        return self.calls[index].get("target", self.target)
+
+    @staticmethod
+    def merge(jobs: list["Job"]) -> "Job":
+        """One job probing the functions of `jobs` (same file, probe and limits) in turn."""
+        first = jobs[0]
+        calls = [dict(call, target=job.target, exempt=job.exempt) for job in jobs for call in job.calls]
+        return Job(target=first.target, probe=first.probe, plan=first.plan, calls=calls,
+                   where={k: v for job in jobs for k, v in job.where.items()}, exempt=first.exempt,
+                   limits=first.limits, seed=first.seed)
 
     def resources(self) -> dict[str, float]:
         """What the supervisor caps for the child's whole process tree (plain data for the zygote)."""
@@ -69,9 +90,15 @@ class CallOutcome:
 @dataclass
 class JobOutcome:
     load_notes: list[str] = field(default_factory=list)
-    problem: str | None = None  # the target could not be probed at all
+    problem: str | None = None  # no target could be probed at all
     confinement: dict | None = None  # what the child's confinement applied and missed (confine.py)
     calls: list[CallOutcome] = field(default_factory=list)
+    problems: dict[str, str] = field(default_factory=dict)  # target -> why it could not be probed (further)
+
+    def of(self, job: Job, target: str) -> "JobOutcome":
+        """The outcome of one function of a merged job, as if it had been probed alone."""
+        calls = [call for i, call in enumerate(self.calls) if job.call_target(i) == target]
+        return JobOutcome(list(self.load_notes), self.problems.get(target) or self.problem, self.confinement, calls)
 
 
 class _Lost(Exception):
@@ -120,10 +147,10 @@ def _drive(child: Child, job: Job, start: int, outcome: JobOutcome, progress: _P
     progress.loaded = True
     outcome.load_notes = list(message["notes"])  # every child reloads: keep the latest notes
     outcome.confinement = message.get("confinement")
-    if message["problem"]:
-        outcome.problem = message["problem"]
-        return
+    outcome.problems.update({t: p for t, p in message["problems"].items() if p})
     for index in range(start, len(job.calls)):
+        if job.call_target(index) in outcome.problems:
+            continue
         progress.call = index
         _expect(child, limits.call_timeout, deadline, "begin")
         outcome.calls[index].data = _expect(child, limits.call_timeout, deadline, "result")
@@ -138,13 +165,16 @@ def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutco
     outcome = JobOutcome(calls=[CallOutcome() for _ in job.calls])
     skipped: list[int] = []
     skip_notes: list[str] = []
-    start = timeouts = crashes_in_a_row = 0
+    start = 0
+    timeouts: dict[str, int] = defaultdict(int)
+    crashes_in_a_row: dict[str, int] = defaultdict(int)
     for _ in range(len(job.calls) + MAX_LOAD_ATTEMPTS):
         if deadline is not None and time.monotonic() >= deadline:
             outcome.problem = OUT_OF_TIME
             break
         progress = _Progress()
-        child = zygote.spawn(dict(job.message(start), plan=dict(job.plan, skip=skipped)), job.resources())
+        child = zygote.spawn(dict(job.message(start, outcome.problems), plan=dict(job.plan, skip=skipped)),
+                             job.resources())
         lost = None
         try:
             _drive(child, job, start, outcome, progress, deadline)
@@ -159,18 +189,18 @@ def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutco
             break
         what = exit_description if lost.died else lost.how
         if progress.call is not None:
-            outcome.calls[progress.call].failure = f"while running `{job.target}` the process {what}"
-            timeouts += not lost.died
-            crashes_in_a_row = crashes_in_a_row + 1 if lost.died and progress.call == start else int(lost.died)
+            target = job.call_target(progress.call)
+            outcome.calls[progress.call].failure = f"while running `{target}` the process {what}"
+            timeouts[target] += not lost.died
+            crashes_in_a_row[target] = crashes_in_a_row[target] + 1 if lost.died and progress.call == start \
+                else int(lost.died)
             start = progress.call + 1
-            if start == len(job.calls):
-                break
-            if timeouts >= MAX_TIMEOUTS:
-                outcome.problem = f"`{job.target}` was not called again after {timeouts} calls timed out"
-                break
-            if crashes_in_a_row >= MAX_CRASHES:
-                outcome.problem = (f"`{job.target}` was not called again after {crashes_in_a_row} calls in a row "
-                                   f"ended the process (last: it {what})")
+            if timeouts[target] >= MAX_TIMEOUTS:
+                outcome.problems[target] = f"`{target}` was not called again after {timeouts[target]} calls timed out"
+            elif crashes_in_a_row[target] >= MAX_CRASHES:
+                outcome.problems[target] = (f"`{target}` was not called again after {crashes_in_a_row[target]} calls "
+                                            f"in a row ended the process (last: it {what})")
+            if all(job.call_target(i) in outcome.problems for i in range(start, len(job.calls))):
                 break
         elif progress.loaded:  # every call answered; only the closing message went missing
             break
@@ -182,10 +212,10 @@ def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutco
             outcome.problem = f"the process {what} while loading the file"
             break
     outcome.load_notes = skip_notes + outcome.load_notes
-    profile.mark(f"job `{job.target}` ({job.probe}): {len(job.calls)} calls in sandboxed children", started)
-    for call in outcome.calls:
+    profile.mark(f"job `{'`, `'.join(job.targets)}` ({job.probe}): {len(job.calls)} calls in sandboxed children", started)
+    for index, call in enumerate(outcome.calls):
         if call.data is None and call.failure is None:
-            call.failure = outcome.problem or "not run"
+            call.failure = outcome.problems.get(job.call_target(index)) or outcome.problem or "not run"
     return outcome
 
 
