@@ -182,6 +182,8 @@ def _private_root(workdir: str, report: Confinement) -> None:
     root = os.path.join(os.path.dirname(workdir), "root")
     os.makedirs(root, exist_ok=True)
     _check(_libc.mount(b"tmpfs", root.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"mode=755,size=1m"), "mount root")
+    if platform.machine() not in PIVOT_ROOT:
+        raise OSError(f"pivot_root: unknown syscall number on {platform.machine()}")
     _populate_root(root, workdir)
     os.chdir(root)
     _check(_libc.syscall(PIVOT_ROOT[platform.machine()], b".", b"."), "pivot_root")
