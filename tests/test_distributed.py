@@ -66,21 +66,22 @@ def classroom(tmp_path_factory):
 class Cluster:
     """A `dask scheduler` and `dask worker` processes on 127.0.0.1, started as an instructor would."""
 
-    def __init__(self) -> None:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder  # their working folder: not the repository, whose grader/ would shadow an install
         self.address = f"tcp://127.0.0.1:{_free_port()}"
         self.processes: list[subprocess.Popen] = []
-        self._start(["dask", "scheduler", "--host", "127.0.0.1", "--port", self.address.rsplit(":", 1)[1],
+        self._start([sys.executable, "-m", "dask", "scheduler", "--host", "127.0.0.1", "--port", self.address.rsplit(":", 1)[1],
                      "--no-dashboard"])
         self.workers: list[subprocess.Popen] = []
 
     def _start(self, command: list[str], env: dict | None = None) -> subprocess.Popen:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                                   env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env or {})))
+                                   cwd=self.folder, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env or {})))
         self.processes.append(process)
         return process
 
     def add_worker(self, env: dict | None = None) -> subprocess.Popen:
-        worker = self._start(["dask", "worker", self.address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
+        worker = self._start([sys.executable, "-m", "dask", "worker", self.address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
                               "--host", "127.0.0.1"], env)
         self.workers.append(worker)
         return worker
@@ -101,8 +102,8 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster():
-    started = Cluster()
+def cluster(tmp_path_factory):
+    started = Cluster(tmp_path_factory.mktemp("cluster"))
     yield started
     started.close()
 
