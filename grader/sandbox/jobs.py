@@ -98,7 +98,9 @@ class JobOutcome:
     def of(self, job: Job, target: str) -> "JobOutcome":
         """The outcome of one function of a merged job, as if it had been probed alone."""
         calls = [call for i, call in enumerate(self.calls) if job.call_target(i) == target]
-        return JobOutcome(list(self.load_notes), self.problems.get(target) or self.problem, self.confinement, calls)
+        unfinished = any(call.data is None for call in calls)  # a job-wide problem touches this target only then
+        return JobOutcome(list(self.load_notes), self.problems.get(target) or (self.problem if unfinished else None),
+                          self.confinement, calls)
 
 
 class _Lost(Exception):
