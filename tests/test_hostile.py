@@ -427,7 +427,9 @@ def test_classmates_files_gradebook_config_and_home_are_out_of_sight(grader, tmp
         home_file.unlink()
     stolen = json.dumps(entries["mallory"])
     assert "found=[]" in stolen and marker not in stolen
-    assert "tmp=['dlgrade-child-" in stolen  # /tmp holds its own folder only
+    message = next(c["message"] for c in entries["mallory"]["checks"] if c["id"] == "sigmoid.matches_tf")
+    seen_in_tmp = message.split("tmp=", 1)[1]
+    assert "dlgrade-child-" in seen_in_tmp and tmp_path.parts[2] not in seen_in_tmp  # not the tests' own folders
     assert entries["ana"]["score"] == entries["ana"]["max_score"]
     assert {c["target"] for c in entries["mallory"]["checks"] if not c["passed"] and c["max_score"]} == {"sigmoid"}
 

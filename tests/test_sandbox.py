@@ -82,7 +82,9 @@ def test_hostile_function_costs_only_its_target(grade, tmp_path, name):
 ])
 def test_definition_that_hangs_or_exits_while_loading_is_skipped(grade, tmp_path, definition):
     checks, result = grade(write_handin(tmp_path, sigmoid=definition))
-    assert any("while this was being defined; skipped" in note for note in result.notes), result.notes
+    # an endless list may reach the memory cap before the load timeout: stopped either way
+    assert any("while this was being defined; skipped" in note or "MemoryError" in note for note in result.notes), \
+        result.notes
     totals = result.per_target()
     assert totals["sigmoid"][0] == 0
     assert all(totals[t] == (FULL, FULL) for t in ("softmax", "softmax_ce", "sigmoid_ce"))
