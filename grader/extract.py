@@ -226,25 +226,20 @@ def _decode_python(raw: bytes) -> tuple[str, str | None]:
 
 
 def _notebook_cells(raw: bytes) -> list[tuple[int, str]]:
-    """(position among all cells, source) of each code cell, for any nbformat 4.x (older upgraded).
-
-    Falls back to the raw JSON when nbformat rejects a notebook that is otherwise readable.
-    """
-    import nbformat  # here, not at module level: the CLI imports this module before forking the zygote
-
-    text = raw.decode("utf-8-sig", errors="replace")
-    try:
-        notebook = nbformat.reads(text, as_version=4)
-        cells = notebook.cells
-    except Exception:  # nbformat raises many types for odd notebooks; the JSON fallback decides
-        data = json.loads(text)  # a truncated notebook raises here and is reported as unreadable
-        cells = data.get("cells") or [c for ws in data.get("worksheets", []) for c in ws.get("cells", [])]
+    """(position among all cells, source) of each code cell, read from the notebook's JSON: cells
+    of nbformat 4 (`source`), or worksheets of nbformat 3 (`input`). No schema validation: a
+    notebook nbformat would reject is still read if its cells are there, and a large one is read
+    fast. A truncated file raises ValueError and is reported as unreadable."""
+    data = json.loads(raw.decode("utf-8-sig", errors="replace"))
+    if not isinstance(data, dict) or not ("cells" in data or "worksheets" in data):
+        raise ValueError("not a Jupyter notebook (no cells)")
+    cells = data.get("cells") or [c for ws in data.get("worksheets") or [] for c in ws.get("cells", [])]
     sources = []
     for position, cell in enumerate(cells, start=1):
-        if cell.get("cell_type") != "code":
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        source = cell.get("source", cell.get("input", ""))
-        sources.append((position, "".join(source) if isinstance(source, list) else str(source)))
+        source = cell.get("source", cell.get("input")) or ""
+        sources.append((position, "".join(map(str, source)) if isinstance(source, list) else str(source)))
     return sources
 
 
