@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from grader import __version__
-from grader.discover import find_sources, read_source
+from grader.discover import DEFAULT_MAX_FILE_BYTES, find_sources, read_source
 from grader.config import Config, load_config
 from grader.gradebook import Gradebook
 from grader.report.write import remove_stale_temporaries, unique_slugs, write_class, write_submission
@@ -65,13 +65,13 @@ def find_handins(root: Path, exclude: Collection[Path] = ()) -> list[Path]:
                    and p.resolve() not in skipped), key=lambda p: p.name)
 
 
-def content_hash(handin: Path) -> str:
+def content_hash(handin: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str:
     """sha256 over the names and bytes of the files dlgrade grades (a README edit re-grades nothing)."""
     digest = hashlib.sha256()
-    for source in find_sources(handin):
+    for source in find_sources(handin, max_bytes):
         digest.update(source.relative_to(handin).as_posix().encode() + b"\0")
         try:
-            digest.update(read_source(source))
+            digest.update(read_source(source, max_bytes))
         except OSError as error:
             digest.update(f"unreadable: {error}".encode())
         digest.update(b"\0")
@@ -166,7 +166,7 @@ def run_batch(root: Path, out: Path, settings: BatchSettings, workers: Callable[
     handins = [h for h in everyone if h.name in set(only)] if only else everyone
     key = settings.key()
     summary = Summary()
-    hashes = {h.name: content_hash(h) for h in handins}
+    hashes = {h.name: content_hash(h, settings.config.max_file_bytes) for h in handins}
     todo = [h for h in handins if force or not gradebook.is_current(h.name, hashes[h.name], key)]
     summary.unchanged = len(handins) - len(todo)
     done = 0

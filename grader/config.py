@@ -55,6 +55,11 @@ class Config:
     similarity: dict[str, float] = field(default_factory=dict)  # not part of a grade: not in the fingerprint
     source: str = "default"  # which files were read, for messages
 
+    @property
+    def max_file_bytes(self) -> int:
+        """The largest hand-in file that is read (`[limits] max_file_mb`)."""
+        return int(self.limits["max_file_mb"] * 2**20)
+
     def fingerprint(self) -> str:
         """Changes whenever anything that affects a grade changes (part of the batch's grader key)."""
         data = {"points": self.points, "hidden": sorted(self.hidden), "tolerances": self.tolerances,

@@ -42,14 +42,15 @@ class HandinTooLarge(ValueError):
     """A hand-in whose graded files exceed MAX_HANDIN_BYTES."""
 
 
-def pack(handin: Path, max_bytes: int = MAX_HANDIN_BYTES) -> dict[str, tuple[bytes, float]]:
-    """The files dlgrade grades of a hand-in (and its `.submitted_at`), as relative path ->
-    (bytes, modification time); raises HandinTooLarge past `max_bytes` in all."""
+def pack(handin: Path, max_bytes: int = MAX_HANDIN_BYTES,
+         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> dict[str, tuple[bytes, float]]:
+    """The files dlgrade grades of a hand-in (each up to `max_file_bytes`) and its `.submitted_at`,
+    as relative path -> (bytes, modification time); raises HandinTooLarge past `max_bytes` in all."""
     files, total = {}, 0
-    sources = find_sources(handin, DEFAULT_MAX_FILE_BYTES)
+    sources = find_sources(handin, max_file_bytes)
     stamp = handin / SUBMITTED_AT_FILE
     for path in sources + ([stamp] if stamp.is_file() and not stamp.is_symlink() else []):
-        data = read_source(path)
+        data = read_source(path, max_file_bytes)
         total += len(data)
         if total > max_bytes:
             raise HandinTooLarge(f"its graded files exceed {max_bytes / 2**20:g} MB, the most a hand-in may send "
@@ -164,7 +165,7 @@ class DaskWorkers:
     def submit(self, handin: Path) -> Future:
         future: Future = Future()
         try:
-            files = pack(handin)
+            files = pack(handin, max_file_bytes=self.settings.config.max_file_bytes)
         except (HandinTooLarge, OSError) as error:
             future.set_result(_failed(handin.name, f"not sent to a Dask worker: {error}"))
             return future

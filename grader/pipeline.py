@@ -84,7 +84,7 @@ class Grader:
         started = time.perf_counter()
         deadline = time.monotonic() + time_limit if time_limit else None
         extracting = profile.now()
-        files = load_sources(path, int(self.config.limits["max_file_mb"] * 2**20))
+        files = load_sources(path, self.config.max_file_bytes)
         profile.mark(f"{path.name}: files discovered and extracted", extracting)
         result = SubmissionResult(submission=path.name or str(path), checks=[], seed=self.seed,
                                   files=[f.display for f in files],

@@ -120,6 +120,8 @@ def test_pack_and_unpack_keep_bytes_and_times_and_refuse_escapes(tmp_path):
     unpack(files, tmp_path / "copy")
     assert (tmp_path / "copy" / "sub" / "hw.py").read_text() == "x = 1\n"
     assert os.stat(tmp_path / "copy" / "sub" / "hw.py").st_mtime == 1_700_000_000
+    (handin / "big.py").write_text("#" * 2000)
+    assert "big.py" in pack(handin) and "big.py" not in pack(handin, max_file_bytes=1000)  # the course's limit
     for evil in ("../escape.py", "/etc/cron.d/x.py"):
         with pytest.raises(ValueError):
             unpack({evil: (b"", 0.0)}, tmp_path / "copy")

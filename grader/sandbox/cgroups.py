@@ -9,7 +9,7 @@ created by its supervisor under the grader's own cgroup and removed when the chi
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 CONTROLLERS = ("memory", "pids", "cpu")
 CPU_PERIOD_US = 100_000
@@ -32,14 +32,6 @@ def _read_counters(path: str) -> dict[str, int]:
     except OSError:
         pass
     return counters
-
-
-def _read_int(path: str) -> int | None:
-    try:
-        with open(path, encoding="ascii") as stream:
-            return int(stream.read().strip())
-    except (OSError, ValueError):
-        return None
 
 
 @dataclass
@@ -91,7 +83,6 @@ class CgroupFactory:
     version: int
     parents: dict[str, str]  # controller -> the grader's own cgroup directory
     problem: str | None = None
-    _made: int = field(default=0, repr=False)
 
     @classmethod
     def discover(cls) -> "CgroupFactory":
