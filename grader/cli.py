@@ -12,10 +12,9 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from grader.targets import TARGETS
+from grader.targets import TARGETS, TRAINING_TARGETS
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
-TRAINING = {"mnist_numpy", "mnist_tf"}
 
 
 def _add_selection(command: argparse.ArgumentParser) -> None:
@@ -23,7 +22,7 @@ def _add_selection(command: argparse.ArgumentParser) -> None:
                          help="grade only this part of the homework (repeatable)")
     command.add_argument("--target", action="append", choices=list(TARGETS), metavar="NAME",
                          help="grade only this target (repeatable): " + ", ".join(TARGETS))
-    command.add_argument("--fast", action="store_true", help="skip the MNIST training checks")
+    command.add_argument("--fast", action="store_true", help="skip the checks that train models (MNIST, function fitting)")
     command.add_argument("--config", type=Path, metavar="TOML",
                          help="course configuration (default: ./dlgrade.toml if present, else the shipped one)")
     command.add_argument("--mnist", type=Path, metavar="NPZ",
@@ -97,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     init_ci.add_argument("--package", default="dlgrade",
                          help="what the workflow pip-installs (a pin, wheel URL or git URL; default: dlgrade)")
     init_ci.add_argument("--python", default="3.11", help="Python version in CI (default: 3.11)")
-    init_ci.add_argument("--fast", action="store_true", help="skip the MNIST training checks in CI")
+    init_ci.add_argument("--fast", action="store_true", help="skip the checks that train models (MNIST, function fitting) in CI")
     init_ci.add_argument("--force", action="store_true", help="replace an existing workflow")
     return parser
 
@@ -111,7 +110,7 @@ def _selected_targets(args: argparse.Namespace) -> set[str]:
     targets = set(args.target or TARGETS)
     if args.part:
         targets &= {name for name, target in TARGETS.items() if target.part in args.part}
-    return targets - TRAINING if args.fast else targets
+    return targets - TRAINING_TARGETS if args.fast else targets
 
 
 def _write_outputs(args: argparse.Namespace, documents: list[dict]) -> None:

@@ -77,8 +77,9 @@ def read_source(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
         os.close(fd)
 
 
-def discover(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Discovery:
-    """The hand-in's source files: `path` itself, or every source below it (recursive).
+def discover(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES, suffixes: tuple[str, ...] = SOURCE_SUFFIXES) -> Discovery:
+    """The hand-in's files of the given `suffixes` (default: sources): `path` itself, or every such
+    file below it (recursive).
 
     Hidden folders, notebook checkpoints and virtual environments are skipped, symlinked folders
     are not entered, and each file is vetted (`vet`); the order is stable (sorted by relative
@@ -87,7 +88,7 @@ def discover(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Discovery:
     """
     found = Discovery()
     if not path.is_dir():
-        if path.suffix.lower() in SOURCE_SUFFIXES:
+        if path.suffix.lower() in suffixes:
             problem = vet(path, Path(os.path.realpath(path)).parent, max_bytes)
             if problem:
                 found.skipped[path.name] = problem
@@ -99,7 +100,7 @@ def discover(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Discovery:
         for name in files:
             candidate = Path(folder) / name
             relative = candidate.relative_to(path)
-            if _is_hidden(relative) or candidate.suffix.lower() not in SOURCE_SUFFIXES:
+            if _is_hidden(relative) or candidate.suffix.lower() not in suffixes:
                 continue
             problem = vet(candidate, path, max_bytes)
             if problem:

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from grader.report.terminal import render
 from grader.results import SubmissionResult
-from grader.targets import TARGETS
+from grader.targets import TARGETS, TRAINING_TARGETS
 
 SAVED_FILES_NOTE = ("dlgrade grades your files as saved on disk, not the cells of this kernel: save the notebook "
                     "first (Jupyter's autosave may lag). Your cells are not run; each function is loaded alone "
@@ -78,7 +78,7 @@ def check(*targets: str, path: str | Path = ".", fast: bool = False) -> CheckRep
         atexit.register(_grader.close)
     selected = set(targets) or None
     if fast:
-        selected = (selected or set(TARGETS)) - {"mnist_numpy", "mnist_tf"}
+        selected = (selected or set(TARGETS)) - TRAINING_TARGETS
     return CheckReport(_grader.grade(Path(path), selected))
 
 

@@ -9,7 +9,9 @@ from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from grader.checks.family import Family
 from grader.checks.model import all_failed
+from grader.checks.fitting import FunctionFitting
 from grader.checks.mnist import Training
 from grader.checks.part1 import Part1
 from grader import profile, scoring
@@ -20,7 +22,7 @@ from grader.extract import SourceFile, extract_file
 from grader.results import SubmissionResult
 from grader.sandbox.jobs import Job, Limits, run_job
 from grader.sandbox.zygote import Zygote
-from grader.targets import TARGETS, Located, locate
+from grader.targets import TARGETS, Located, source_of  # noqa: F401  (source_of: for tests)
 
 
 def load_sources(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[SourceFile]:
@@ -31,12 +33,6 @@ def load_sources(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[So
     files = [extract_file(source, source.relative_to(root).as_posix(), max_bytes) for source in found.sources]
     return files + [SourceFile(path=root / name, display=name, error=reason)
                     for name, reason in sorted(found.skipped.items())]
-
-
-def source_of(located: Located) -> dict:
-    """The graded definition's text and location, as the results contract's `sources` holds it."""
-    first_line, code = located.definition.source()
-    return {"where": located.definition.cell.where, "first_line": first_line, "code": code}
 
 
 class Grader:
@@ -56,6 +52,7 @@ class Grader:
         # slowest first, so that the short jobs fill the other workers while the models train
         self.seed = seed
         self.families = [Training(limits, mnist, seed, thresholds),
+                         FunctionFitting(limits, self.config.fitting, seed, self.config.max_file_bytes),
                          Part2(limits, tolerances.get("gradient_relative_error", PASS_RELATIVE_ERROR)), Part1(limits)]
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers))
 
@@ -94,11 +91,13 @@ class Grader:
             for name in family.targets:
                 if targets is not None and name not in targets:
                     continue
-                located = locate(TARGETS[name], files)
-                if located.file is None:
+                located = family.locate(TARGETS[name], files, path)
+                if not family.found(located):
                     result.checks += family.missing(located)
                     continue
-                result.sources[name] = source_of(located)
+                source = family.source(located)
+                if source:
+                    result.sources[name] = source
                 settled = family.settled(located)
                 if settled is not None:
                     result.checks += settled
@@ -160,7 +159,7 @@ def limits_from(config: Config) -> Limits:
                   memory_mb=int(limits["memory_mb"]), max_processes=int(limits["max_processes"]), cpus=limits["cpus"])
 
 
-def _record_grader_error(result: SubmissionResult, family: Part1 | Part2 | Training, located: Located,
+def _record_grader_error(result: SubmissionResult, family: Family, located: Located,
                          error: Exception) -> None:
     """Fail the target's checks with the grader's own error, flagged so the exit status says so."""
     message = f"grader error while grading `{located.target.name}`: {type(error).__name__}: {error}"

@@ -10,7 +10,7 @@ from grader import __version__
 from grader.checks.model import CheckResult
 
 TARGET_ORDER = ("softmax", "sigmoid", "softmax_ce", "sigmoid_ce", "Matmul", "Relu", "Softmax", "Log",
-                "mnist_numpy", "mnist_tf")
+                "mnist_numpy", "mnist_tf", "function_fitting")
 
 
 @dataclass

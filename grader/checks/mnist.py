@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from grader.checks.family import Family
 from grader.checks.model import CheckResult, all_failed
 from grader.mnist import MnistSample, load_sample
 from grader.sandbox.jobs import CallOutcome, Job, JobOutcome, Limits
@@ -88,7 +89,7 @@ def _failure(call: CallOutcome) -> str | None:
     return call.failure or (call.data or {}).get("error")
 
 
-class Training:
+class Training(Family):
     """The two MNIST targets: jobs that train the student's models, and their judgement."""
 
     mergeable = False  # each model trains in a child of its own (long jobs)

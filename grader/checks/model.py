@@ -17,16 +17,21 @@ class CheckResult:
     hint: str | None = None
     details: dict | None = None  # e.g. training curves; in the JSON only when present
     hidden: bool = False  # configured as hidden from students before grading; in the JSON only when set
+    credit: float | None = None  # partial credit, a fraction of max_score (None: all or nothing by `passed`)
+    bonus: float = 0.0  # extra credit on top of max_score (Part 4's NumPy bonus)
+    needs_human: bool = False  # could not be judged automatically; in the JSON only when set
 
     @property
     def score(self) -> float:
-        return self.max_score if self.passed else 0.0
+        earned = self.max_score * self.credit if self.credit is not None else (self.max_score if self.passed else 0.0)
+        return round(earned + self.bonus, 6)
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["score"] = self.score
         keys = ("id", "target", "score", "max_score", "passed", "message", "hint") + (("details",) if self.details else ())
-        return {key: data[key] for key in keys} | ({"hidden": True} if self.hidden else {})
+        return {key: data[key] for key in keys} | ({"hidden": True} if self.hidden else {}) \
+            | ({"needs_human": True} if self.needs_human else {})
 
 
 def all_failed(target: str, check_ids: list[tuple[str, float]], message: str, hint: str | None = None) -> list[CheckResult]:

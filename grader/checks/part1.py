@@ -16,6 +16,7 @@ import numpy as np
 
 from grader.checks.compare import Tolerance, matches, mismatch
 from grader.checks.forbidden import find_violations
+from grader.checks.family import Family
 from grader.checks.model import CheckResult, all_failed
 from grader import references
 from grader.sandbox.jobs import CallOutcome, Job, JobOutcome, Limits
@@ -295,7 +296,7 @@ def _sigmoid_ce_spec() -> FunctionSpec:
     )
 
 
-class Part1:
+class Part1(Family):
     """The four Part-1 functions: jobs to probe them and the judgement of what came back."""
 
     mergeable = True  # its functions of one file are probed by one child

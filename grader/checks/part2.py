@@ -22,6 +22,7 @@ from typing import Callable
 import numpy as np
 
 from grader.checks.compare import Tolerance, describe, matches, mismatch
+from grader.checks.family import Family
 from grader.checks.model import CheckResult, all_failed
 from grader import references
 from grader.sandbox.jobs import CallOutcome, Job, JobOutcome, Limits
@@ -181,7 +182,7 @@ def given_fingerprints() -> dict[str, str]:
     return json.loads(text)["sha256_of_ast"]
 
 
-class Part2:
+class Part2(Family):
     """The numpy layers: jobs to probe them and the judgement of what came back."""
 
     mergeable = True  # its functions of one file are probed by one child
