@@ -25,6 +25,8 @@ _LIMIT_KEYS = ("call_timeout", "load_timeout", "handin_timeout", "memory_mb", "m
 _TOLERANCE_KEYS = ("gradient_relative_error", "mnist_numpy_accuracy", "mnist_tf_accuracy")
 _LATE_KEYS = ("due", "penalty_per_day", "max_penalty")
 _SIMILARITY_KEYS = ("flag_score", "flag_evidence", "min_fingerprints", "floor")
+_FITTING_KEYS = ("time_limit", "r2_threshold", "line_margin", "comment_share", "numpy_bonus", "max_figures",
+                 "max_shipped_mb")
 
 
 class ConfigError(ValueError):
@@ -53,6 +55,7 @@ class Config:
     limits: dict[str, float] = field(default_factory=dict)
     late: LatePolicy = LatePolicy()
     similarity: dict[str, float] = field(default_factory=dict)  # not part of a grade: not in the fingerprint
+    fitting: dict[str, float] = field(default_factory=dict)  # Part 4: time cap, thresholds, bonus
     source: str = "default"  # which files were read, for messages
 
     @property
@@ -63,7 +66,7 @@ class Config:
     def fingerprint(self) -> str:
         """Changes whenever anything that affects a grade changes (part of the batch's grader key)."""
         data = {"points": self.points, "hidden": sorted(self.hidden), "tolerances": self.tolerances,
-                "limits": self.limits, "late": [str(self.late.due), self.late.penalty_per_day, self.late.max_penalty]}
+                "limits": self.limits, "fitting": self.fitting, "late": [str(self.late.due), self.late.penalty_per_day, self.late.max_penalty]}
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -121,7 +124,7 @@ def load_config(path: Path | None = None) -> Config:
     if unknown_hidden:
         raise ConfigError(f"{where}: unknown check id(s) in [hidden] checks: {', '.join(unknown_hidden)}")
     for section, keys in (("tolerances", _TOLERANCE_KEYS), ("limits", _LIMIT_KEYS), ("late", _LATE_KEYS),
-                          ("similarity", _SIMILARITY_KEYS)):
+                          ("similarity", _SIMILARITY_KEYS), ("fitting", _FITTING_KEYS)):
         extra = sorted(set(data[section]) - set(keys))
         if extra:
             raise ConfigError(f"{where}: unknown key(s) in [{section}]: {', '.join(extra)}; allowed: {', '.join(keys)}")
@@ -134,5 +137,6 @@ def load_config(path: Path | None = None) -> Config:
         late=LatePolicy(_parse_due(str(late.get("due", "")), where), _number(late["penalty_per_day"], where, "penalty_per_day"),
                         _number(late["max_penalty"], where, "max_penalty")),
         similarity={k: _number(v, where, f"[similarity] {k}") for k, v in data["similarity"].items()},
+        fitting={k: _number(v, where, f"[fitting] {k}") for k, v in data["fitting"].items()},
         source=where,
     )

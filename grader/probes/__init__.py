@@ -5,7 +5,8 @@ JSON values and numpy arrays. The registry maps the job's `probe` name to the ro
 """
 
 from grader.probes.calls import call_function
+from grader.probes.fitting import fitting_call
 from grader.probes.layers import layer_call
 from grader.probes.training import training_call
 
-PROBES = {"call": call_function, "layer": layer_call, "training": training_call}
+PROBES = {"call": call_function, "layer": layer_call, "training": training_call, "fitting": fitting_call}

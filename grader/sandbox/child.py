@@ -99,7 +99,8 @@ def _serve(job: dict[str, Any], result_fd: int, confinement: dict) -> None:
 
     _seed_everything(job.get("seed", 0))
     namespace, notes = load(job["plan"], lambda index: emit({"event": "statement", "index": index}))
-    problems = {target: _problem(namespace, target) for target in job.get("targets") or [job["target"]]}
+    problems = {} if job.get("standalone") else \
+        {target: _problem(namespace, target) for target in job.get("targets") or [job["target"]]}
     emit({"event": "loaded", "notes": notes, "problems": problems, "confinement": confinement})
     given_up = set(job.get("given_up", []))
     probe = PROBES[job["probe"]]

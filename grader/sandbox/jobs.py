@@ -50,11 +50,12 @@ class Job:
     exempt: list[str] = field(default_factory=list)
     limits: Limits = Limits()
     seed: int = 0
+    standalone: bool = False  # the calls bring their own code (Part 4): no loaded function is required
 
     def message(self, start: int, given_up: Collection[str] = ()) -> dict[str, Any]:
         return {"target": self.target, "targets": self.targets, "probe": self.probe, "plan": self.plan,
                 "calls": self.calls, "where": self.where, "exempt": self.exempt, "start": start, "seed": self.seed,
-                "memory_mb": self.limits.memory_mb, "given_up": sorted(given_up)}
+                "memory_mb": self.limits.memory_mb, "given_up": sorted(given_up), "standalone": self.standalone}
 
     @property
     def targets(self) -> list[str]:

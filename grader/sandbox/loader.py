@@ -49,20 +49,26 @@ def statements(plan: dict) -> list[tuple[dict, ast.stmt]]:
     return found
 
 
-def load(plan: dict, before_statement: Callable[[int], None]) -> tuple[dict, list[str]]:
+def load(plan: dict, before_statement: Callable[[int], None],
+         interrupt: type[BaseException] | tuple = (), notes: list[str] | None = None) -> tuple[dict, list[str]]:
     """Execute the plan into a fresh module namespace; returns it and notes on what failed.
 
     `before_statement(k)` is called before the k-th statement so the parent can tell which
-    statement hung or crashed; statements listed in `plan["skip"]` are not executed.
+    statement hung or crashed; statements listed in `plan["skip"]` are not executed. Exceptions
+    of type `interrupt` (a time cap) stop the load instead of costing one statement; `notes`
+    collects as it goes, so they survive such a stop. With `plan["main"]` the code runs as a
+    script does (`__name__ == "__main__"`), for Part 4.
     """
-    module = types.ModuleType(SUBMISSION_MODULE)
+    module = types.ModuleType("__main__" if plan.get("main") else SUBMISSION_MODULE)
     module.__dict__["__builtins__"] = builtins
     sys.modules[SUBMISSION_MODULE] = module
+    if plan.get("main"):  # pickling and `import __main__` find the student's classes
+        sys.modules["__main__"] = module
     namespace = module.__dict__
     for label, text in plan["linecache"].items():
         lines = [line + "\n" for line in text.split("\n")]
         linecache.cache[label] = (len(text), None, lines, label)
-    notes = []
+    notes = [] if notes is None else notes
     skip = set(plan.get("skip", []))
     for index, (cell, stmt) in enumerate(statements(plan)):
         if index in skip:
@@ -71,6 +77,8 @@ def load(plan: dict, before_statement: Callable[[int], None]) -> tuple[dict, lis
         code = compile(ast.Module(body=[stmt], type_ignores=[]), cell["label"], "exec")
         try:
             exec(code, namespace)
+        except interrupt:
+            raise
         except ImportError as error:
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 _bind_missing(stmt, namespace)

@@ -1,0 +1,421 @@
+"""Part 4, function fitting: run the student's fitting code in the sandbox and judge what it trained.
+
+Protocol (the grader's): each fitting unit (grader/fitting/units.py) runs top to bottom under a
+fixed seed and a time cap; afterwards the child finds the student's model(s), target function(s)
+and data, and evaluates them on a dense grid of 1,000 points over the training interval, points
+the student never trained on. Here the model is judged against the target on that grid: R² at
+least `[fitting] r2_threshold` and, for a target that is not a straight line, a residual at most
+`line_margin` of the best straight line's (a network without ReLU is a line). Thresholds were
+calibrated by reference/calibrate_fitting.py (see the README). What cannot be judged is flagged
+`needs_human`, with what was looked for: never a silent zero.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from grader.checks.family import Family
+from grader.checks.model import CheckResult
+from grader.discover import discover, read_source
+from grader.extract import SourceFile
+from grader.fitting import writeup
+from grader.fitting.units import FittingUnit, find_units
+from grader.sandbox.jobs import CallOutcome, Job, JobOutcome, Limits
+from grader.targets import Located, Target
+
+TARGET = "function_fitting"
+CHECKS = ("runs", "test_set", "relu", "fit", "comments", "report", "numpy_bonus")
+SHIPPED_SUFFIXES = (".py", ".npy", ".npz", ".csv", ".txt", ".json", ".dat", ".pkl", ".pt", ".pth", ".h5", ".mat")
+MEASURE_SECONDS = 120.0  # beyond the run's cap: imports, finding and evaluating models, saving figures
+PLOT_POINTS = 200
+TORCH_HINT = "this hand-in needs PyTorch: install dlgrade with `pip install 'dlgrade[torch]'` and grade it again"
+LOOKED_FOR = ("models: torch nn.Module, Keras/tf models, objects with forward/predict/__call__, functions named "
+              "forward/predict/model; targets: one-argument functions (f, fun1, target...) or `y = <expression of x>`; "
+              "data: arrays named x_train/x_test/x/y...")
+
+
+@dataclass
+class FittingLocated(Located):
+    """Where Part 4 is: its code units (maybe none) and the places its report may be."""
+
+    units: list[FittingUnit] = field(default_factory=list)
+    report: writeup.ReportSources = field(default_factory=writeup.ReportSources)
+    handin: Path | None = None
+
+
+@dataclass
+class Pairing:
+    """One model measured against one target (or against the student's own data)."""
+
+    model: dict
+    target: dict | None
+    r2: float
+    max_error: float
+    line_r2: float | None
+    against: str  # "grid", "test set" or "training points"
+
+    def passes(self, threshold: float, margin: float) -> bool:
+        if not math.isfinite(self.r2) or self.r2 < threshold:
+            return False
+        if self.line_r2 is None or self.line_r2 >= 0.999:  # a (nearly) straight target: any good fit will do
+            return True
+        return (1 - self.r2) <= margin * (1 - self.line_r2)
+
+
+def r_squared(predicted: np.ndarray, truth: np.ndarray) -> float:
+    """1 - SS_res / SS_tot; -inf for NaN or inf predictions."""
+    if predicted.shape != truth.shape or not np.isfinite(predicted).all():
+        return -math.inf
+    residual = float(np.sum((predicted - truth) ** 2))
+    total = float(np.sum((truth - truth.mean()) ** 2))
+    return 1.0 - residual / total if total > 0 else (1.0 if residual < 1e-12 else -math.inf)
+
+
+def line_r_squared(x: np.ndarray, truth: np.ndarray) -> float:
+    """R² of the best straight line through (x, truth): what a network without ReLU can reach."""
+    design = np.stack([x, np.ones_like(x)], axis=1)
+    coefficients, *_ = np.linalg.lstsq(design, truth, rcond=None)
+    return r_squared(design @ coefficients, truth)
+
+
+class FunctionFitting(Family):
+    """The function_fitting target: one job that runs every fitting unit, and the rubric's checks."""
+
+    targets = (TARGET,)
+
+    def __init__(self, limits: Limits, settings: dict[str, float], seed: int = 0, max_file_bytes: int = 64 * 2**20):
+        self.settings = settings
+        self.seed = seed
+        self.max_file_bytes = max_file_bytes
+        self.limits = replace(limits, call_timeout=float(settings["time_limit"]) + MEASURE_SECONDS)
+
+    def check_ids(self, target: str) -> list[tuple[str, float]]:
+        points = {"runs": 1.0, "test_set": 1.0, "relu": 1.0, "fit": 1.0, "comments": 1.0, "report": 5.0, "numpy_bonus": 0.0}
+        return [(f"{TARGET}.{name}", points[name]) for name in CHECKS]
+
+    def locate(self, target: Target, files: list[SourceFile], handin: Path) -> FittingLocated:
+        units = find_units(files)
+        unread = [f.display for f in files if f.error and not f.cells]
+        return FittingLocated(target, units[0].file if units else None, None,
+                              [f.display for f in files if f.display not in unread], unread,
+                              units=units, handin=handin,
+                              report=writeup.collect(handin, self.max_file_bytes, {u.file.display for u in units}))
+
+    def found(self, located: Located) -> bool:
+        return True  # without code, the report is still graded and the rest says what was looked for
+
+    def source(self, located: FittingLocated) -> dict | None:
+        if not located.units:
+            return None
+        unit = located.units[0]
+        code = unit.code()
+        return {"where": unit.display, "first_line": 1,
+                "code": code if len(code) <= 20_000 else code[:20_000] + "\n# ... (cut for the report)"}
+
+    def settled(self, located: FittingLocated) -> list[CheckResult] | None:
+        """Without fitting code nor PDF/Word report, nothing needs to run."""
+        if located.units or located.report.documents:
+            return None
+        return self.judge(located, JobOutcome())
+
+    def expected(self, target: str) -> None:
+        """Nothing to prepare: the target is the student's own function."""
+
+    def missing(self, located: Located) -> list[CheckResult]:
+        return self.judge(located, JobOutcome())
+
+    def job(self, located: FittingLocated) -> Job:
+        calls = []
+        if located.report.documents:
+            calls.append({"kind": "documents", "documents": {name: np.frombuffer(data, dtype=np.uint8)
+                                                             for name, data in located.report.documents.items()}})
+        shipped = self._shipped_files(located.handin) if located.units else {}
+        root = located.handin if located.handin.is_dir() else located.handin.parent
+        for unit in located.units:
+            facts = unit.facts
+            folder = Path(unit.file.display).parent.as_posix()
+            calls.append({
+                "kind": "run", "plan": unit.plan(), "time_limit": self.settings["time_limit"],
+                "notebook": unit.notebook, "plots": facts.plots, "imports": facts.imports,
+                "roles": facts.roles, "watch": sorted(n for n, r in facts.roles.items() if r == "other"),
+                "expressions": facts.expressions, "templates": facts.templates, "interval": facts.interval,
+                "max_figures": int(self.settings["max_figures"]), "files": shipped, "folder": folder,
+                "script": (root / unit.file.display).name})
+        where = {label: text for unit in located.units for label, text in unit.where().items()}
+        return Job(target=TARGET, probe="fitting", plan={"display": "", "linecache": {}, "cells": []}, calls=calls,
+                   where=where, limits=self.limits, seed=self.seed, standalone=True)
+
+    def _shipped_files(self, handin: Path) -> dict[str, np.ndarray]:
+        """The hand-in's own scripts and data files (capped), copied beside its fitting code."""
+        root = handin if handin.is_dir() else handin.parent
+        budget = int(self.settings["max_shipped_mb"] * 2**20)
+        shipped = {}
+        for path in discover(handin, min(self.max_file_bytes, budget), SHIPPED_SUFFIXES).sources:
+            try:
+                data = read_source(path, budget)
+            except OSError:
+                continue
+            if len(data) <= budget:
+                budget -= len(data)
+                shipped[path.relative_to(root).as_posix()] = np.frombuffer(data, dtype=np.uint8)
+        return shipped
+
+    # ---- judging -------------------------------------------------------------------------
+
+    def judge(self, located: Located, outcome: JobOutcome) -> list[CheckResult]:
+        units: list[FittingUnit] = getattr(located, "units", [])
+        report: writeup.ReportSources = getattr(located, "report", writeup.ReportSources())
+        calls = list(outcome.calls)
+        documents = calls.pop(0) if report.documents and calls else None
+        runs = list(zip(units, calls))
+        checks = {}
+        report_check = self._report(report, documents)
+        if not units:
+            message = ("no function-fitting code found: looked for a notebook or script named like fit/拟合/relu/func, "
+                       "or code that samples x (linspace, uniform, arange, rand) and fits it with a regression loss "
+                       f"and a ReLU network (searched: {', '.join(located.searched) or 'no .ipynb or .py file'})")
+            described = bool(report_check.credit)
+            for name in CHECKS:
+                if name != "report":
+                    checks[name] = self._result(name, False, message, needs_human=described and name == "runs",
+                                                hint="the report describes a fit, but its code was not found: "
+                                                     "a human should look" if described and name == "runs" else None)
+            checks["report"] = report_check
+            return [checks[name] for name in CHECKS]
+        unit, call = self._best_run(runs) if runs else (units[0], None)
+        data = (call.data or {}) if call else {}
+        pairing = self._pairing(data)
+        checks["runs"] = self._runs(unit, call, outcome, data)
+        checks["test_set"] = self._test_set(unit, data)
+        checks["relu"] = self._relu(unit, pairing, data)
+        checks["fit"] = self._fit(unit, pairing, data, checks["runs"])
+        checks["comments"] = self._comments(unit)
+        checks["report"] = report_check
+        checks["numpy_bonus"] = self._numpy_bonus(unit, data, checks["fit"])
+        return [checks[name] for name in CHECKS]
+
+    def _result(self, name: str, passed: bool, message: str, hint: str | None = None, details: dict | None = None,
+                **extra: object) -> CheckResult:
+        points = dict(self.check_ids(TARGET))[f"{TARGET}.{name}"]
+        return CheckResult(f"{TARGET}.{name}", TARGET, points, passed, message, hint, details, **extra)
+
+    def _best_run(self, runs: list[tuple[FittingUnit, CallOutcome]]) -> tuple[FittingUnit, CallOutcome]:
+        """The unit whose run fits best (the first when none could be measured)."""
+        scored = []
+        for position, (unit, call) in enumerate(runs):
+            pairing = self._pairing(call.data or {})
+            scored.append(((pairing.r2 if pairing else -math.inf, -position), (unit, call)))
+        return max(scored, key=lambda item: item[0])[1]
+
+    def _pairing(self, data: dict) -> Pairing | None:
+        """The best (model, target) pair on the grid; else the best model on the student's own data."""
+        models = [m for m in data.get("models", []) if isinstance(m.get("grid"), np.ndarray)]
+        targets = [t for t in data.get("targets", []) if isinstance(t.get("grid"), np.ndarray)]
+        grid = data.get("grid")
+        pairs = []
+        for model in models:
+            for target in targets:
+                if model["grid"].shape == target["grid"].shape and np.isfinite(target["grid"]).all():
+                    truth = target["grid"]
+                    pairs.append(Pairing(model, target, r_squared(model["grid"], truth),
+                                         float(np.max(np.abs(model["grid"] - truth))) if np.isfinite(model["grid"]).all() else math.inf,
+                                         line_r_squared(grid, truth), "grid"))
+        if not pairs:
+            given = data.get("data", {})
+            for model in models:
+                for role, label in (("test", "test set"), ("train", "training points")):
+                    predicted, truth = model.get(f"on_x_{role}"), (given.get(f"y_{role}") or {}).get("values")
+                    if predicted is None and role == "train":
+                        predicted, truth = model.get("on_x"), (given.get("y") or {}).get("values")
+                    if isinstance(predicted, np.ndarray) and isinstance(truth, np.ndarray) and predicted.shape == truth.shape:
+                        finite = np.isfinite(predicted).all()
+                        pairs.append(Pairing(model, None, r_squared(predicted, truth),
+                                             float(np.max(np.abs(predicted - truth))) if finite else math.inf, None, label))
+                        break
+        return max(pairs, key=lambda p: (p.r2, p.against == "grid")) if pairs else None
+
+    def _runs(self, unit: FittingUnit, call: CallOutcome | None, outcome: JobOutcome, data: dict) -> CheckResult:
+        details = {"figures": [base64.b64encode(np.asarray(f, dtype=np.uint8).tobytes()).decode("ascii")
+                               for f in data.get("figures", [])],
+                   "output_tail": data.get("output_tail", ""), "seconds": data.get("seconds"), "seed": self.seed,
+                   "notes": data.get("notes", []), "unit": unit.display}
+        failure = (call.failure if call else None) or data.get("error") or (outcome.problem if not data else None)
+        notes = data.get("notes", [])
+        needs_torch = any("torch" in note and ("import failed" in note or "not installed" in note) for note in notes)
+        if failure:
+            return self._result("runs", False, f"{unit.display}: the fitting code could not be run to the end: {failure}",
+                                details=details)
+        if needs_torch:
+            return self._result("runs", False, f"{unit.display}: PyTorch is not installed where dlgrade runs, so this "
+                                f"PyTorch code could not run ({notes[0]})", TORCH_HINT, details, needs_human=True)
+        how = (f"ran to the end in {data.get('seconds', 0):.1f} s" if data.get("status") == "completed" else
+               f"was stopped at the {self.settings['time_limit']:g} s cap at {data.get('stopped_at')}, and is measured as it stood")
+        found = [m["name"] for m in data.get("models", [])]
+        summary = f"{unit.display} {how} (seed {self.seed}); models found: {', '.join(found) or 'none'}"
+        errors = f"; statements that failed: {'; '.join(notes[:3])}" if notes else ""
+        if not found and notes:
+            return self._result("runs", False, summary + errors, "fix the error above: the model was never built",
+                                details)
+        return self._result("runs", True, summary + errors, details=details)
+
+    def _test_set(self, unit: FittingUnit, data: dict) -> CheckResult:
+        given = data.get("data", {})
+        x_test, x_train = given.get("x_test"), given.get("x_train") or given.get("x")
+        static = unit.facts.test_names
+        if x_test is not None:
+            test_values = x_test["values"]
+            if x_train is not None:
+                train_values = np.sort(x_train["values"])
+                positions = np.clip(np.searchsorted(train_values, test_values), 0, len(train_values) - 1)
+                nearest = np.minimum(np.abs(train_values[positions] - test_values),
+                                     np.abs(train_values[np.maximum(positions - 1, 0)] - test_values))
+                scale = max(float(np.ptp(train_values)), 1e-12)
+                shared = float(np.mean(nearest <= 1e-9 * scale))
+                if shared >= 0.9:
+                    return self._result("test_set", False, f"`{x_test['name']}` repeats the training points "
+                                        f"(`{x_train['name']}`): {shared:.0%} of its points are training points",
+                                        "sample the test set separately (other points of the interval)")
+                outside = float(np.mean((test_values < train_values[0]) | (test_values > train_values[-1])))
+                where = f"; {outside:.0%} of it lies outside the training interval (extrapolation)" if outside > 0.5 else ""
+                return self._result("test_set", True, f"test set `{x_test['name']}` ({x_test['values'].size} points) is "
+                                    f"distinct from the training set `{x_train['name']}` ({x_train['values'].size} points){where}")
+            return self._result("test_set", True, f"test set `{x_test['name']}` ({test_values.size} points) found")
+        if static:
+            return self._result("test_set", True, f"a test set is made in the code ({', '.join(static[:2])}); "
+                                "its values were not reachable after the run")
+        return self._result("test_set", False, "no test set found: looked for arrays named x_test, x_val, test_x... "
+                            "and train_test_split", "sample a test set distinct from the training set and report the fit on it")
+
+    def _relu(self, unit: FittingUnit, pairing: Pairing | None, data: dict) -> CheckResult:
+        model = pairing.model if pairing else next(iter(data.get("models", [])), None)
+        facts = unit.facts
+        layers = ", ".join(model.get("layers", [])) if model else ""
+        depth = int(model.get("linear_layers", 0)) if model else 0
+        deeper = f"; {depth} linear layers, deeper than the exercise's two (reported, not penalised)" if depth > 2 else ""
+        if model and model.get("relu"):
+            return self._result("relu", True, f"`{model['name']}` is a ReLU network ({layers}){deeper}")
+        if facts.relu:
+            return self._result("relu", True, f"ReLU in the code: {facts.relu[0]}{deeper}")
+        others = f" (it uses {', '.join(facts.other_activations)})" if facts.other_activations else ""
+        return self._result("relu", False, f"no ReLU found in the model{others}" + (f": layers {layers}" if layers else ""),
+                            "the exercise fits the function with a ReLU network: use ReLU as the hidden activation")
+
+    def _fit(self, unit: FittingUnit, pairing: Pairing | None, data: dict, runs: CheckResult) -> CheckResult:
+        threshold, margin = self.settings["r2_threshold"], self.settings["line_margin"]
+        if pairing is None:
+            problems = [f"`{m['name']}`: {m['problem']}" for m in data.get("models", []) if m.get("problem")]
+            found = "; ".join(problems) or ("no model" if not data.get("models") else "no target function")
+            interval = "" if data.get("interval") else "; the training interval could not be found (no x data)"
+            return self._result("fit", False, f"the fit could not be measured automatically ({found}{interval}); "
+                                f"looked for {LOOKED_FOR}", "a human should judge the fit from the figures",
+                                needs_human=True)
+        model, target = pairing.model, pairing.target
+        details = self._plot_details(data, pairing)
+        against = (f"`{target['name']}` on {len(data['grid'])} points spanning the training interval "
+                   f"[{data['interval'][0]:.3g}, {data['interval'][1]:.3g}]" if target else f"the student's {pairing.against}")
+        line = f"; a straight line reaches R² {pairing.line_r2:.3f}" if pairing.line_r2 is not None else ""
+        summary = f"`{model['name']}` against {against}: R² {pairing.r2:.4f}, max error {pairing.max_error:.3g}{line}"
+        others = self._other_pairs(data, pairing)
+        if others:
+            summary += f" (also measured: {others})"
+        needs_human = pairing.against == "training points"
+        if needs_human:
+            summary += "; no target function nor test set was found, so only the training points were compared"
+        if not math.isfinite(pairing.r2):
+            return self._result("fit", False, summary, "the model outputs NaN or inf: the training diverged "
+                                "(lower the learning rate)", details, needs_human=needs_human)
+        if pairing.r2 < threshold:
+            return self._result("fit", False, summary + f"; pass: R² >= {threshold:g}",
+                                "the model does not follow the function between the training points: train longer, "
+                                "or check the loss and the update", details, needs_human=needs_human)
+        if not pairing.passes(threshold, margin):
+            return self._result("fit", False, summary + f"; a fit must leave at most {margin:.0%} of the line's residual",
+                                "the model is no better than a straight line: is there a ReLU between the layers?",
+                                details, needs_human=needs_human)
+        return self._result("fit", True, summary, details=details, needs_human=needs_human)
+
+    def _other_pairs(self, data: dict, chosen: Pairing) -> str:
+        """R² of the other model/target pairs (several targets in one notebook)."""
+        texts = []
+        for model in data.get("models", []):
+            for target in data.get("targets", []):
+                if model is chosen.model and target is chosen.target:
+                    continue
+                if isinstance(model.get("grid"), np.ndarray) and isinstance(target.get("grid"), np.ndarray):
+                    texts.append(f"`{model['name']}` vs `{target['name']}` R² {r_squared(model['grid'], target['grid']):.3f}")
+        return "; ".join(texts[:6])
+
+    @staticmethod
+    def _plot_details(data: dict, pairing: Pairing) -> dict:
+        """Down-sampled curves for the report's plot of model vs target."""
+        details: dict = {"r2": pairing.r2 if math.isfinite(pairing.r2) else None, "against": pairing.against}
+        grid = data.get("grid")
+        if pairing.target is not None and isinstance(grid, np.ndarray):
+            step = max(1, len(grid) // PLOT_POINTS)
+            model = pairing.model["grid"][::step]
+            details["plot"] = {"x": grid[::step].tolist(), "target": pairing.target["grid"][::step].tolist(),
+                               "model": [float(v) if math.isfinite(v) else None for v in model],
+                               "model_name": pairing.model["name"], "target_name": pairing.target["name"]}
+            train = (data.get("data", {}).get("x_train") or data.get("data", {}).get("x") or {}).get("values")
+            if isinstance(train, np.ndarray):
+                details["plot"]["train_x"] = train[:: max(1, len(train) // PLOT_POINTS)].tolist()
+        return details
+
+    def _comments(self, unit: FittingUnit) -> CheckResult:
+        facts, threshold = unit.facts, self.settings["comment_share"]
+        summary = (f"{facts.comment_lines} comment or docstring lines for {facts.code_lines} lines of code in "
+                   f"{unit.display} ({facts.comment_share:.0%}; pass >= {threshold:.0%})")
+        if facts.comment_share >= threshold:
+            return self._result("comments", True, summary)
+        return self._result("comments", False, summary, "explain the code: what each block does, the shapes, "
+                            "the choice of function, interval, width, learning rate")
+
+    def _report(self, report: writeup.ReportSources, documents: CallOutcome | None) -> CheckResult:
+        texts = list(report.texts)
+        unreadable = dict((documents.data or {}).get("problems", {})) if documents else {}
+        if documents is not None:
+            if documents.data is None or "texts" not in documents.data:
+                unreadable.update({name: documents.failure or (documents.data or {}).get("error", "not read")
+                                   for name in report.documents})
+            else:
+                texts += [writeup.ReportText(name, text) for name, text in documents.data["texts"].items()]
+        verdict = writeup.judge(texts)
+        empty = [name for name, text in ((documents.data or {}).get("texts", {}) if documents else {}).items()
+                 if len(text.strip()) < 20]
+        found, missing = verdict.sections, verdict.missing
+        credit = len(found) / len(writeup.SECTIONS)
+        aside = f"; set aside as the course's handout: {', '.join(verdict.set_aside)}" if verdict.set_aside else ""
+        read = f"read: {', '.join(verdict.used)}" if verdict.used else "no report text found"
+        details = {"sections": found, "missing": missing, "used": verdict.used, "set_aside": verdict.set_aside}
+        human = bool(unreadable or empty) and not found
+        if unreadable or empty:
+            aside += "; could not read: " + ", ".join([f"{n} ({p})" for n, p in unreadable.items()] +
+                                                      [f"{n} (no text layer: scanned?)" for n in empty])
+        message = (f"report sections found: {', '.join(found) or 'none'}"
+                   + (f"; missing: {', '.join(missing)}" if missing else "") + f" ({read}{aside})")
+        hint = None if not missing else ("the report must cover the function's definition, how the data were "
+                                         "collected, the model and the fitting result (函数定义 / 数据采集 / 模型描述 / 拟合效果)")
+        return self._result("report", not missing, message, hint, details, credit=credit, needs_human=human)
+
+    def _numpy_bonus(self, unit: FittingUnit, data: dict, fit: CheckResult) -> CheckResult:
+        facts, points = unit.facts, float(self.settings["numpy_bonus"])
+        frameworks = list(facts.frameworks)
+        if data.get("torch_used") and "PyTorch" not in frameworks and "torch" in facts.imports:
+            frameworks.append("PyTorch")
+        if frameworks:
+            return self._result("numpy_bonus", False, f"no NumPy bonus: the fitting code uses {', '.join(frameworks)}")
+        if facts.autograd:
+            return self._result("numpy_bonus", False, f"no NumPy bonus: gradients come from automatic differentiation "
+                                f"({facts.autograd[0]})")
+        if not facts.hand_backward:
+            return self._result("numpy_bonus", False, "no NumPy bonus: no hand-written backward pass found "
+                                "(a backward/gradient function, or gradient arrays such as dW1 = ...)")
+        earned = points if fit.passed else points / 2
+        why = "and it fits" if fit.passed else "but it does not fit yet (half the bonus)"
+        return self._result("numpy_bonus", fit.passed, f"pure NumPy with a hand-written backward pass "
+                            f"({facts.hand_backward[0]}) {why}: +{earned:g} extra points", bonus=earned)

@@ -1,0 +1,158 @@
+"""The Part 4 report: where it is, which parts are the student's, and which of its four sections
+(function definition, data collection, model description, fitting result) it covers.
+
+Reports are markdown cells, README.md / report.md / .txt files, or PDF and Word files (their text
+is extracted in the sandboxed child, never here). Most hand-ins still contain the course's own
+README, which names the four sections: lines that read as the assignment's rules (points, bonus,
+what to submit, "at least") are not the student's words and never count, and a README made of
+such rules with nothing of the student's is set aside and named in the verdict.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.discover import discover, read_source
+
+TEXT_SUFFIXES = (".md", ".markdown", ".txt", ".rst")
+DOCUMENT_SUFFIXES = (".pdf", ".docx")
+MIN_REPORT_CHARS = 150  # non-space characters of the student's own text, below which it is no report
+SECTIONS = {
+    "function definition": re.compile(
+        r"函数定义|目标函数|拟合(的|目标)?函数|函数(的)?(选择|表达式|形式|定义)|所选函数|选(择|取)(了|的)?.{0,6}函数|"
+        r"function definition|target function|function to (fit|approximate)|chosen function|the function|"
+        r"f\s*\(\s*x\s*\)\s*=|y\s*=\s*[-\w\\$]", re.I),
+    "data collection": re.compile(
+        r"数据采集|数据(的)?(收集|生成|获取|集|准备|采样)|采样|训练集|测试集|样本|data collection|data ?set|sampl|"
+        r"training (set|data|points)|test (set|data|points)|linspace|uniform", re.I),
+    "model description": re.compile(
+        r"模型描述|模型(结构|搭建|构建|设计|介绍|定义)|网络(结构|模型|架构)|隐藏层|隐层|神经元|model description|"
+        r"architecture|hidden (layer|units|neurons)|neurons|network structure|two-layer|layers\b", re.I),
+    "fitting result": re.compile(
+        r"拟合效果|拟合结果|实验结果|结果|效果|误差|loss|mse|result|R²|R\^2|\br2\b|performance|可视化|figure", re.I),
+}
+_RULE_LINE = re.compile(r"\d+\s*(分|points?|pts)\b|\(\s*\d+\s*分|（\s*\d+\s*分|bonus|加分|额外|提交|submit|deadline|截止|"
+                        r"评分|grading|rubric|作业要求|requirements?\b|至少|at least|须|必须|should (contain|include)|"
+                        r"需要包含|应包含|must", re.I)
+_FITTING = re.compile(r"拟合|逼近|function fitting|fit(ting)? (a|the|my|our) function|approximat", re.I)
+_OTHER_PARTS = re.compile(r"mnist|softmax|sigmoid|cross.?entropy|交叉熵", re.I)
+_HANDOUT_NAME = re.compile(r"^(readme|作业|homework|assignment|hw\d*|task|说明)", re.I)
+_STUDENT_EVIDENCE = re.compile(r"!\[|\d+\.\d+|epoch|迭代|loss\s*[:=]|\b\d{2,}\b")
+
+
+@dataclass
+class ReportText:
+    """One place the report may be: its name and the student's text in it. The markdown of a
+    notebook without fitting code (the starter notebooks' own text) counts only from where it
+    speaks of fitting (`anywhere` False)."""
+
+    name: str
+    text: str
+    anywhere: bool = True
+
+
+@dataclass
+class ReportSources:
+    """What was collected for the report before anything ran."""
+
+    texts: list[ReportText] = field(default_factory=list)
+    documents: dict[str, bytes] = field(default_factory=dict)  # PDF / Word, read in the child
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReportVerdict:
+    sections: dict[str, str]  # section -> where it was found ("README.md: '## 函数定义'")
+    used: list[str]
+    set_aside: list[str]  # files read as the course's handout, not the student's report
+    chars: int
+
+    @property
+    def missing(self) -> list[str]:
+        return [name for name in SECTIONS if name not in self.sections]
+
+
+def _markdown_cells(path: Path, max_bytes: int) -> list[str]:
+    try:
+        data = json.loads(read_source(path, max_bytes).decode("utf-8-sig", errors="replace"))
+    except (OSError, ValueError):
+        return []
+    cells = data.get("cells") or [c for ws in data.get("worksheets") or [] for c in ws.get("cells", [])] \
+        if isinstance(data, dict) else []
+    texts = []
+    for cell in cells:
+        if isinstance(cell, dict) and cell.get("cell_type") == "markdown":
+            source = cell.get("source", "")
+            texts.append("".join(map(str, source)) if isinstance(source, list) else str(source))
+    return texts
+
+
+def collect(handin: Path, max_bytes: int, fitting_files: set[str] = frozenset()) -> ReportSources:
+    """Markdown cells of every notebook, text files and PDF/Word files of the hand-in
+    (`fitting_files`: the notebooks that hold fitting code, by display name)."""
+    root = handin if handin.is_dir() else handin.parent
+    found = ReportSources()
+    discovered = discover(handin, max_bytes, (".ipynb",) + TEXT_SUFFIXES + DOCUMENT_SUFFIXES)
+    for path in discovered.sources:
+        name = path.relative_to(root).as_posix()
+        suffix = path.suffix.lower()
+        if suffix == ".ipynb":
+            cells = _markdown_cells(path, max_bytes)
+            if cells:
+                found.texts.append(ReportText(f"{name} (markdown cells)", "\n\n".join(cells), name in fitting_files))
+        elif suffix in TEXT_SUFFIXES:
+            try:
+                found.texts.append(ReportText(name, read_source(path, max_bytes).decode("utf-8", "replace")))
+            except OSError as error:
+                found.notes.append(f"{name}: cannot be read ({error})")
+        else:
+            try:
+                found.documents[name] = read_source(path, max_bytes)
+            except OSError as error:
+                found.notes.append(f"{name}: cannot be read ({error})")
+    found.notes += [f"{name}: {reason}" for name, reason in discovered.skipped.items()]
+    return found
+
+
+def _fitting_part(source: ReportText) -> str:
+    """The fitting part of a document that also reports Parts 1-3 (from its first mention of fitting)."""
+    text = source.text
+    if source.anywhere and not _OTHER_PARTS.search(text):
+        return text
+    match = _FITTING.search(text)
+    return text[match.start():] if match else ""
+
+
+def _own_lines(text: str) -> tuple[list[str], int]:
+    """The student's lines of a text (rule lines dropped), and how many rule lines there were."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    rules = [line for line in lines if _RULE_LINE.search(line)]
+    return [line for line in lines if not _RULE_LINE.search(line)], len(rules)
+
+
+def judge(texts: list[ReportText]) -> ReportVerdict:
+    """Which sections the student's own report text covers, over every place it may be."""
+    sections: dict[str, str] = {}
+    used, set_aside, chars = [], [], 0
+    for source in texts:
+        own, rules = _own_lines(_fitting_part(source))
+        body = "\n".join(own)
+        base = source.name.rsplit("/", 1)[-1]
+        if rules >= 3 and _HANDOUT_NAME.match(base) and not _STUDENT_EVIDENCE.search(body):
+            set_aside.append(source.name)
+            continue
+        size = len(re.sub(r"\s", "", body))
+        if not size:
+            continue
+        used.append(source.name)
+        chars += size
+        for line in own:
+            for section, pattern in SECTIONS.items():
+                if section not in sections and pattern.search(line):
+                    sections[section] = f"{source.name}: {line[:80]!r}"
+    if chars < MIN_REPORT_CHARS:
+        sections = {}
+    return ReportVerdict(sections, used, set_aside, chars)

@@ -1,0 +1,597 @@
+"""Probe for Part 4 (function fitting): run the fitting code top to bottom, then measure its result.
+
+This is the one probe that executes a hand-in's top-level statements (training loops, plots),
+still inside the confined child. The run is capped in time (SIGALRM): at the cap the code is
+interrupted and what it trained so far is measured as it stands. Figures are captured at
+`plt.show()`, at the end of each notebook cell and at the end, as capped PNG bytes. The locals of
+the student's own driver functions (`main()`, `train()`) are kept as they return, so models and
+data that never reach the module namespace are still found. Everything sent back is plain data:
+arrays, strings and numbers; the parent judges.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import sys
+import time
+import types
+from typing import Any, Callable
+
+import numpy as np
+
+from grader.probes.convert import describe_exception, to_array, type_name
+from grader.sandbox.loader import SUBMISSION_MODULE, load, statements
+
+GRID_POINTS = 1000
+MAX_DATA_ELEMENTS = 100_000
+MAX_FIGURE_BYTES = 400_000
+MAX_FIGURE_PIXELS = 1200
+EVALUATION_SECONDS = 5.0
+MAX_CANDIDATES = 8
+OUTPUT_TAIL_CHARS = 3000
+_STUDENT_FILE = "<dlgrade "
+
+# Names of the student's data, as hand-ins spell them (lower case, underscores removed).
+_X = re.compile(r"^(x|xs|xx|inputs?|xdata|xvals?|xvalues|xpoints|samples?)(train(ing)?|tr|set|data|all|tensor|torch|np|_?\d)?$")
+_Y = re.compile(r"^(y|ys|yy|targets?|labels?|ydata|yvals?|yvalues|ytrue|ypoints)(train(ing)?|tr|set|data|all|tensor|torch|np|_?\d)?$")
+_X_TRAIN = re.compile(r"^(x|xs|inputs?|xdata)(train(ing)?|tr)|^train(ing)?(x|xs|inputs?|data|set)$")
+_Y_TRAIN = re.compile(r"^(y|ys|targets?|labels?|ydata)(train(ing)?|tr)|^train(ing)?(y|ys|targets?|labels?)$")
+_X_TEST = re.compile(r"^(x|xs|inputs?|xdata)(test(ing)?|te|val(id(ation)?)?|eval)|^(test(ing)?|val(id)?)(x|xs|inputs?|data|set)$")
+_Y_TEST = re.compile(r"^(y|ys|targets?|labels?|ydata)(test(ing)?|te|val(id(ation)?)?|eval)(true)?$|^(test(ing)?|val(id)?)(y|ys|targets?|labels?)$")
+_ROLES = (("x_train", _X_TRAIN), ("y_train", _Y_TRAIN), ("x_test", _X_TEST), ("y_test", _Y_TEST),
+          ("x", _X), ("y", _Y))
+
+
+class TimeUp(BaseException):
+    """The run or one evaluation reached its time cap (a BaseException: `except Exception` in the
+    student's loop must not swallow it)."""
+
+
+def data_role(name: str) -> str | None:
+    """x_train / y_train / x_test / y_test / x / y for a variable name, or None."""
+    key = name.lower().replace("_", "")
+    for role, pattern in _ROLES:
+        if pattern.match(key):
+            return role
+    return None
+
+
+class _Alarm:
+    """SIGALRM after `seconds`, raising TimeUp in the main thread; re-fires every second after
+    that, in case a bare `except:` in the student's code swallowed the first one."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.fired = False
+
+    def __enter__(self) -> "_Alarm":
+        def ring(signum: int, frame: Any) -> None:
+            self.fired = True
+            raise TimeUp()
+
+        signal.signal(signal.SIGALRM, ring)
+        signal.setitimer(signal.ITIMER_REAL, max(self.seconds, 0.01), 1.0)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+
+class _Figures:
+    """Captures matplotlib figures as PNG bytes (at most `limit`), and closes them."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.images: list[np.ndarray] = []
+        self.dropped = 0
+        self.pyplot = None
+
+    def install(self) -> None:
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg", force=True)
+            import matplotlib.pyplot as pyplot
+        except Exception:  # no matplotlib: the loader's placeholder reports it where it is used
+            return
+        self.pyplot = pyplot
+        pyplot.show = lambda *args, **kwargs: self.capture()
+        pyplot.pause = lambda *args, **kwargs: None  # animations: no sleeping, no window
+
+    def capture(self) -> None:
+        if self.pyplot is None:
+            return
+        for number in list(self.pyplot.get_fignums()):
+            figure = self.pyplot.figure(number)
+            if len(self.images) < self.limit:
+                self._save(figure)
+            else:
+                self.dropped += 1
+            self.pyplot.close(figure)
+
+    def _save(self, figure: Any) -> None:
+        try:
+            width, height = figure.get_size_inches()
+            dpi = min(80.0, MAX_FIGURE_PIXELS / max(width, height, 1e-3))
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="png", dpi=dpi)
+        except BaseException:  # a broken figure costs only itself
+            self.dropped += 1
+            return
+        data = buffer.getvalue()
+        if len(data) > MAX_FIGURE_BYTES:
+            self.dropped += 1
+            return
+        self.images.append(np.frombuffer(data, dtype=np.uint8).copy())
+
+
+class _Frames:
+    """Keeps the locals of the student's driver functions (`main`, `train`...) as they return."""
+
+    def __init__(self, watched: set[str]):
+        self.watched = watched
+        self.kept: dict[str, dict] = {}
+
+    def _local(self, frame: types.FrameType, event: str, arg: Any) -> Any:
+        if event == "return":
+            self.kept[frame.f_code.co_name] = dict(frame.f_locals)
+        return self._local
+
+    def _global(self, frame: types.FrameType, event: str, arg: Any) -> Any:
+        code = frame.f_code
+        if event == "call" and code.co_name in self.watched and code.co_filename.startswith(_STUDENT_FILE):
+            frame.f_trace_lines = False
+            return self._local
+        return None
+
+    def __enter__(self) -> "_Frames":
+        if self.watched:
+            sys.settrace(self._global)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        sys.settrace(None)
+
+
+def _write_files(files: dict[str, np.ndarray], folder: str) -> None:
+    """The hand-in's own files (scripts a fitting script imports, its data), below `folder`."""
+    for relative, content in files.items():
+        path = os.path.normpath(os.path.join(folder, relative))
+        if not path.startswith(folder + os.sep):
+            continue
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.write(np.asarray(content, dtype=np.uint8).tobytes())
+
+
+def _seed_frameworks(seed: int, imports: list[str]) -> None:
+    if "torch" in imports:
+        try:
+            import torch
+
+            torch.manual_seed(seed)
+        except Exception:  # not installed: the loader's placeholder says so where it is used
+            pass
+
+
+def run_fitting(namespace: dict, job: dict, call: dict) -> dict:
+    """Run one fitting unit (call["plan"]) and measure what it trained; see the module docstring."""
+    started = time.perf_counter()
+    home = os.getcwd()
+    output = os.path.join(home, "output.txt")
+    offset = os.path.getsize(output) if os.path.exists(output) else 0
+    folder = os.path.join(home, "handin")
+    _write_files(call.get("files", {}), folder)
+    workdir = os.path.normpath(os.path.join(folder, call.get("folder", ".")))
+    os.makedirs(workdir, exist_ok=True)
+    os.chdir(workdir)
+    sys.path.insert(0, workdir)
+    sys.argv = [call.get("script", "fitting.py")]
+    _seed_frameworks(int(job.get("seed", 0)), call.get("imports", []))
+    figures = _Figures(int(call.get("max_figures", 8)))
+    if call.get("plots"):
+        figures.install()
+    cells = [cell["label"] for cell, _ in statements(call["plan"])]
+    current = {"cell": None}
+
+    def before(index: int) -> None:
+        if cells[index] != current["cell"]:
+            if current["cell"] is not None and call.get("notebook"):
+                figures.capture()  # a notebook shows the figures of a cell when the cell ends
+            current["cell"] = cells[index]
+        current["statement"] = index
+
+    status, stopped_at = "completed", None
+    scope: dict = {}
+    notes: list[str] = []
+    with _Frames(set(call.get("watch", []))) as frames:
+        try:
+            with _Alarm(float(call["time_limit"])):
+                scope, _ = load(dict(call["plan"], main=True), before, interrupt=TimeUp, notes=notes)
+        except TimeUp:
+            status = "time_cap"
+            stopped_at = _where(call["plan"], current.get("statement"))
+            scope = sys.modules[SUBMISSION_MODULE].__dict__
+    run_seconds = time.perf_counter() - started
+    with _Alarm(EVALUATION_SECONDS):
+        try:
+            figures.capture()
+        except TimeUp:
+            pass
+    measured = _measure(scope, frames.kept, call)
+    return {
+        "status": status, "stopped_at": stopped_at, "notes": notes[:20], "seconds": round(run_seconds, 2),
+        "output_tail": _tail(output, offset), "figures": figures.images, "figures_dropped": figures.dropped,
+        "torch_used": "torch" in sys.modules, **measured,
+    }
+
+
+def _where(plan: dict, index: int | None) -> str | None:
+    if index is None:
+        return None
+    cell, stmt = statements(plan)[index]
+    return f"{cell['where']}, line {stmt.lineno}"
+
+
+def _tail(path: str, offset: int) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(max(offset, os.path.getsize(path) - OUTPUT_TAIL_CHARS * 4))
+            return handle.read().decode("utf-8", "replace")[-OUTPUT_TAIL_CHARS:]
+    except OSError:
+        return ""
+
+
+# ---- finding what was trained -------------------------------------------------------------
+
+def _scopes(namespace: dict, frames: dict[str, dict]) -> list[tuple[str, dict]]:
+    """The module namespace, then each kept driver frame, each as (scope name, variables)."""
+    found = [("module", {k: v for k, v in namespace.items() if not k.startswith("__")})]
+    found += [(f"{name}()", variables) for name, variables in frames.items()]
+    return found
+
+
+def _members(scope: dict) -> list[tuple[str, Any]]:
+    """(name, value) of a scope's variables, and one level into lists, tuples and dicts of them."""
+    found = []
+    for name, value in list(scope.items()):
+        found.append((name, value))
+        if isinstance(value, (list, tuple)) and len(value) <= 50:
+            found += [(f"{name}[{i}]", item) for i, item in enumerate(value)]
+        elif isinstance(value, dict) and len(value) <= 50 and not isinstance(value, types.ModuleType):
+            found += [(f"{name}[{key!r}]", item) for key, item in list(value.items()) if isinstance(key, (str, int))]
+    return found
+
+
+def _is_student_function(value: Any) -> bool:
+    return isinstance(value, types.FunctionType) and value.__code__.co_filename.startswith(_STUDENT_FILE)
+
+
+def _is_student_instance(value: Any) -> bool:
+    kind = type(value)
+    methods = [getattr(kind, name, None) for name in ("forward", "predict", "__call__")]
+    return any(_is_student_function(m) for m in methods)
+
+
+def _torch_module(value: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.nn.Module) and any(True for _ in value.parameters())
+
+
+def _keras_model(value: Any) -> bool:
+    for module in ("keras", "tensorflow"):
+        loaded = sys.modules.get(module)
+        keras = getattr(loaded, "keras", loaded) if module == "tensorflow" else loaded
+        model = getattr(keras, "Model", None) if keras is not None else None
+        if isinstance(model, type) and isinstance(value, model):
+            return True
+    return False
+
+
+def _model_kind(value: Any, role: str | None) -> str | None:
+    if _torch_module(value):
+        return "torch"
+    if _keras_model(value):
+        return "keras"
+    if _is_student_instance(value) and not isinstance(value, type):
+        return "numpy object"
+    if _is_student_function(value) and role == "model":
+        return "function"
+    return None
+
+
+def _as_data(value: Any) -> np.ndarray | None:
+    """A numeric 1-D view of a data array (ndarray, tensor), or None."""
+    if isinstance(value, (bool, int, float, str, bytes, type, types.ModuleType)) or callable(value) and not hasattr(value, "shape"):
+        return None
+    if not hasattr(value, "shape"):
+        return None
+    array, problem = to_array(value)
+    if problem or array is None or array.dtype.kind not in "iuf" or array.size < 3:
+        return None
+    squeezed = array.reshape(-1) if sum(d > 1 for d in array.shape) == 1 else None
+    return squeezed.astype(np.float64) if squeezed is not None else None
+
+
+def _find_data(scopes: list[tuple[str, dict]]) -> dict[str, dict]:
+    """Per role (x_train, y_train, x_test, y_test, x, y): the first array of that role, module first."""
+    found: dict[str, dict] = {}
+    for scope_name, scope in scopes:
+        for name, value in scope.items():
+            role = data_role(name)
+            if role is None or role in found:
+                continue
+            array = _as_data(value)
+            if array is not None and array.size <= 10 * MAX_DATA_ELEMENTS:
+                found[role] = {"name": name, "scope": scope_name, "values": array[:MAX_DATA_ELEMENTS],
+                               "shape": list(np.shape(value)), "value": value}
+    return found
+
+
+def _outermost(models: list[tuple[str, str, Any, str]]) -> list[tuple[str, str, Any, str]]:
+    """Drop models that are parts of other found models (layers of a network), and duplicates."""
+    def parts(value: Any) -> list[Any]:
+        if _torch_module(value):
+            return list(value.modules())[1:]
+        inner = list(vars(value).values()) if hasattr(value, "__dict__") else []
+        return inner + [x for v in inner if isinstance(v, (list, tuple)) for x in v]
+
+    contained = {id(p) for _, _, value, _ in models for p in parts(value)}
+    seen, kept = set(), []
+    for model in models:
+        if id(model[2]) not in contained and id(model[2]) not in seen:
+            seen.add(id(model[2]))
+            kept.append(model)
+    return kept
+
+
+def _inputs(grid: np.ndarray, template: list[int] | None, kind: str) -> list[np.ndarray]:
+    """Shapes to try for the model's input, the shape of the student's own x first."""
+    shapes = []
+    if template and len(template) == 2 and template[0] == 1 and template[1] > 1:
+        shapes.append((1, grid.size))
+    elif template and len(template) == 1:
+        shapes.append((grid.size,))
+    shapes += [(grid.size, 1), (grid.size,), (1, grid.size)]
+    unique = list(dict.fromkeys(shapes))
+    dtype = np.float32 if kind in ("torch", "keras") else np.float64
+    return [grid.reshape(shape).astype(dtype) for shape in unique]
+
+
+def _convert_input(array: np.ndarray, kind: str, like: Any) -> Any:
+    torch = sys.modules.get("torch")
+    if kind == "torch" or (torch is not None and isinstance(like, torch.Tensor)):
+        dtype = getattr(like, "dtype", None) if torch is not None and isinstance(like, torch.Tensor) else None
+        tensor = torch.as_tensor(array)
+        if dtype is not None and dtype.is_floating_point:
+            tensor = tensor.to(dtype)
+        elif kind == "torch":
+            tensor = tensor.float()
+        return tensor
+    return array
+
+
+def _call_model(model: Any, kind: str, x: Any) -> Any:
+    if kind == "torch":
+        import torch
+
+        with torch.no_grad():
+            return model(x)
+    if kind == "keras":
+        return model(x, training=False)
+    if kind == "numpy object":
+        for method in ("predict", "forward", "__call__"):
+            function = getattr(model, method, None)
+            if function is not None and _is_student_function(getattr(type(model), method, None)):
+                return function(x)
+    return model(x)
+
+
+def _evaluate(function: Callable[[Any], Any], inputs: list[np.ndarray], kind: str, like: Any) -> tuple[np.ndarray | None, int | None, str | None]:
+    """Call `function` on the first input shape that gives one finite-or-not number per point."""
+    problem = None
+    for position, array in enumerate(inputs):
+        try:
+            with _Alarm(EVALUATION_SECONDS):
+                value = function(_convert_input(array, kind, like))
+        except TimeUp:
+            return None, None, f"did not answer within {EVALUATION_SECONDS:g} s"
+        except BaseException as error:  # student code may raise anything
+            problem = f"{type(error).__name__}: {str(error)[:200]}"
+            continue
+        output, conversion = to_array(value[0] if isinstance(value, tuple) and value else value)
+        if output is None:
+            problem = f"returned {type_name(value)}: {conversion}"
+            continue
+        points = max(array.shape)
+        if output.size == points:
+            return output.reshape(-1).astype(np.float64), position, None
+        problem = f"returned shape {tuple(output.shape)} for {points} points"
+    return None, None, problem
+
+
+def _describe(value: Any, kind: str) -> dict:
+    """Layers, activations and size of a found model, as far as they can be read."""
+    if kind == "torch":
+        layers = [type(m).__name__ for m in value.modules() if not list(m.children())]
+        return {"layers": layers, "parameters": int(sum(p.numel() for p in value.parameters())),
+                "relu": any(name in ("ReLU", "LeakyReLU", "ReLU6") for name in layers) or None,
+                "linear_layers": sum(name == "Linear" for name in layers)}
+    if kind == "keras":
+        layers, relu = [], False
+        for layer in getattr(value, "layers", []):
+            activation = getattr(getattr(layer, "activation", None), "__name__", "")
+            layers.append(type(layer).__name__ + (f"({activation})" if activation else ""))
+            relu = relu or "relu" in activation.lower() or type(layer).__name__ == "ReLU"
+        return {"layers": layers, "parameters": int(value.count_params()) if hasattr(value, "count_params") else 0,
+                "relu": relu or None, "linear_layers": sum(name.startswith("Dense") for name in layers)}
+    if kind == "numpy object":
+        weights = [v for v in vars(value).values() if isinstance(v, np.ndarray) and v.ndim == 2]
+        return {"layers": [type(value).__name__], "parameters": int(sum(w.size for w in weights)), "relu": None,
+                "linear_layers": len(weights)}
+    return {"layers": [getattr(value, "__name__", "function")], "parameters": 0, "relu": None, "linear_layers": 0}
+
+
+def _measure(namespace: dict, frames: dict[str, dict], call: dict) -> dict:
+    """Find data, models and targets after the run, and evaluate them on a dense grid."""
+    scopes = _scopes(namespace, frames)
+    roles = call.get("roles", {})
+    data = _find_data(scopes)
+    x_train = data.get("x_train") or data.get("x")
+    interval, interval_from = None, None
+    if x_train is not None and np.isfinite(x_train["values"]).all():
+        interval, interval_from = [float(x_train["values"].min()), float(x_train["values"].max())], x_train["name"]
+    elif call.get("interval"):
+        interval, interval_from = call["interval"], "the sampling call in the code"
+    result: dict[str, Any] = {"data": {role: {k: v for k, v in d.items() if k != "value"} for role, d in data.items()},
+                              "models": [], "targets": [], "interval": interval, "interval_from": interval_from}
+    if interval is None or not interval[1] > interval[0]:
+        return result
+    grid = np.linspace(interval[0], interval[1], GRID_POINTS)
+    result["grid"] = grid
+    template = x_train["shape"] if x_train else None
+    like = x_train["value"] if x_train else None
+    models = []
+    for scope_name, scope in scopes:
+        for name, value in _members(scope):
+            kind = _model_kind(value, roles.get(name.split("[")[0]))
+            if kind:
+                models.append((name, scope_name, value, kind))
+    for template_call in call.get("templates", []):
+        bound = _bind_template(template_call, scopes)
+        if bound is not None:
+            models.append((template_call["text"], bound[0], bound[1], "call"))
+    for name, scope_name, value, kind in _outermost(models)[:MAX_CANDIDATES]:
+        function = (lambda x, v=value, k=kind: _call_model(v, k, x))
+        inputs = _inputs(grid, template, kind)
+        predictions, position, problem = _evaluate(function, inputs, kind, like)
+        entry = {"name": name, "scope": scope_name, "kind": kind, **_describe(value, kind), "problem": problem}
+        if predictions is not None:
+            entry["grid"] = predictions
+            for role in ("x_train", "x_test", "x"):
+                if role in data:
+                    shaped = _reshaped(data[role]["values"], inputs[position].shape, grid.size)
+                    values, _, _ = _evaluate(function, [shaped.astype(inputs[position].dtype)], kind, data[role]["value"])
+                    if values is not None:
+                        entry[f"on_{role}"] = values
+        result["models"].append(entry)
+    result["targets"] = _targets(scopes, roles, call.get("expressions", []), grid, template, like, data)
+    return result
+
+
+def _reshaped(values: np.ndarray, shape: tuple, size: int) -> np.ndarray:
+    """`values` in the layout the grid worked in (column, row or flat)."""
+    if len(shape) == 1:
+        return values
+    return values.reshape(-1, 1) if shape[1] == 1 else values.reshape(1, -1)
+
+
+def _bind_template(template: dict, scopes: list[tuple[str, dict]]) -> tuple[str, Callable] | None:
+    """A call such as `forward(x, W1, b1, W2, b2)` as a function of x, in the scope holding its names."""
+    for scope_name, scope in scopes:
+        function = scope.get(template["function"])
+        if not _is_student_function(function):
+            continue
+        names = {n for n in template["names"] if n != template["x"]}
+        if not names <= set(scope) | set(scopes[0][1]):
+            continue
+        context = dict(scopes[0][1], **scope)
+        code = compile(template["text"], "<dlgrade call template>", "eval")
+
+        def predict(x: Any, code: types.CodeType = code, context: dict = context) -> Any:
+            return eval(code, dict(context, **{template["x"]: x}))  # noqa: S307 (the student's own call, in the child)
+
+        return scope_name, predict
+    return None
+
+
+def _targets(scopes: list[tuple[str, dict]], roles: dict, expressions: list[dict], grid: np.ndarray,
+             template: list[int] | None, like: Any, data: dict) -> list[dict]:
+    """The student's target function(s) on the grid (and on their own x), by function or expression."""
+    found, seen = [], set()
+    for scope_name, scope in scopes:
+        for name, value in _members(scope):
+            base = name.split("[")[0]
+            role = roles.get(getattr(value, "__name__", "")) or roles.get(base)
+            if _is_student_function(value) and role == "target" and id(value) not in seen:
+                seen.add(id(value))
+                found.append((getattr(value, "__name__", name), scope_name, value))
+    for expression in expressions:
+        for scope_name, scope in scopes:
+            if expression["x"] in scope or scope_name == "module":
+                context = dict(scopes[0][1], **scope)
+                code = compile(expression["text"], "<dlgrade target expression>", "eval")
+                found.append((f"{expression['y']} = {expression['text']}", scope_name,
+                              lambda x, c=code, ctx=context, e=expression: eval(c, dict(ctx, **{e["x"]: x}))))  # noqa: S307
+                break
+    targets = []
+    for name, scope_name, function in found[:MAX_CANDIDATES]:
+        inputs = _inputs(grid, template, "numpy") + _inputs(grid, template, "numpy")[:1]
+        kinds = ["numpy"] * (len(inputs) - 1) + ["torch"]
+        values, problem = None, None
+        for array, kind in zip(inputs, kinds):
+            if kind == "torch" and "torch" not in sys.modules:
+                continue
+            values, _, problem = _evaluate(function, [array], kind, None)
+            if values is not None:
+                layout = array
+                break
+        entry = {"name": name, "scope": scope_name, "problem": problem}
+        if values is not None:
+            entry["grid"] = values
+            for role in ("x_train", "x_test", "x"):
+                if role in data:
+                    shaped = _reshaped(data[role]["values"], layout.shape, grid.size)
+                    on_data, _, _ = _evaluate(function, [shaped], kind, None)
+                    if on_data is not None:
+                        entry[f"on_{role}"] = on_data
+        targets.append(entry)
+    return targets
+
+
+def extract_documents(namespace: dict, job: dict, call: dict) -> dict:
+    """Text of the hand-in's PDF and Word reports (parsed here, in the sandbox, never in the grader)."""
+    texts, problems = {}, {}
+    for name, content in call["documents"].items():
+        data = np.asarray(content, dtype=np.uint8).tobytes()
+        try:
+            with _Alarm(20.0):
+                texts[name] = (_pdf_text(data) if name.lower().endswith(".pdf") else _docx_text(data))[:100_000]
+        except TimeUp:
+            problems[name] = "reading it took longer than 20 s"
+        except BaseException as error:  # a broken document costs only itself
+            problems[name] = f"cannot be read ({type(error).__name__}: {str(error)[:200]})"
+    return {"texts": texts, "problems": problems}
+
+
+def _pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    return "\n".join(page.extract_text() or "" for page in reader.pages[:40])
+
+
+def _docx_text(data: bytes) -> str:
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        info = archive.getinfo("word/document.xml")
+        if info.file_size > 20 * 2**20:
+            raise ValueError("word/document.xml is over 20 MB")
+        xml = archive.read(info).decode("utf-8", "replace")
+    xml = re.sub(r"</w:p>", "\n", xml)
+    return re.sub(r"<[^>]+>", "", xml)
+
+
+def fitting_call(namespace: dict, job: dict, call: dict) -> dict:
+    """Dispatch a Part 4 call: `documents` (report text) or `run` (run and measure a fitting unit)."""
+    try:
+        if call["kind"] == "documents":
+            return extract_documents(namespace, job, call)
+        return run_fitting(namespace, job, call)
+    except BaseException as error:  # the probe's own failure still answers with plain data
+        return {"error": describe_exception(error, job.get("where", {}))}
