@@ -38,16 +38,18 @@ def test_json_follows_the_results_contract(json_runs):
         for check in document["checks"]:
             assert CHECK_KEYS <= set(check) <= CHECK_KEYS | {"details"}
             assert check["target"] in {"softmax", "sigmoid", "softmax_ce", "sigmoid_ce", "Matmul", "Relu", "Softmax", "Log",
-                                       "mnist_numpy", "mnist_tf"}
-            assert check["score"] == (check["max_score"] if check["passed"] else 0)
+                                       "mnist_numpy", "mnist_tf", "function_fitting"}
+            partial = check["id"] in ("function_fitting.report", "function_fitting.numpy_bonus")  # credit, extra credit
+            assert check["score"] == (check["max_score"] if check["passed"] else 0) or partial
         assert document["score"] == sum(c["score"] for c in document["checks"])
     scores = {d["submission"]: (d["score"], d["max_score"]) for d in documents}
-    assert scores["correct"] == (68, 68)
-    assert scores["merged_quirks"] == (40, 68)  # Part 1 only: Matmul, Relu and both models are missing
-    assert scores["seed_student"] == (59, 68)  # softmax generality (3) and the Part-3 model (6)
+    assert scores["correct"] == (83, 78)  # Part 4 earns the 5-point NumPy bonus
+    assert scores["merged_quirks"] == (40, 78)  # Part 1 only: Matmul, Relu, both models and Part 4 are missing
+    assert scores["seed_student"] == (65.75, 78)  # softmax generality (3), the Part-3 model (6); Part 4: no test set,
+    # no comments, no data collection in the report, no bonus (PyTorch)
     assert scores["buggy_part1"][0] < 20
     broken = next(d for d in documents if d["submission"] == "broken")
-    assert scores["broken"] == (10, 68)  # softmax only
+    assert scores["broken"] == (10, 78)  # softmax only
     messages = {c["id"]: c["message"] for c in broken["checks"]}
     assert "exited with status 0" in messages["sigmoid.matches_tf"]
     assert "SIGSEGV" in messages["softmax_ce.matches_tf"]
@@ -66,7 +68,7 @@ def test_same_hand_ins_give_the_same_json(json_runs):
 def test_table_and_exit_code_for_a_passing_hand_in():
     run = dlgrade("check", "submissions/correct")
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "Total: 68/68 (all checks passed)" in run.stdout
+    assert "Total: 83/78 (all checks passed)" in run.stdout
     assert "softmax" in run.stdout and "matches_tf" in run.stdout
 
 
@@ -74,7 +76,7 @@ def test_table_names_failing_checks_and_hints():
     run = dlgrade("check", "submissions/seed_student")
     assert run.returncode == 1
     assert "FAIL" in run.stdout and "last_axis" in run.stdout and "hint:" in run.stdout
-    assert "Total: 59/68" in run.stdout
+    assert "Total: 65.75/78" in run.stdout
 
 
 def test_fast_and_target_options_select_checks():

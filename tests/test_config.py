@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader import scoring
+from grader.checks.fitting import FunctionFitting
 from grader.checks.mnist import Training
 from grader.checks.part1 import Part1
 from grader.checks.part2 import Part2
@@ -27,7 +28,8 @@ def course(tmp_path: Path, text: str) -> Path:
 
 
 def test_shipped_points_are_the_checks_points():
-    expected = {cid: points for family in (Part1(), Part2(), Training()) for target in family.targets
+    fitting = FunctionFitting(Limits(), load_config().fitting)
+    expected = {cid: points for family in (Part1(), Part2(), Training(), fitting) for target in family.targets
                 for cid, points in family.check_ids(target)}
     assert load_config().points == expected
 

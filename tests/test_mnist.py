@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from grader.targets import TARGETS
 from tests.conftest import REPO, TRAINING_TARGETS
 from tests.helpers import NOTEBOOKS, part1_cells, reference_cells, write_handin, write_notebook
 from tests.mnist_variants import NUMPY_BUGGY, NUMPY_CORRECT, TF_BUGGY, TF_CORRECT
@@ -66,7 +67,7 @@ def test_all_parts_merged_into_one_notebook(grade, tmp_path, order):
     """Both parts define myModel, train_one_step and test: each model is graded with its own part."""
     cells = part1_cells() + [cell for key in order for cell in reference_cells(NOTEBOOKS[key])]
     write_notebook(tmp_path / "homework_all_parts.ipynb", cells)
-    checks, result = grade(tmp_path, targets=None)
+    checks, result = grade(tmp_path, targets=set(TARGETS) - {"function_fitting"})
     assert [c.message for c in checks.values() if not c.passed and c.max_score] == []
     assert result.score == result.max_score == 68
 

@@ -101,14 +101,15 @@ def test_class_page_runs_only_its_own_script_and_escapes_names(hostile_result, c
 
 def test_submission_page_shows_scores_gradients_and_curves(correct_result):
     page = submission_page(correct_result)
-    assert '<p class="total" id="total">68 / 68</p>' in page
+    assert '<p class="total" id="total">83 / 78</p>' in page
     for target in ("softmax", "sigmoid", "softmax_ce", "sigmoid_ce", "Matmul", "Relu", "mnist_numpy", "mnist_tf"):
         assert f'id="target-{target}"' in page
     assert page.count('<table class="gradients">') == 4  # backward_fd and backward_tf of Matmul and Relu
     assert page.count("<polyline") >= 8  # loss and accuracy, student and reference, two models
     assert "tensorflow" in page  # the environment section
     links = [a.get(name) for _, a in parsed_tags(page) for name in ("src", "href") if a.get(name)]
-    assert all(link.startswith("#") for link in links)  # self-contained: no CDN, font or script to fetch
+    assert all(link.startswith(("#", "data:image/png;base64,")) for link in links)  # self-contained: no CDN, font
+    assert sum(link.startswith("data:image/png") for link in links) == 1  # ... the student's own figure is inline
     assert not [t for t, _ in parsed_tags(page) if t in ("link", "script", "iframe", "object")]
 
 
@@ -159,7 +160,7 @@ def test_grades_csv_has_one_row_per_hand_in_and_defuses_formulas(hostile_result,
     formula = dict(correct_result, submission="=HYPERLINK(\"http://evil\")")
     rows = list(csv.DictReader(io.StringIO(grades_csv([hostile_result, correct_result, formula]))))
     assert len(rows) == 3
-    assert rows[1]["total"] == "68" and rows[1]["mnist_tf"] == "6" and rows[1]["all_passed"] == "yes"
+    assert rows[1]["total"] == "83" and rows[1]["mnist_tf"] == "6" and rows[1]["all_passed"] == "yes"
     assert rows[0]["softmax"] == "0" and rows[0]["all_passed"] == "no"
     assert rows[2]["submission"].startswith("'=")
     assert "Softmax" not in rows[0]  # zero-point targets are not gradebook columns

@@ -242,7 +242,7 @@ class FunctionFitting(Family):
     def _runs(self, unit: FittingUnit, call: CallOutcome | None, outcome: JobOutcome, data: dict) -> CheckResult:
         details = {"figures": [base64.b64encode(np.asarray(f, dtype=np.uint8).tobytes()).decode("ascii")
                                for f in data.get("figures", [])],
-                   "output_tail": data.get("output_tail", ""), "seconds": data.get("seconds"), "seed": self.seed,
+                   "output_tail": data.get("output_tail", ""), "seed": self.seed,
                    "notes": data.get("notes", []), "unit": unit.display}
         failure = (call.failure if call else None) or data.get("error") or (outcome.problem if not data else None)
         notes = data.get("notes", [])
@@ -253,7 +253,7 @@ class FunctionFitting(Family):
         if needs_torch:
             return self._result("runs", False, f"{unit.display}: PyTorch is not installed where dlgrade runs, so this "
                                 f"PyTorch code could not run ({notes[0]})", TORCH_HINT, details, needs_human=True)
-        how = (f"ran to the end in {data.get('seconds', 0):.1f} s" if data.get("status") == "completed" else
+        how = ("ran to the end" if data.get("status") == "completed" else
                f"was stopped at the {self.settings['time_limit']:g} s cap at {data.get('stopped_at')}, and is measured as it stood")
         found = [m["name"] for m in data.get("models", [])]
         summary = f"{unit.display} {how} (seed {self.seed}); models found: {', '.join(found) or 'none'}"

@@ -30,6 +30,7 @@ class LineChart:
     threshold: tuple[float, str] | None = None  # a horizontal line (y pixel, label)
     width: int = WIDTH
     height: int = HEIGHT
+    x_label: str = "step"
 
 
 def _finite(values: list) -> list[float]:
@@ -62,6 +63,36 @@ def line_chart(title: str, curves: list[tuple[str, list, str]], threshold: float
     x_ticks = [(x(0), "0"), (x(steps - 1), str(steps - 1))]
     line = (y(threshold), f"pass ≥ {threshold:g}") if threshold is not None else None
     return LineChart(title, series, y_ticks, x_ticks, line)
+
+
+def curve_chart(title: str, x: list[float], curves: list[tuple[str, list, str]]) -> LineChart | None:
+    """Curves over a shared x axis (Part 4: the model against the target on the grid); None when
+    nothing finite is left to draw."""
+    finite = [v for _, values, _ in curves for v in _finite(values)]
+    xs = _finite(x)
+    if not finite or len(xs) < 2 or len(xs) != len(x):
+        return None
+    low, high = min(finite), max(finite)
+    high = high if high > low else low + 1.0
+    left, right = xs[0], xs[-1] if xs[-1] > xs[0] else xs[0] + 1.0
+    width, height = 2 * WIDTH, 2 * HEIGHT - 40
+    inner_w, inner_h = width - 2 * MARGIN, height - 2 * MARGIN
+
+    def px(value: float) -> float:
+        return round(MARGIN + inner_w * (value - left) / (right - left), 1)
+
+    def py(value: float) -> float:
+        return round(height - MARGIN - inner_h * (value - low) / (high - low), 1)
+
+    series = []
+    for label, values, css in curves:
+        points = " ".join(f"{px(a)},{py(float(b))}" for a, b in zip(xs, values)
+                          if isinstance(b, (int, float)) and math.isfinite(b))
+        if points:
+            series.append(Series(label, points, css))
+    y_ticks = [(py(v), f"{v:.3g}") for v in (low, (low + high) / 2, high)]
+    x_ticks = [(px(left), f"{left:.3g}"), (px(right), f"{right:.3g}")]
+    return LineChart(title, series, y_ticks, x_ticks, None, width, height, "x")
 
 
 @dataclass

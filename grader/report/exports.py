@@ -23,14 +23,16 @@ def _cell(value: object) -> object:
 
 def grades_csv(results: list[dict], roster_columns: list[str] = (), students: dict[str, dict[str, str]] | None = None,
                absent: list[dict[str, str]] = ()) -> str:
-    """One row per hand-in: the score of each target that carries points, then the total. With a
+    """One row per hand-in: the score of each target that carries points, then the total, and the
+    checks a human must review (`needs_human`). With a
     roster, its columns come first (`students`: hand-in name -> roster row), and `absent`
     students get a row of zeros."""
     targets = [t for t in TARGET_ORDER if any(target_totals(r).get(t, (0, 0))[1] for r in results)]
     students = students or {}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*roster_columns, "submission", *targets, "total", "max_score", "all_passed", "problems"])
+    writer.writerow([*roster_columns, "submission", *targets, "total", "max_score", "all_passed", "problems",
+                     "needs_human"])
     for result in results:
         totals = target_totals(result)
         failed = bool(failed_checks(result))
@@ -39,11 +41,12 @@ def grades_csv(results: list[dict], roster_columns: list[str] = (), students: di
         writer.writerow([*(_cell(student.get(c, "")) for c in roster_columns), _cell(str(result.get("submission", ""))),
                          *[f"{totals[t][0]:g}" if t in totals else "" for t in targets],
                          f"{float(result.get('score', 0)):g}", f"{float(result.get('max_score', 0)):g}",
-                         "no" if failed or result.get("internal_errors") else "yes", problems])
+                         "no" if failed or result.get("internal_errors") else "yes", problems,
+                         " ".join(c["id"] for c in result.get("checks", []) if c.get("needs_human"))])
     maximum = max((float(r.get("max_score", 0)) for r in results), default=0.0)
     for student in absent:
         writer.writerow([*(_cell(student.get(c, "")) for c in roster_columns), "", *["0"] * len(targets), "0",
-                         f"{maximum:g}", "no", "no hand-in"])
+                         f"{maximum:g}", "no", "no hand-in", ""])
     return out.getvalue()
 
 

@@ -61,6 +61,8 @@ class TargetView:
     code: list[CodeLine] = field(default_factory=list)
     gradients: list[tuple[str, list[str], list[list[str]]]] = field(default_factory=list)  # (check, columns, rows)
     charts: list[charts.LineChart] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)  # Part 4: the student's own plots, base64 PNG
+    output_tail: str = ""  # Part 4: the end of what the fitting code printed
 
     @property
     def failing(self) -> bool:
@@ -98,6 +100,16 @@ def _training_charts(check: dict) -> list[charts.LineChart]:
     return found
 
 
+def _fit_charts(check: dict) -> list[charts.LineChart]:
+    """Part 4: the grader's own plot of the model against the target on the dense grid."""
+    plot = (check.get("details") or {}).get("plot")
+    if not plot:
+        return []
+    chart = charts.curve_chart(f"{check['id']}: model and target on a grid of the training interval", plot["x"],
+                               [("target function", plot["target"], "reference"), ("your model", plot["model"], "student")])
+    return [chart] if chart else []
+
+
 def target_views(result: dict) -> list[TargetView]:
     """The result's checks grouped per target in homework order, with code, gradients and curves."""
     views: dict[str, TargetView] = {}
@@ -109,7 +121,10 @@ def target_views(result: dict) -> list[TargetView]:
         table = _gradient_table(check)
         if table:
             view.gradients.append(table)
-        view.charts += _training_charts(check)
+        view.charts += _training_charts(check) + _fit_charts(check)
+        details = check.get("details") or {}
+        view.figures += [f for f in details.get("figures", []) if isinstance(f, str)]
+        view.output_tail = view.output_tail or str(details.get("output_tail", ""))
     for name, view in views.items():
         source = (result.get("sources") or {}).get(name)
         if source and "code" in source:
