@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from grader import __version__
-from grader.discover import DEFAULT_MAX_FILE_BYTES, find_sources, read_source
+from grader.discover import DEFAULT_MAX_FILE_BYTES, GRADED_SUFFIXES, find_sources, read_source
 from grader.config import Config, load_config
 from grader.gradebook import Gradebook
 from grader.report.write import remove_stale_temporaries, unique_slugs, write_class, write_submission
@@ -68,7 +68,7 @@ def find_handins(root: Path, exclude: Collection[Path] = ()) -> list[Path]:
 def content_hash(handin: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str:
     """sha256 over the names and bytes of the files dlgrade grades (a README edit re-grades nothing)."""
     digest = hashlib.sha256()
-    for source in find_sources(handin, max_bytes):
+    for source in find_sources(handin, max_bytes, GRADED_SUFFIXES):
         digest.update(source.relative_to(handin).as_posix().encode() + b"\0")
         try:
             digest.update(read_source(source, max_bytes))

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SOURCE_SUFFIXES = (".ipynb", ".py")
+REPORT_SUFFIXES = (".md", ".markdown", ".txt", ".rst", ".pdf", ".docx")  # Part 4's report
+DATA_SUFFIXES = (".npy", ".npz", ".csv", ".txt", ".json", ".dat", ".pkl", ".pt", ".pth", ".h5", ".mat")  # beside Part 4's code
+GRADED_SUFFIXES = tuple(dict.fromkeys(SOURCE_SUFFIXES + REPORT_SUFFIXES + DATA_SUFFIXES))  # what can change a grade
 DEFAULT_MAX_FILE_BYTES = 64 * 2**20
 _SKIPPED_DIRS = {".ipynb_checkpoints", "__pycache__", "__MACOSX", "site-packages", "node_modules"}
 
@@ -111,6 +114,8 @@ def discover(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES, suffixes: tupl
     return found
 
 
-def find_sources(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[Path]:
-    """The readable source files of a hand-in (see `discover`), without the notes."""
-    return discover(path, max_bytes).sources
+def find_sources(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+                 suffixes: tuple[str, ...] = SOURCE_SUFFIXES) -> list[Path]:
+    """The readable source files of a hand-in (see `discover`), without the notes; with
+    `suffixes=GRADED_SUFFIXES`, every file a grade may depend on (reports, data)."""
+    return discover(path, max_bytes, suffixes).sources

@@ -23,7 +23,7 @@ from concurrent.futures import Future
 from pathlib import Path, PurePosixPath
 
 from grader.batch import BatchSettings, WorkersLost, grade_one
-from grader.discover import DEFAULT_MAX_FILE_BYTES, find_sources, read_source
+from grader.discover import DEFAULT_MAX_FILE_BYTES, GRADED_SUFFIXES, find_sources, read_source
 from grader.results import SubmissionResult
 from grader.scoring import SUBMITTED_AT_FILE
 
@@ -47,7 +47,7 @@ def pack(handin: Path, max_bytes: int = MAX_HANDIN_BYTES,
     """The files dlgrade grades of a hand-in (each up to `max_file_bytes`) and its `.submitted_at`,
     as relative path -> (bytes, modification time); raises HandinTooLarge past `max_bytes` in all."""
     files, total = {}, 0
-    sources = find_sources(handin, max_file_bytes)
+    sources = find_sources(handin, max_file_bytes, GRADED_SUFFIXES)
     stamp = handin / SUBMITTED_AT_FILE
     for path in sources + ([stamp] if stamp.is_file() and not stamp.is_symlink() else []):
         data = read_source(path, max_file_bytes)

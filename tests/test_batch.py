@@ -78,7 +78,7 @@ def test_second_run_regrades_only_what_changed(grader, tmp_path):
     batch(grader, root, out)
     summary, graded, _, _ = batch(grader, root, out)
     assert graded == [] and summary.unchanged == 3
-    (root / "ana" / "README.md").write_text("not graded: changes nothing")
+    (root / "ana" / "photo.png").write_bytes(b"not graded: changes nothing")
     write_notebook(root / "ben" / "hw.ipynb", part1_cells())  # ben fixed his sigmoid
     summary, graded, entries, gradebook = batch(grader, root, out)
     assert graded == ["ben"] and summary.unchanged == 2
@@ -117,10 +117,12 @@ def test_a_grader_error_is_stored_and_retried(grader, tmp_path, monkeypatch):
 def test_content_hash_follows_graded_files_only(tmp_path):
     folder = make_class(tmp_path)
     before = content_hash(folder / "ana")
-    (folder / "ana" / "data.csv").write_text("1,2")
+    (folder / "ana" / "photo.jpg").write_text("1,2")
     assert content_hash(folder / "ana") == before
-    (folder / "ana" / "extra.py").write_text("x = 1")
-    assert content_hash(folder / "ana") != before
+    for graded in ("extra.py", "report.md", "data.csv"):  # code, Part 4's report, data its code reads
+        (folder / "ana" / graded).write_text("x = 1")
+        assert content_hash(folder / "ana") != before
+        before = content_hash(folder / "ana")
     assert [h.name for h in find_handins(folder, exclude=[folder / "cleo"])] == ["ana", "ben"]
 
 

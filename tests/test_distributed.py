@@ -113,10 +113,12 @@ def test_pack_and_unpack_keep_bytes_and_times_and_refuse_escapes(tmp_path):
     (handin / "sub").mkdir(parents=True)
     (handin / "sub" / "hw.py").write_text("x = 1\n")
     (handin / ".submitted_at").write_text("2026-12-01T10:00:00+00:00")
-    (handin / "notes.txt").write_text("not graded")
+    (handin / "photo.jpg").write_text("not graded")
+    (handin / "report.md").write_text("Part 4's report: graded, so a worker needs it")
+    (handin / "sub" / "data.csv").write_text("1,2")  # read by Part 4's code
     os.utime(handin / "sub" / "hw.py", (1_700_000_000, 1_700_000_000))
     files = pack(handin)
-    assert set(files) == {"sub/hw.py", ".submitted_at"}
+    assert set(files) == {"sub/hw.py", ".submitted_at", "report.md", "sub/data.csv"}
     unpack(files, tmp_path / "copy")
     assert (tmp_path / "copy" / "sub" / "hw.py").read_text() == "x = 1\n"
     assert os.stat(tmp_path / "copy" / "sub" / "hw.py").st_mtime == 1_700_000_000

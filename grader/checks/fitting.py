@@ -21,7 +21,7 @@ import numpy as np
 
 from grader.checks.family import Family
 from grader.checks.model import CheckResult
-from grader.discover import discover, read_source
+from grader.discover import DATA_SUFFIXES, discover, read_source
 from grader.extract import SourceFile
 from grader.fitting import writeup
 from grader.fitting.units import FittingUnit, find_units
@@ -30,7 +30,7 @@ from grader.targets import Located, Target
 
 TARGET = "function_fitting"
 CHECKS = ("runs", "test_set", "relu", "fit", "comments", "report", "numpy_bonus")
-SHIPPED_SUFFIXES = (".py", ".npy", ".npz", ".csv", ".txt", ".json", ".dat", ".pkl", ".pt", ".pth", ".h5", ".mat")
+SHIPPED_SUFFIXES = (".py",) + DATA_SUFFIXES
 MEASURE_SECONDS = 120.0  # beyond the run's cap: imports, finding and evaluating models, saving figures
 PLOT_POINTS = 200
 TORCH_HINT = "this hand-in needs PyTorch: install dlgrade with `pip install 'dlgrade[torch]'` and grade it again"

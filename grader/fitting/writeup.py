@@ -15,10 +15,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.discover import discover, read_source
+from grader.discover import REPORT_SUFFIXES, discover, read_source
 
-TEXT_SUFFIXES = (".md", ".markdown", ".txt", ".rst")
 DOCUMENT_SUFFIXES = (".pdf", ".docx")
+TEXT_SUFFIXES = tuple(s for s in REPORT_SUFFIXES if s not in DOCUMENT_SUFFIXES)
 MIN_REPORT_CHARS = 150  # non-space characters of the student's own text, below which it is no report
 SECTIONS = {
     "function definition": re.compile(
