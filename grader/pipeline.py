@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from grader.checks.family import Family
-from grader.checks.model import all_failed
+from grader.checks.model import all_failed, flag_missing_packages
 from grader.checks.fitting import FunctionFitting
 from grader.checks.mnist import Training
 from grader.checks.part1 import Part1
@@ -118,7 +118,7 @@ class Grader:
             try:
                 outcome = future.result().of(run, job.target)
                 result.confinement = result.confinement or outcome.confinement
-                result.checks += family.judge(located, outcome)
+                result.checks += flag_missing_packages(family.judge(located, outcome))
             except Exception as error:  # as above
                 _record_grader_error(result, family, located, error)
                 continue

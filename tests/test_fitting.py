@@ -276,3 +276,31 @@ for path in glob.glob("**/*", recursive=True) + glob.glob("/tmp/**/*.csv", recur
     assert "EVE-OWN-DATA" in output  # its own data file is there, beside its script
     assert "BOB-SECRET-MARKER" not in output
     assert json.dumps(result.to_dict()).count("BOB-SECRET-MARKER") == 0
+
+
+# ---- PyTorch (or any package) where the homework allows it ----------------------------------
+
+@pytest.mark.slow
+def test_a_missing_package_flags_the_target_for_a_human_instead_of_failing_it(grader, tmp_path):
+    (tmp_path / "h").mkdir()
+    (tmp_path / "h" / "part1.py").write_text(
+        "import numpy as np\nimport dlgrade_absent_package as tp\n\n"
+        "def softmax(x):\n    e = tp.exp(x - x.max(-1, keepdims=True))\n    return e / e.sum(-1, keepdims=True)\n")
+    result = grader.grade(tmp_path / "h", {"softmax"})
+    flagged = [c for c in result.checks if c.needs_human]
+    assert flagged and all("dlgrade_absent_package" in c.hint for c in flagged)
+    assert all(c.to_dict()["needs_human"] for c in flagged)
+    assert any("package `dlgrade_absent_package`" in c.message for c in flagged)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed (pip install 'dlgrade[torch]'); CI installs it")
+def test_a_part1_function_written_with_pytorch_is_graded_like_the_rest(grader, tmp_path):
+    (tmp_path / "h").mkdir()
+    (tmp_path / "h" / "part1.py").write_text(
+        "import numpy as np\nimport torch\n\n"
+        "def softmax(x):\n    t = torch.as_tensor(np.asarray(x))\n"
+        "    e = torch.exp(t - t.max(-1, keepdim=True).values)\n    return e / e.sum(-1, keepdim=True)\n")
+    result = grader.grade(tmp_path / "h", {"softmax"})
+    assert {c.id: c.passed for c in result.checks} == {"softmax.matches_tf": True, "softmax.last_axis": True,
+                                                       "softmax.large_logits": True, "softmax.no_builtin": True}

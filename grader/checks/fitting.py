@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.checks.family import Family
-from grader.checks.model import CheckResult
+from grader.checks.model import CheckResult, install_hint, missing_package
 from grader.discover import DATA_SUFFIXES, discover, read_source
 from grader.extract import SourceFile
 from grader.fitting import writeup
@@ -33,7 +33,6 @@ CHECKS = ("runs", "test_set", "relu", "fit", "comments", "report", "numpy_bonus"
 SHIPPED_SUFFIXES = (".py",) + DATA_SUFFIXES
 MEASURE_SECONDS = 120.0  # beyond the run's cap: imports, finding and evaluating models, saving figures
 PLOT_POINTS = 200
-TORCH_HINT = "this hand-in needs PyTorch: install dlgrade with `pip install 'dlgrade[torch]'` and grade it again"
 LOOKED_FOR = ("models: torch nn.Module, Keras/tf models, objects with forward/predict/__call__, functions named "
               "forward/predict/model; targets: one-argument functions (f, fun1, target...) or `y = <expression of x>`; "
               "data: arrays named x_train/x_test/x/y...")
@@ -246,13 +245,14 @@ class FunctionFitting(Family):
                    "notes": data.get("notes", []), "unit": unit.display}
         failure = (call.failure if call else None) or data.get("error") or (outcome.problem if not data else None)
         notes = data.get("notes", [])
-        needs_torch = any("torch" in note and ("import failed" in note or "not installed" in note) for note in notes)
+        missing = next(filter(None, map(missing_package, notes)), None)
         if failure:
             return self._result("runs", False, f"{unit.display}: the fitting code could not be run to the end: {failure}",
                                 details=details)
-        if needs_torch:
-            return self._result("runs", False, f"{unit.display}: PyTorch is not installed where dlgrade runs, so this "
-                                f"PyTorch code could not run ({notes[0]})", TORCH_HINT, details, needs_human=True)
+        if missing and not data.get("models"):
+            return self._result("runs", False, f"{unit.display}: the package `{missing}` is not installed where dlgrade "
+                                f"runs, so this code could not run ({notes[0]})", install_hint(missing), details,
+                                needs_human=True)
         how = ("ran to the end" if data.get("status") == "completed" else
                f"was stopped at the {self.settings['time_limit']:g} s cap at {data.get('stopped_at')}, and is measured as it stood")
         found = [m["name"] for m in data.get("models", [])]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
+
+_MISSING_PACKAGE = re.compile(r"package `([\w.]+)` is not installed where dlgrade runs|import failed \(No module named '([\w.]+)'")
+INSTALL_HINTS = {"torch": "this hand-in needs PyTorch: install it where dlgrade runs with "
+                          "`pip install torch==2.13.0 && pip install 'dlgrade[torch]'` and grade it again"}
 
 
 @dataclass
@@ -37,3 +42,25 @@ class CheckResult:
 def all_failed(target: str, check_ids: list[tuple[str, float]], message: str, hint: str | None = None) -> list[CheckResult]:
     """Every check of a target failed for one reason (missing definition, unloadable file, grader error)."""
     return [CheckResult(check_id, target, points, False, message, hint) for check_id, points in check_ids]
+
+
+def missing_package(text: str) -> str | None:
+    """The top-level package a message says is not installed where dlgrade runs, if any."""
+    match = _MISSING_PACKAGE.search(text)
+    return (match.group(1) or match.group(2)).split(".")[0] if match else None
+
+
+def install_hint(package: str) -> str:
+    return INSTALL_HINTS.get(package, f"this hand-in needs the package `{package}`: install it where dlgrade runs "
+                                      "and grade it again")
+
+
+def flag_missing_packages(checks: list[CheckResult]) -> list[CheckResult]:
+    """A check that failed only because a package is missing where dlgrade runs (PyTorch, say) is not
+    the student's fault: it is flagged for a human, with how to install the package."""
+    for check in checks:
+        package = None if check.passed else missing_package(check.message)
+        if package:
+            check.needs_human = True
+            check.hint = install_hint(package)
+    return checks

@@ -26,6 +26,9 @@ class MissingModule(types.ModuleType):
             raise AttributeError(name)
         raise ModuleNotFoundError(f"package `{self.__name__}` is not installed where dlgrade runs (used: {self.__name__}.{name})")
 
+    def __call__(self, *args: object, **kwargs: object):  # `from tqdm import tqdm; tqdm(...)`
+        raise ModuleNotFoundError(f"package `{self.__name__}` is not installed where dlgrade runs (called: {self.__name__}(...))")
+
 
 def _bind_missing(stmt: ast.stmt, namespace: dict) -> None:
     if isinstance(stmt, ast.Import):
