@@ -293,6 +293,82 @@ for step in range(3000):
 print("validation mse", np.mean((predict(X_val, params) - (np.abs(X_val) - 1)) ** 2))
 '''
 
+NUMPY_CLASS = '''import numpy as np
+
+target = lambda x: np.exp(-x ** 2) * 3  # the function to fit: a bump
+
+# 1-D data: 300 points, a random fifth held out as the test set
+x = np.linspace(-3, 3, 300)
+y = target(x)
+order = np.random.default_rng(0).permutation(300)
+x_train, y_train = x[order[60:]], y[order[60:]]
+x_test, y_test = x[order[:60]], y[order[:60]]
+
+
+class TwoLayerReLU:
+    """1 -> hidden (ReLU) -> 1, on 1-D inputs; backward is written by hand."""
+
+    def __init__(self, hidden=40, seed=0):
+        rng = np.random.default_rng(seed)
+        self.w1 = rng.normal(size=hidden)
+        self.b1 = rng.uniform(-3, 3, hidden)
+        self.w2 = rng.normal(size=hidden) * 0.1
+        self.b2 = 0.0
+
+    def forward(self, x):
+        # keep the pre-activation for backward
+        self.x = x
+        self.pre = np.outer(x, self.w1) + self.b1
+        self.h = np.maximum(self.pre, 0)
+        return self.h @ self.w2 + self.b2
+
+    def backward(self, grad_out, lr):
+        # gradients of the mean squared error, then one step
+        grad_h = np.outer(grad_out, self.w2) * (self.pre > 0)
+        self.w2 -= lr * self.h.T @ grad_out
+        self.b2 -= lr * grad_out.sum()
+        self.w1 -= lr * (grad_h * self.x[:, None]).sum(0)
+        self.b1 -= lr * grad_h.sum(0)
+
+
+net = TwoLayerReLU()
+for epoch in range(3000):
+    out = net.forward(x_train)
+    net.backward(2 * (out - y_train) / len(x_train), lr=0.02)
+print("test mse", np.mean((net.forward(x_test) - y_test) ** 2))
+'''
+
+TF_TAPE = '''import numpy as np
+import tensorflow as tf
+
+# data as plain Python lists: f(x) = x ** 3 on [-1, 1]
+xs = [i / 50 - 1 for i in range(101)]
+ys = [v ** 3 for v in xs]
+x_test = np.random.uniform(-1, 1, 30)
+
+# weights of a 1 -> 32 -> 1 ReLU network
+W1 = tf.Variable(tf.random.normal([1, 32]))
+b1 = tf.Variable(tf.random.uniform([32], -1, 1))
+W2 = tf.Variable(tf.random.normal([32, 1]) * 0.1)
+b2 = tf.Variable(tf.zeros([1]))
+
+
+def model(x):
+    # forward pass with tf ops
+    return tf.matmul(tf.nn.relu(tf.matmul(x, W1) + b1), W2) + b2
+
+
+optimizer = tf.keras.optimizers.Adam(0.02)
+X = tf.constant(np.array(xs, dtype="float32").reshape(-1, 1))
+Y = tf.constant(np.array(ys, dtype="float32").reshape(-1, 1))
+for step in range(600):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean((model(X) - Y) ** 2)
+    grads = tape.gradient(loss, [W1, b1, W2, b2])
+    optimizer.apply_gradients(zip(grads, [W1, b1, W2, b2]))
+print("final loss", float(loss))
+'''
+
 
 @dataclass
 class Variant:
@@ -370,6 +446,17 @@ VARIANTS: dict[str, Variant] = {
         failing={"numpy_bonus"}, needs_torch=True),
     "keras_tanh": Variant({"keras_fit.py": KERAS_MAIN.format(activation="tanh", epochs=60), "README.md": REPORT_EN},
                           failing={"relu", "numpy_bonus"}),
+    "numpy_class_1d_lambda_target": Variant({"fitting/main.py": NUMPY_CLASS, "fitting/report.md": REPORT_ZH}),
+    "tf_tape_python_lists": Variant({"relu_fit.py": TF_TAPE, "report.md": REPORT_EN}, failing={"numpy_bonus"}),
+    "numpy_beside_torch_earns_the_bonus": Variant({"fit_torch.ipynb": _notebook_of_script(_torch(), REPORT_EN),
+                                                   "fit_numpy.py": _numpy()}, needs_torch=True),
+    # the split needs a package dlgrade lacks, so y_train is never made and training fails: not
+    # the student's fault, so the fit goes to a human
+    "missing_package_breaks_training": Variant({"fit_relu.py": _numpy().replace("y_train = f(x_train)\n", "").replace(
+        "x_test = np.random.uniform(-np.pi, np.pi, (50, 1))",
+        "from dlgrade_absent_sklearn import train_test_split\n"
+        "x_train, x_test, y_train, y_test = train_test_split(x_train, f(x_train))"), "report.md": REPORT_ZH},
+        failing={"fit", "numpy_bonus"}, human={"fit"}),
     "nothing": Variant({"notes.md": "nothing here yet"},
                        failing={"runs", "test_set", "relu", "fit", "comments", "report", "numpy_bonus"}),
 }

@@ -50,6 +50,7 @@ def test_variant_loses_exactly_the_points_of_its_fault(grader, tmp_path, name):
     assert sorted(checks) == sorted(CHECKS)
     wrong = {n: c.message for n, c in checks.items() if c.passed == (n in variant.failing)}
     assert not wrong, wrong
+    assert {n for n, c in checks.items() if c.needs_human} == variant.human
     for check in checks.values():
         assert check.message and (check.passed or check.hint or check.id.endswith("numpy_bonus") or name == "nothing")
     assert not result.internal_errors

@@ -192,11 +192,29 @@ class FunctionFitting(Family):
         checks["runs"] = self._runs(unit, call, outcome, data)
         checks["test_set"] = self._test_set(unit, data)
         checks["relu"] = self._relu(unit, pairing, data)
-        checks["fit"] = self._fit(unit, pairing, data, checks["runs"])
+        checks["fit"] = self._fit(pairing, data)
+        missing = next(filter(None, map(missing_package, data.get("notes", []))), None)
+        if missing and not checks["fit"].passed:  # a statement needed a package dlgrade lacks: not the student's fault
+            checks["fit"].needs_human, checks["fit"].hint = True, install_hint(missing)
         checks["comments"] = self._comments(unit)
         checks["report"] = report_check
-        checks["numpy_bonus"] = self._numpy_bonus(unit, data, checks["fit"])
+        checks["numpy_bonus"] = self._best_bonus(runs, unit, data, checks["fit"])
         return [checks[name] for name in CHECKS]
+
+    def _best_bonus(self, runs: list[tuple[FittingUnit, CallOutcome]], unit: FittingUnit, data: dict,
+                    fit: CheckResult) -> CheckResult:
+        """The NumPy bonus of the graded unit, or of another unit of the hand-in that earns more (a
+        NumPy version handed in beside a PyTorch one)."""
+        best = self._numpy_bonus(unit, data, fit)
+        for other, call in runs:
+            if other is unit or best.bonus == self.settings["numpy_bonus"]:
+                continue
+            other_data = call.data or {}
+            other_fit = self._fit(self._pairing(other_data), other_data)
+            candidate = self._numpy_bonus(other, other_data, other_fit)
+            if candidate.bonus > best.bonus:
+                best = replace(candidate, message=f"{other.display}: {candidate.message}")
+        return best
 
     def _result(self, name: str, passed: bool, message: str, hint: str | None = None, details: dict | None = None,
                 **extra: object) -> CheckResult:
@@ -305,7 +323,7 @@ class FunctionFitting(Family):
         return self._result("relu", False, f"no ReLU found in the model{others}" + (f": layers {layers}" if layers else ""),
                             "the exercise fits the function with a ReLU network: use ReLU as the hidden activation")
 
-    def _fit(self, unit: FittingUnit, pairing: Pairing | None, data: dict, runs: CheckResult) -> CheckResult:
+    def _fit(self, pairing: Pairing | None, data: dict) -> CheckResult:
         threshold, margin = self.settings["r2_threshold"], self.settings["line_margin"]
         if pairing is None:
             problems = [f"`{m['name']}`: {m['problem']}" for m in data.get("models", []) if m.get("problem")]

@@ -140,7 +140,13 @@ def find_units(files: list[SourceFile]) -> list[FittingUnit]:
         unit.facts = analyse(unit)
         scored.append(((named, sum(evidence), not mixed), unit))
     scored.sort(key=lambda pair: pair[0], reverse=True)
-    return [unit for _, unit in scored[:MAX_UNITS]]
+    units, seen = [], set()
+    for _, unit in scored:
+        code = re.sub(r"\s+|#.*", "", unit.code())
+        if code not in seen:  # a notebook and its .py export run once
+            seen.add(code)
+            units.append(unit)
+    return units[:MAX_UNITS]
 
 
 # ---- static facts ------------------------------------------------------------------------

@@ -306,9 +306,10 @@ def _model_kind(value: Any, role: str | None) -> str | None:
 
 def _as_data(value: Any) -> np.ndarray | None:
     """A numeric 1-D view of a data array (ndarray, tensor), or None."""
-    if isinstance(value, (bool, int, float, str, bytes, type, types.ModuleType)) or callable(value) and not hasattr(value, "shape"):
-        return None
-    if not hasattr(value, "shape"):
+    if isinstance(value, (list, tuple)) and 3 <= len(value) <= 10 * MAX_DATA_ELEMENTS \
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return np.asarray(value, dtype=np.float64)
+    if isinstance(value, (bool, int, float, str, bytes, type, types.ModuleType)) or not hasattr(value, "shape"):
         return None
     array, problem = to_array(value)
     if problem or array is None or array.dtype.kind not in "iuf" or array.size < 3:
@@ -328,7 +329,8 @@ def _find_data(scopes: list[tuple[str, dict]]) -> dict[str, dict]:
             array = _as_data(value)
             if array is not None and array.size <= 10 * MAX_DATA_ELEMENTS:
                 found[role] = {"name": name, "scope": scope_name, "values": array[:MAX_DATA_ELEMENTS],
-                               "shape": list(np.shape(value)), "value": value}
+                               "shape": list(np.shape(array if isinstance(value, (list, tuple)) else value)),
+                               "value": array if isinstance(value, (list, tuple)) else value}
     return found
 
 
@@ -358,8 +360,8 @@ def _inputs(grid: np.ndarray, template: list[int] | None, kind: str) -> list[np.
         shapes.append((grid.size,))
     shapes += [(grid.size, 1), (grid.size,), (1, grid.size)]
     unique = list(dict.fromkeys(shapes))
-    dtype = np.float32 if kind in ("torch", "keras") else np.float64
-    return [grid.reshape(shape).astype(dtype) for shape in unique]
+    dtypes = [np.float32] if kind in ("torch", "keras") else [np.float64, np.float32]  # float32: TF variables inside
+    return [grid.reshape(shape).astype(dtype) for dtype in dtypes for shape in unique]
 
 
 def _convert_input(array: np.ndarray, kind: str, like: Any) -> Any:
