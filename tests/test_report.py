@@ -110,6 +110,7 @@ def test_submission_page_shows_scores_gradients_and_curves(correct_result):
     links = [a.get(name) for _, a in parsed_tags(page) for name in ("src", "href") if a.get(name)]
     assert all(link.startswith(("#", "data:image/png;base64,")) for link in links)  # self-contained: no CDN, font
     assert sum(link.startswith("data:image/png") for link in links) == 1  # ... the student's own figure is inline
+    assert "function_fitting.fit: model and target on a grid of the training interval" in page  # the grader's own plot
     assert not [t for t, _ in parsed_tags(page) if t in ("link", "script", "iframe", "object")]
 
 

@@ -90,9 +90,17 @@ def curve_chart(title: str, x: list[float], curves: list[tuple[str, list, str]])
                           if isinstance(b, (int, float)) and math.isfinite(b))
         if points:
             series.append(Series(label, points, css))
-    y_ticks = [(py(v), f"{v:.3g}") for v in (low, (low + high) / 2, high)]
-    x_ticks = [(px(left), f"{left:.3g}"), (px(right), f"{right:.3g}")]
+    y_ticks = [(py(v), _short(v)) for v in (low, (low + high) / 2, high)]
+    x_ticks = [(px(left), _short(left)), (px(right), _short(right))]
     return LineChart(title, series, y_ticks, x_ticks, None, width, height, "x")
+
+
+def _short(value: float) -> str:
+    """A tick label that fits the chart's margin: 1.03e4 becomes 10.3k."""
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:.3g}"
 
 
 @dataclass
