@@ -457,6 +457,14 @@ VARIANTS: dict[str, Variant] = {
         "from dlgrade_absent_sklearn import train_test_split\n"
         "x_train, x_test, y_train, y_test = train_test_split(x_train, f(x_train))"), "report.md": REPORT_ZH},
         failing={"fit", "numpy_bonus"}, human={"fit"}),
+    "numpy_math_sin_target": Variant({"fit_relu.py": _numpy().replace("import numpy as np\n", "import math\nimport numpy as np\n")
+                                      .replace("return np.sin(x)", "return math.sin(x)")
+                                      .replace("y_train = f(x_train)", "y_train = np.array([[f(v)] for v in x_train[:, 0]])")
+                                      .replace("y_test = f(x_test)", "y_test = np.array([[f(v)] for v in x_test[:, 0]])"),
+                                      "report.md": REPORT_ZH}),
+    "torch_needs_a_gpu": Variant({"fit.ipynb": _notebook_of_script(_torch().replace("model = Net()", "model = Net().cuda()"),
+                                                                   REPORT_EN)},
+                                 failing={"runs", "fit", "numpy_bonus"}, human={"runs", "fit"}, needs_torch=True),
     "nothing": Variant({"notes.md": "nothing here yet"},
                        failing={"runs", "test_set", "relu", "fit", "comments", "report", "numpy_bonus"}),
 }

@@ -82,6 +82,20 @@ def line_r_squared(x: np.ndarray, truth: np.ndarray) -> float:
     return r_squared(design @ coefficients, truth)
 
 
+def _environment_problem(notes: list[str]) -> tuple[str, str] | None:
+    """(what the grading machine lacks, what a human should do) when a statement failed for want of a
+    package or of a GPU: not the student's fault."""
+    for note in notes:
+        package = missing_package(note)
+        if package:
+            return f"the package `{package}` is not installed where dlgrade runs", install_hint(package)
+        if "CUDA" in note or "cuda" in note:
+            return ("the code asks for a GPU (CUDA), which the grading machine does not have",
+                    "a human should judge this fit (or make the code fall back to the CPU: "
+                    "`device = 'cuda' if torch.cuda.is_available() else 'cpu'`)")
+    return None
+
+
 class FunctionFitting(Family):
     """The function_fitting target: one job that runs every fitting unit, and the rubric's checks."""
 
@@ -193,9 +207,9 @@ class FunctionFitting(Family):
         checks["test_set"] = self._test_set(unit, data)
         checks["relu"] = self._relu(unit, pairing, data)
         checks["fit"] = self._fit(pairing, data)
-        missing = next(filter(None, map(missing_package, data.get("notes", []))), None)
-        if missing and not checks["fit"].passed:  # a statement needed a package dlgrade lacks: not the student's fault
-            checks["fit"].needs_human, checks["fit"].hint = True, install_hint(missing)
+        lacking = _environment_problem(data.get("notes", []))
+        if lacking and not checks["fit"].passed:  # the grading machine lacks what a statement needed: not the student's fault
+            checks["fit"].needs_human, checks["fit"].hint = True, lacking[1]
         checks["comments"] = self._comments(unit)
         checks["report"] = report_check
         checks["numpy_bonus"] = self._best_bonus(runs, unit, data, checks["fit"])
@@ -263,14 +277,13 @@ class FunctionFitting(Family):
                    "notes": data.get("notes", []), "unit": unit.display}
         failure = (call.failure if call else None) or data.get("error") or (outcome.problem if not data else None)
         notes = data.get("notes", [])
-        missing = next(filter(None, map(missing_package, notes)), None)
+        lacking = _environment_problem(notes)
         if failure:
             return self._result("runs", False, f"{unit.display}: the fitting code could not be run to the end: {failure}",
                                 details=details)
-        if missing and not data.get("models"):
-            return self._result("runs", False, f"{unit.display}: the package `{missing}` is not installed where dlgrade "
-                                f"runs, so this code could not run ({notes[0]})", install_hint(missing), details,
-                                needs_human=True)
+        if lacking and not data.get("models"):
+            return self._result("runs", False, f"{unit.display}: {lacking[0]}, so this code could not run "
+                                f"({'; '.join(notes[:2])})", lacking[1], details, needs_human=True)
         how = ("ran to the end" if data.get("status") == "completed" else
                f"was stopped at the {self.settings['time_limit']:g} s cap at {data.get('stopped_at')}, and is measured as it stood")
         found = [m["name"] for m in data.get("models", [])]

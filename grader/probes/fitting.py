@@ -263,7 +263,7 @@ def _members(scope: dict) -> list[tuple[str, Any]]:
         if isinstance(value, (list, tuple)) and len(value) <= 50:
             found += [(f"{name}[{i}]", item) for i, item in enumerate(value)]
         elif isinstance(value, dict) and len(value) <= 50 and not isinstance(value, types.ModuleType):
-            found += [(f"{name}[{key!r}]", item) for key, item in list(value.items()) if isinstance(key, (str, int))]
+            found += [(f"{name}[{repr(key)[:40]}]", item) for key, item in list(value.items()) if isinstance(key, (str, int))]
     return found
 
 
@@ -326,7 +326,10 @@ def _find_data(scopes: list[tuple[str, dict]]) -> dict[str, dict]:
             role = data_role(name)
             if role is None or role in found:
                 continue
-            array = _as_data(value)
+            try:
+                array = _as_data(value)
+            except Exception:  # a hostile `shape` or `__array__`: not data
+                continue
             if array is not None and array.size <= 10 * MAX_DATA_ELEMENTS:
                 found[role] = {"name": name, "scope": scope_name, "values": array[:MAX_DATA_ELEMENTS],
                                "shape": list(np.shape(array if isinstance(value, (list, tuple)) else value)),
@@ -419,13 +422,13 @@ def _evaluate(function: Callable[[Any], Any], inputs: list[np.ndarray], kind: st
 def _describe(value: Any, kind: str) -> dict:
     """Layers, activations and size of a found model, as far as they can be read."""
     if kind == "torch":
-        layers = [type(m).__name__ for m in value.modules() if not list(m.children())]
+        layers = [type(m).__name__ for m in value.modules() if not list(m.children())][:50]
         return {"layers": layers, "parameters": int(sum(p.numel() for p in value.parameters())),
                 "relu": any(name in ("ReLU", "LeakyReLU", "ReLU6") for name in layers) or None,
                 "linear_layers": sum(name == "Linear" for name in layers)}
     if kind == "keras":
         layers, relu = [], False
-        for layer in getattr(value, "layers", []):
+        for layer in list(getattr(value, "layers", []))[:50]:
             activation = getattr(getattr(layer, "activation", None), "__name__", "")
             layers.append(type(layer).__name__ + (f"({activation})" if activation else ""))
             relu = relu or "relu" in activation.lower() or type(layer).__name__ == "ReLU"
@@ -460,9 +463,12 @@ def _measure(namespace: dict, frames: dict[str, dict], call: dict) -> dict:
     models = []
     for scope_name, scope in scopes:
         for name, value in _members(scope):
-            kind = _model_kind(value, roles.get(name.split("[")[0]))
+            try:
+                kind = _model_kind(value, roles.get(name.split("[")[0]))
+            except Exception:  # an object whose type checks raise is no model we can use
+                kind = None
             if kind:
-                models.append((name, scope_name, value, kind))
+                models.append((name[:80], scope_name, value, kind))
     for template_call in call.get("templates", []):
         bound = _bind_template(template_call, scopes)
         if bound is not None:
@@ -532,10 +538,12 @@ def _targets(scopes: list[tuple[str, dict]], roles: dict, expressions: list[dict
                 break
     targets = []
     for name, scope_name, function in found[:MAX_CANDIDATES]:
-        inputs = _inputs(grid, template, "numpy") + _inputs(grid, template, "numpy")[:1]
-        kinds = ["numpy"] * (len(inputs) - 1) + ["torch"]
+        inputs = _inputs(grid, template, "numpy") + _inputs(grid, template, "numpy")[:1] + [grid]
+        kinds = ["numpy"] * (len(inputs) - 2) + ["torch", "scalar"]
         values, problem = None, None
         for array, kind in zip(inputs, kinds):
+            if kind == "scalar":  # a target written with math.sin: one point at a time
+                function = np.vectorize(function, otypes=[np.float64])
             if kind == "torch" and "torch" not in sys.modules:
                 continue
             values, _, problem = _evaluate(function, [array], kind, None)
