@@ -18,7 +18,7 @@ EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
 
 def _add_selection(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--part", type=int, action="append", choices=(1, 2, 3),
+    command.add_argument("--part", type=int, action="append", choices=(1, 2, 3, 4),
                          help="grade only this part of the homework (repeatable)")
     command.add_argument("--target", action="append", choices=list(TARGETS), metavar="NAME",
                          help="grade only this target (repeatable): " + ", ".join(TARGETS))
