@@ -264,9 +264,11 @@ def test_fitting_code_gets_its_own_files_but_never_a_classmates(grader, tmp_path
 import glob, os
 for path in glob.glob("**/*", recursive=True) + glob.glob("/tmp/**/*.csv", recursive=True):
     try:
-        print(path, open(path).read()[:40])
+        text = open(path, errors="replace").read(200)
     except OSError:
-        pass
+        continue
+    if "MARKER" in text or "OWN-DATA" in text:  # only what matters: the output keeps its last 3,000 characters
+        print(path, text[:40])
 '''
     (thief / "fit_relu.py").write_text(snoop + (thief / "fit_relu.py").read_text())
     # unconfined, the attack works: the links lead to the classmate's data
