@@ -307,3 +307,17 @@ def test_a_part1_function_written_with_pytorch_is_graded_like_the_rest(grader, t
     result = grader.grade(tmp_path / "h", {"softmax"})
     assert {c.id: c.passed for c in result.checks} == {"softmax.matches_tf": True, "softmax.last_axis": True,
                                                        "softmax.large_logits": True, "softmax.no_builtin": True}
+
+
+def test_one_word_headings_name_sections():
+    report = ("# My fit\n## Function\nI fit g of x, a cosine times x, between -2 and 2 because it wiggles.\n"
+              "## Data\nTwo hundred evenly spaced inputs for training, fifty random ones for checking afterwards.\n"
+              "## Model\nOne hidden layer of 80 units, trained by Adam for 2000 steps at 0.005.\n"
+              "## Results\nThe final mean squared error is 0.0008 and both curves overlap.\n")
+    assert writeup.judge([writeup.ReportText("README.md", report)]).missing == []
+
+
+def test_a_report_appended_to_the_course_handout_gets_only_its_own_sections():
+    own = "\n\n# 我的报告\n## 模型\n两层网络，隐藏层 50 个神经元，学习率 0.01，训练 3000 轮，最终 loss 0.0012。\n" + "补充说明 " * 30
+    verdict = writeup.judge([writeup.ReportText("README.md", HANDOUT + own)])
+    assert verdict.set_aside == [] and sorted(verdict.sections) == ["fitting result", "model description"]

@@ -22,9 +22,9 @@ TEXT_SUFFIXES = tuple(s for s in REPORT_SUFFIXES if s not in DOCUMENT_SUFFIXES)
 MIN_REPORT_CHARS = 150  # non-space characters of the student's own text, below which it is no report
 SECTIONS = {
     "function definition": re.compile(
-        r"函数定义|目标函数|拟合(的|目标)?函数|函数(的)?(选择|表达式|形式|定义)|所选函数|选(择|取)(了|的)?.{0,6}函数|"
-        r"function definition|target function|function to (fit|approximate)|chosen function|the function|"
-        r"f\s*\(\s*x\s*\)\s*=|y\s*=\s*[-\w\\$]", re.I),
+        r"函数定义|目标函数|函数(的)?(选择|表达式|形式|定义)|所选函数|选(择|取)(了|的)?.{0,6}函数|"
+        r"function definition|target function|chosen function|I (fit|chose|picked)|"
+        r"[fgy]\s*\(\s*x\s*\)\s*=|y\s*=\s*[-\w\\$]|\$[^$]*(sin|cos|exp|x\^)", re.I),
     "data collection": re.compile(
         r"数据采集|数据(的)?(收集|生成|获取|集|准备|采样)|采样|训练集|测试集|样本|data collection|data ?set|sampl|"
         r"training (set|data|points)|test (set|data|points)|linspace|uniform", re.I),
@@ -34,9 +34,17 @@ SECTIONS = {
     "fitting result": re.compile(
         r"拟合效果|拟合结果|实验结果|结果|效果|误差|loss|mse|result|R²|R\^2|\br2\b|performance|可视化|figure", re.I),
 }
-_RULE_LINE = re.compile(r"\d+\s*(分|points?|pts)\b|\(\s*\d+\s*分|（\s*\d+\s*分|bonus|加分|额外|提交|submit|deadline|截止|"
-                        r"评分|grading|rubric|作业要求|requirements?\b|至少|at least|须|必须|should (contain|include)|"
+_RULE_LINE = re.compile(r"^\W*(请|please\b|you (should|must|need|are (asked|required)))|\d+\s*(分|points?|pts)\b|\(\s*\d+\s*分|（\s*\d+\s*分|bonus|加分|额外|提交|submit|deadline|截止|"
+                        r"评分|grading|rubric|作业|homework|assignment|requirements?\b|至少|at least|须|必须|should (contain|include)|"
                         r"需要包含|应包含|must", re.I)
+# A heading (markdown, bold, numbered) that names a section with one word: "## Data", "**Model.**", "三、结果".
+_HEADING = re.compile(r"^\s*(#{1,6}\s|\*\*|__|\(?[0-9一二三四五六七八九十]+[.、)）:：]|（[0-9一二三四五六七八九十]+）)")
+HEADINGS = {
+    "function definition": re.compile(r"\bfunctions?\b|\btarget\b|函数", re.I),
+    "data collection": re.compile(r"\bdata\b|\bsampling\b|数据|样本", re.I),
+    "model description": re.compile(r"\bmodel\b|\bnetwork\b|模型|网络", re.I),
+    "fitting result": re.compile(r"\bresults?\b|\bevaluation\b|\bfit\b|结果|效果", re.I),
+}
 _FITTING = re.compile(r"拟合|逼近|function fitting|fit(ting)? (a|the|my|our) function|approximat", re.I)
 _OTHER_PARTS = re.compile(r"mnist|softmax|sigmoid|cross.?entropy|交叉熵", re.I)
 _HANDOUT_NAME = re.compile(r"^(readme|作业|homework|assignment|hw\d*|task|说明)", re.I)
@@ -150,8 +158,9 @@ def judge(texts: list[ReportText]) -> ReportVerdict:
         used.append(source.name)
         chars += size
         for line in own:
+            heading = bool(_HEADING.match(line)) and len(line) <= 60
             for section, pattern in SECTIONS.items():
-                if section not in sections and pattern.search(line):
+                if section not in sections and (pattern.search(line) or heading and HEADINGS[section].search(line)):
                     sections[section] = f"{source.name}: {line[:80]!r}"
     if chars < MIN_REPORT_CHARS:
         sections = {}
