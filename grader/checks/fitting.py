@@ -149,11 +149,13 @@ class FunctionFitting(Family):
                                                              for name, data in located.report.documents.items()}})
         shipped = self._shipped_files(located.handin) if located.units else {}
         root = located.handin if located.handin.is_dir() else located.handin.parent
-        for unit in located.units:
+        for position, unit in enumerate(located.units):
             facts = unit.facts
             folder = Path(unit.file.display).parent.as_posix()
+            # the strongest unit gets the whole cap, the others half, so that all fit in a batch's hand-in budget
+            cap = self.settings["time_limit"] / (1 if position == 0 else 2)
             calls.append({
-                "kind": "run", "plan": unit.plan(), "time_limit": self.settings["time_limit"],
+                "kind": "run", "plan": unit.plan(), "time_limit": cap,
                 "notebook": unit.notebook, "plots": facts.plots, "imports": facts.imports,
                 "roles": facts.roles, "watch": sorted(n for n, r in facts.roles.items() if r == "other"),
                 "expressions": facts.expressions, "templates": facts.templates, "interval": facts.interval,
@@ -285,7 +287,8 @@ class FunctionFitting(Family):
             return self._result("runs", False, f"{unit.display}: {lacking[0]}, so this code could not run "
                                 f"({'; '.join(notes[:2])})", lacking[1], details, needs_human=True)
         how = ("ran to the end" if data.get("status") == "completed" else
-               f"was stopped at the {self.settings['time_limit']:g} s cap at {data.get('stopped_at')}, and is measured as it stood")
+               f"was stopped at its {data.get('time_limit', self.settings['time_limit']):g} s cap at "
+               f"{data.get('stopped_at')}, and is measured as it stood")
         found = [m["name"] for m in data.get("models", [])]
         summary = f"{unit.display} {how} (seed {self.seed}); models found: {', '.join(found) or 'none'}"
         errors = f"; statements that failed: {'; '.join(notes[:3])}" if notes else ""

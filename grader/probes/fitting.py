@@ -224,7 +224,7 @@ def run_fitting(namespace: dict, job: dict, call: dict) -> dict:
             pass
     measured = _measure(scope, frames.kept, call)
     return {
-        "status": status, "stopped_at": stopped_at, "notes": notes[:20], "seconds": round(run_seconds, 2),
+        "status": status, "stopped_at": stopped_at, "time_limit": float(call["time_limit"]), "notes": notes[:20], "seconds": round(run_seconds, 2),
         "output_tail": _tail(output, offset), "figures": figures.images, "figures_dropped": figures.dropped,
         "torch_used": "torch" in sys.modules, **measured,
     }
