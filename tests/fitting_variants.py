@@ -369,6 +369,51 @@ for step in range(600):
 print("final loss", float(loss))
 '''
 
+# The style of a popular Chinese PyTorch tutorial: unsqueezed linspace, noisy y = x.pow(2) + noise,
+# F.relu in forward, plt.ion() with pauses, no test set and no report.
+TORCH_TUTORIAL = '''import torch
+import torch.nn.functional as F
+import matplotlib.pyplot as plt
+
+torch.manual_seed(1)    # reproducible
+
+x = torch.unsqueeze(torch.linspace(-1, 1, 100), dim=1)  # x data (tensor), shape=(100, 1)
+y = x.pow(2) + 0.2 * torch.rand(x.size())                 # noisy y data (tensor), shape=(100, 1)
+
+
+class Net(torch.nn.Module):
+    def __init__(self, n_feature, n_hidden, n_output):
+        super(Net, self).__init__()
+        self.hidden = torch.nn.Linear(n_feature, n_hidden)   # hidden layer
+        self.predict = torch.nn.Linear(n_hidden, n_output)   # output layer
+
+    def forward(self, x):
+        x = F.relu(self.hidden(x))      # activation function for hidden layer
+        x = self.predict(x)             # linear output
+        return x
+
+
+net = Net(n_feature=1, n_hidden=10, n_output=1)     # define the network
+optimizer = torch.optim.SGD(net.parameters(), lr=0.2)
+loss_func = torch.nn.MSELoss()  # this is for regression mean squared loss
+
+plt.ion()   # something about plotting
+for t in range(300):
+    prediction = net(x)     # input x and predict based on x
+    loss = loss_func(prediction, y)     # must be (1. nn output, 2. target)
+    optimizer.zero_grad()   # clear gradients for next train
+    loss.backward()         # backpropagation, compute gradients
+    optimizer.step()        # apply gradients
+    if t % 100 == 0:
+        # plot and show learning process
+        plt.cla()
+        plt.scatter(x.data.numpy(), y.data.numpy())
+        plt.plot(x.data.numpy(), prediction.data.numpy(), 'r-', lw=5)
+        plt.pause(0.1)
+plt.ioff()
+plt.show()
+'''
+
 
 @dataclass
 class Variant:
@@ -465,6 +510,8 @@ VARIANTS: dict[str, Variant] = {
     "torch_needs_a_gpu": Variant({"fit.ipynb": _notebook_of_script(_torch().replace("model = Net()", "model = Net().cuda()"),
                                                                    REPORT_EN)},
                                  failing={"runs", "fit", "numpy_bonus"}, human={"runs", "fit"}, needs_torch=True),
+    "torch_tutorial_style": Variant({"301_regression.py": TORCH_TUTORIAL},
+                                    failing={"test_set", "report", "numpy_bonus"}, needs_torch=True),
     "nothing": Variant({"notes.md": "nothing here yet"},
                        failing={"runs", "test_set", "relu", "fit", "comments", "report", "numpy_bonus"}),
 }

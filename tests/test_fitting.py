@@ -147,7 +147,7 @@ def main():
     unit = _units(tmp_path, "fit.py", code)[0]
     facts = unit.facts
     assert facts.roles["target"] == "target" and facts.roles["predict"] == "model" and facts.roles["main"] == "other"
-    assert facts.expressions == [{"y": "y_train", "x": "x_train", "text": "np.sin(x_train)"}]  # noise dropped
+    assert facts.expressions == [{"y": "y_train", "x": "x_train", "text": "np.sin(x_train)", "noisy": True}]  # noise dropped
     assert facts.templates[0]["text"] == "predict(x_train, W1, b1)"
     assert facts.interval == [-2.0, 2.0]
     assert facts.frameworks == ["PyTorch"] and facts.autograd

@@ -223,14 +223,16 @@ def _without_noise(node: ast.AST) -> ast.AST | None:
     return None
 
 
-def _pure_math(node: ast.AST, aliases: dict[str, str], student_functions: set[str]) -> bool:
-    """Only arithmetic, numeric-library calls and names: no student function, no model call."""
+def _pure_math(node: ast.AST, aliases: dict[str, str], student_functions: set[str], x_name: str) -> bool:
+    """Only arithmetic, numeric-library calls, methods of x itself (`x.pow(2)`) and names: no
+    student function, no model call."""
     for sub in ast.walk(node):
         if isinstance(sub, ast.Call):
             root = _root_name(sub.func)
             if isinstance(sub.func, ast.Name) and sub.func.id not in ("abs", "pow", "float"):
                 return False
-            if root is not None and aliases.get(root, root) not in _NUMERIC_MODULES | {"numpy", "torch", "tensorflow", "math"}:
+            if root is not None and root != x_name and \
+                    aliases.get(root, root) not in _NUMERIC_MODULES | {"numpy", "torch", "tensorflow", "math"}:
                 return False
         if isinstance(sub, ast.Name) and sub.id in student_functions:
             return False
@@ -377,8 +379,9 @@ def _scan_statements(tree: ast.AST, facts: StaticFacts, aliases: dict[str, str],
                     and len(facts.expressions) < 4:
                 xs = [n for n in _names(node.value) if data_role(n) in ("x", "x_train")]
                 cleaned = _without_noise(node.value)
-                if xs and cleaned is not None and _pure_math(cleaned, aliases, student_functions):
-                    facts.expressions.append({"y": single.id, "x": xs[0], "text": ast.unparse(cleaned)})
+                if xs and cleaned is not None and _pure_math(cleaned, aliases, student_functions, xs[0]):
+                    facts.expressions.append({"y": single.id, "x": xs[0], "text": ast.unparse(cleaned),
+                                              "noisy": cleaned is not node.value})
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _BACKWARD_NAME.search(node.name):
             body = ast.unparse(node)
             if re.search(r"\.T\b|transpose|@|dot\(|\*", body):

@@ -520,7 +520,7 @@ def _bind_template(template: dict, scopes: list[tuple[str, dict]]) -> tuple[str,
 def _targets(scopes: list[tuple[str, dict]], roles: dict, expressions: list[dict], grid: np.ndarray,
              template: list[int] | None, like: Any, data: dict) -> list[dict]:
     """The student's target function(s) on the grid (and on their own x), by function or expression."""
-    found, seen = [], set()
+    found, seen, noisy = [], set(), set()
     for scope_name, scope in scopes:
         for name, value in _members(scope):
             base = name.split("[")[0]
@@ -533,6 +533,8 @@ def _targets(scopes: list[tuple[str, dict]], roles: dict, expressions: list[dict
             if expression["x"] in scope or scope_name == "module":
                 context = dict(scopes[0][1], **scope)
                 code = compile(expression["text"], "<dlgrade target expression>", "eval")
+                if expression.get("noisy"):
+                    noisy.add(f"{expression['y']} = {expression['text']}")
                 found.append((f"{expression['y']} = {expression['text']}", scope_name,
                               lambda x, c=code, ctx=context, e=expression: eval(c, dict(ctx, **{e["x"]: x}))))  # noqa: S307
                 break
@@ -550,7 +552,7 @@ def _targets(scopes: list[tuple[str, dict]], roles: dict, expressions: list[dict
             if values is not None:
                 layout = array
                 break
-        entry = {"name": name, "scope": scope_name, "problem": problem}
+        entry = {"name": name, "scope": scope_name, "problem": problem, "noisy": name in noisy}
         if values is not None:
             entry["grid"] = values
             for role in ("x_train", "x_test", "x"):
