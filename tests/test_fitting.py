@@ -321,3 +321,21 @@ def test_a_report_appended_to_the_course_handout_gets_only_its_own_sections():
     own = "\n\n# 我的报告\n## 模型\n两层网络，隐藏层 50 个神经元，学习率 0.01，训练 3000 轮，最终 loss 0.0012。\n" + "补充说明 " * 30
     verdict = writeup.judge([writeup.ReportText("README.md", HANDOUT + own)])
     assert verdict.set_aside == [] and sorted(verdict.sections) == ["fitting result", "model description"]
+
+
+def _notebook_cells(path: Path) -> list[tuple[str, str]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [(c["cell_type"], "".join(c["source"])) for c in data["cells"] if c["cell_type"] in ("code", "markdown")]
+
+
+def test_part2_gradient_checks_are_no_fit_but_a_fit_reusing_its_layers_is(tmp_path):
+    part2 = _notebook_cells(Path("reference/tutorial_minst_fnn-numpy-exercise.ipynb"))
+    checks = part2 + [("code", "x = np.random.normal(size=[5, 6])\nerror = np.sum((np.maximum(x, 0) - Relu().forward(x)) ** 2)")]
+    assert _units(tmp_path, "part2.ipynb", notebook(checks)) == []
+    fit = ("x_train = np.linspace(-2, 2, 100).reshape(-1, 1)\ny_train = np.sin(2 * x_train)\n"
+           "W1 = np.random.normal(size=[1, 30])\nlayer, act = Matmul(), Relu()\n"
+           "for step in range(10):\n    h = act.forward(layer.forward(x_train, W1))\n    loss = np.mean((h.sum(1, keepdims=True) - y_train) ** 2)\n")
+    units = _units(tmp_path, "part2_and_fit.ipynb", notebook(checks + [("markdown", "## 函数拟合"), ("code", fit)]))
+    assert len(units) == 1 and not units[0].whole_file
+    sources = [units[0].file.cells[i].source for i in units[0].cells]
+    assert sources[-1] == fit and len(sources) <= 2  # from after Part 2's own cells (its last check may come along)

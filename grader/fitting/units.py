@@ -32,6 +32,12 @@ _RELU = re.compile(r"relu|np\.maximum\(\s*0|maximum\(\s*0|\.clamp\(\s*min\s*=\s*
 _NETWORK = re.compile(r"nn\.Linear|Dense\(|nn\.Module|Sequential|@\s*self\.W|np\.dot\(|\bW1\b|weights?", re.I)
 _MNIST = re.compile(r"mnist|softmax_ce|sigmoid_ce|784|28\s*\*\s*28|\(28,\s*28\)|one_hot|"
                     r"softmax_cross_entropy|sparse_categorical|prepare_mnist", re.I)
+# Parts 1-3 code and its tests (the homework's own functions, called bare: `torch.sigmoid(` is no match;
+# Matmul and Relu stay allowed, a NumPy fit may reuse them).
+_OTHER_PARTS = re.compile(r"(?<![.\w])(softmax|sigmoid|softmax_ce|sigmoid_ce)\s*\(|\bmyModel\b|\btrain_one_step\b|"
+                          r"\bclass (Softmax|Log)\b|(?<![.\w])(Softmax|Log)\(\)")
+# y computed from x by a formula: what tells a fit from the homework's own gradient checks
+_TARGET_MATH = re.compile(r"\b(sin|cos|exp|tan|sqrt|log)\s*\(|\b[a-wyz_]*x\w*\s*\*\*\s*[2-9]|\.pow\(|\bx\s*\*\s*x\b")
 _NAME_HINT = re.compile(r"fit|拟合|func|relu|approx|regress|chap(ter)?_?4|part_?4|ex(ercise)?_?2|作业二|函数", re.I)
 _TARGET_NAME = re.compile(r"^(f|g|h|fun|func|function|target|true_?f(unc(tion)?)?|ground_?truth|real_?f(unc)?|"
                           r"y_?func(tion)?|f_?\d+|fun_?\d+|func_?\d+|target_?func(tion)?|original_?func(tion)?|"
@@ -111,9 +117,14 @@ def _graded_names() -> set[str]:
     return {t.defined_name for t in TARGETS.values()}
 
 
+def _is_other_part(source: str) -> bool:
+    """A cell of Parts 1-3: MNIST, or the homework's own functions defined or tested."""
+    return bool(_MNIST.search(source) or _OTHER_PARTS.search(source))
+
+
 def _is_fitting_cell(source: str) -> bool:
-    return not _MNIST.search(source) and bool(_SAMPLING.search(source) or
-                                               (_LOSS.search(source) and _RELU.search(source)))
+    return not _is_other_part(source) and bool(_SAMPLING.search(source) or
+                                                (_LOSS.search(source) and _RELU.search(source)))
 
 
 def find_units(files: list[SourceFile]) -> list[FittingUnit]:
@@ -125,16 +136,21 @@ def find_units(files: list[SourceFile]) -> list[FittingUnit]:
         fitting = [i for i, cell in enumerate(file.cells) if cell.tree is not None and _is_fitting_cell(cell.source)]
         if not fitting:
             continue
-        text = "\n".join(file.cells[i].source for i in range(fitting[0], len(file.cells))
-                         if not _MNIST.search(file.cells[i].source))
+        other = [i for i, cell in enumerate(file.cells) if _is_other_part(cell.source)]
+        after = [i for i in fitting if not other or i > other[-1]]
+        start = after[0] if after else fitting[0]  # fitting appended after Parts 1-3: from there on
+        text = "\n".join(file.cells[i].source for i in range(start, len(file.cells))
+                         if not _is_other_part(file.cells[i].source))
         evidence = [bool(_SAMPLING.search(text)), bool(_LOSS.search(text)), bool(_RELU.search(text)),
                     bool(_NETWORK.search(text))]
         named = bool(_NAME_HINT.search(file.display.rsplit("/", 1)[-1]))
         if not (named and sum(evidence) >= 2 or evidence[0] and evidence[1] and (evidence[2] or evidence[3])):
             continue
-        mixed = any(_MNIST.search(c.source) for c in file.cells) or bool(set(file.definitions) & _graded_names())
-        cells = [i for i in range(fitting[0], len(file.cells))
-                 if file.cells[i].tree is not None and not _MNIST.search(file.cells[i].source)] if mixed \
+        mixed = any(_is_other_part(c.source) for c in file.cells) or bool(set(file.definitions) & _graded_names())
+        if mixed and not (evidence[0] and _TARGET_MATH.search(text)):
+            continue  # beside Parts 1-3, a fit must also compute y from x by a formula
+        cells = [i for i in range(start, len(file.cells))
+                 if file.cells[i].tree is not None and not _is_other_part(file.cells[i].source)] if mixed \
             else [i for i, c in enumerate(file.cells) if c.tree is not None]
         unit = FittingUnit(file, cells, whole_file=not mixed)
         unit.facts = analyse(unit)
