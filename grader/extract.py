@@ -71,6 +71,7 @@ class SourceFile:
     definitions: dict[str, Definition] = field(default_factory=dict)  # the binding that wins, as Python runs it
     history: dict[str, list[Definition]] = field(default_factory=dict)  # every binding, in load order
     linecache: dict[str, str] = field(default_factory=dict)
+    markdown: list[str] = field(default_factory=list)  # a notebook's markdown cells (Part 4's report)
 
     @property
     def problems(self) -> list[str]:
@@ -225,22 +226,27 @@ def _decode_python(raw: bytes) -> tuple[str, str | None]:
         return raw.decode("latin-1"), "file is not valid UTF-8; read as Latin-1"
 
 
-def _notebook_cells(raw: bytes) -> list[tuple[int, str]]:
-    """(position among all cells, source) of each code cell, read from the notebook's JSON: cells
-    of nbformat 4 (`source`), or worksheets of nbformat 3 (`input`). No schema validation: a
-    notebook nbformat would reject is still read if its cells are there, and a large one is read
-    fast. A truncated file raises ValueError and is reported as unreadable."""
+def _notebook_cells(raw: bytes) -> tuple[list[tuple[int, str]], list[str]]:
+    """(position among all cells, source) of each code cell, and the text of each markdown cell
+    (Part 4's report), read from the notebook's JSON: cells of nbformat 4 (`source`), or worksheets
+    of nbformat 3 (`input`). No schema validation: a notebook nbformat would reject is still read
+    if its cells are there, and a large one is read fast. A truncated file raises ValueError and is
+    reported as unreadable."""
     data = json.loads(raw.decode("utf-8-sig", errors="replace"))
     if not isinstance(data, dict) or not ("cells" in data or "worksheets" in data):
         raise ValueError("not a Jupyter notebook (no cells)")
     cells = data.get("cells") or [c for ws in data.get("worksheets") or [] for c in ws.get("cells", [])]
-    sources = []
+    sources, markdown = [], []
     for position, cell in enumerate(cells, start=1):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+        if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown"):
             continue
         source = cell.get("source", cell.get("input")) or ""
-        sources.append((position, "".join(map(str, source)) if isinstance(source, list) else str(source)))
-    return sources
+        text = "".join(map(str, source)) if isinstance(source, list) else str(source)
+        if cell["cell_type"] == "code":
+            sources.append((position, text))
+        else:
+            markdown.append(text)
+    return sources, markdown
 
 
 def _index_definitions(file: SourceFile) -> None:
@@ -276,7 +282,8 @@ def extract_file(path: Path, display: str, max_bytes: int = DEFAULT_MAX_FILE_BYT
     try:
         raw = read_source(path, max_bytes)
         if is_notebook:
-            chunks = [(position, normalise_newlines(s)) for position, s in _notebook_cells(raw)]
+            code, file.markdown = _notebook_cells(raw)
+            chunks = [(position, normalise_newlines(s)) for position, s in code]
         else:
             text, note = _decode_python(raw)
             text = normalise_newlines(text)

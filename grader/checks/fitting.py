@@ -118,7 +118,7 @@ class FunctionFitting(Family):
         return FittingLocated(target, units[0].file if units else None, None,
                               [f.display for f in files if f.display not in unread], unread,
                               units=units, handin=handin,
-                              report=writeup.collect(handin, self.max_file_bytes, {u.file.display for u in units}))
+                              report=writeup.collect(handin, files, self.max_file_bytes, {u.file.display for u in units}))
 
     def found(self, located: Located) -> bool:
         return True  # without code, the report is still graded and the rest says what was looked for
@@ -441,9 +441,9 @@ class FunctionFitting(Family):
         read = f"read: {', '.join(verdict.used)}" if verdict.used else "no report text found"
         details = {"sections": found, "missing": missing, "used": verdict.used, "set_aside": verdict.set_aside}
         human = bool(unreadable or empty) and not found
-        if unreadable or empty:
+        if unreadable or empty or report.notes:
             aside += "; could not read: " + ", ".join([f"{n} ({p})" for n, p in unreadable.items()] +
-                                                      [f"{n} (no text layer: scanned?)" for n in empty])
+                                                      [f"{n} (no text layer: scanned?)" for n in empty] + report.notes)
         message = (f"report sections found: {', '.join(found) or 'none'}"
                    + (f"; missing: {', '.join(missing)}" if missing else "") + f" ({read}{aside})")
         hint = None if not missing else ("the report must cover the function's definition, how the data were "

@@ -10,12 +10,12 @@ such rules with nothing of the student's is set aside and named in the verdict.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.discover import REPORT_SUFFIXES, discover, read_source
+from grader.extract import SourceFile
 
 DOCUMENT_SUFFIXES = (".pdf", ".docx")
 TEXT_SUFFIXES = tuple(s for s in REPORT_SUFFIXES if s not in DOCUMENT_SUFFIXES)
@@ -83,35 +83,17 @@ class ReportVerdict:
         return [name for name in SECTIONS if name not in self.sections]
 
 
-def _markdown_cells(path: Path, max_bytes: int) -> list[str]:
-    try:
-        data = json.loads(read_source(path, max_bytes).decode("utf-8-sig", errors="replace"))
-    except (OSError, ValueError):
-        return []
-    cells = data.get("cells") or [c for ws in data.get("worksheets") or [] for c in ws.get("cells", [])] \
-        if isinstance(data, dict) else []
-    texts = []
-    for cell in cells:
-        if isinstance(cell, dict) and cell.get("cell_type") == "markdown":
-            source = cell.get("source", "")
-            texts.append("".join(map(str, source)) if isinstance(source, list) else str(source))
-    return texts
-
-
-def collect(handin: Path, max_bytes: int, fitting_files: set[str] = frozenset()) -> ReportSources:
-    """Markdown cells of every notebook, text files and PDF/Word files of the hand-in
-    (`fitting_files`: the notebooks that hold fitting code, by display name)."""
+def collect(handin: Path, files: list[SourceFile], max_bytes: int, fitting_files: set[str] = frozenset()) -> ReportSources:
+    """Markdown cells of the hand-in's notebooks (`files`, already read), its text files and its
+    PDF/Word files (`fitting_files`: the notebooks that hold fitting code, by display name)."""
     root = handin if handin.is_dir() else handin.parent
     found = ReportSources()
-    discovered = discover(handin, max_bytes, (".ipynb",) + TEXT_SUFFIXES + DOCUMENT_SUFFIXES)
+    found.texts = [ReportText(f"{file.display} (markdown cells)", "\n\n".join(file.markdown), file.display in fitting_files)
+                   for file in files if file.markdown]
+    discovered = discover(handin, max_bytes, REPORT_SUFFIXES)
     for path in discovered.sources:
         name = path.relative_to(root).as_posix()
-        suffix = path.suffix.lower()
-        if suffix == ".ipynb":
-            cells = _markdown_cells(path, max_bytes)
-            if cells:
-                found.texts.append(ReportText(f"{name} (markdown cells)", "\n\n".join(cells), name in fitting_files))
-        elif suffix in TEXT_SUFFIXES:
+        if path.suffix.lower() in TEXT_SUFFIXES:
             try:
                 found.texts.append(ReportText(name, read_source(path, max_bytes).decode("utf-8", "replace")))
             except OSError as error:
