@@ -22,7 +22,7 @@ from grader.extract import SourceFile, extract_file
 from grader.results import SubmissionResult
 from grader.sandbox.jobs import Job, Limits, run_job
 from grader.sandbox.zygote import Zygote
-from grader.targets import TARGETS, Located, source_of  # noqa: F401  (source_of: for tests)
+from grader.targets import TARGETS, Located
 
 
 def load_sources(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[SourceFile]:

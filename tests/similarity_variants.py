@@ -214,8 +214,8 @@ def disguise(source_folder: Path, folder: Path, rng: random.Random) -> Path:
 
 def extracted(folder: Path) -> dict:
     """What grading records of a hand-in's code (the results contract's `sources`), without running it."""
-    from grader.pipeline import load_sources, source_of
-    from grader.targets import TARGETS, locate
+    from grader.pipeline import load_sources
+    from grader.targets import TARGETS, locate, source_of
 
     files = load_sources(folder)
     located = {name: locate(target, files) for name, target in TARGETS.items()}
