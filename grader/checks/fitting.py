@@ -140,9 +140,6 @@ class FunctionFitting(Family):
     def expected(self, target: str) -> None:
         """Nothing to prepare: the target is the student's own function."""
 
-    def missing(self, located: Located) -> list[CheckResult]:
-        return self.judge(located, JobOutcome())
-
     def job(self, located: FittingLocated) -> Job:
         calls = []
         if located.report.documents:

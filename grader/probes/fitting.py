@@ -169,6 +169,15 @@ def _write_files(files: dict[str, np.ndarray], folder: str) -> None:
 
 
 def _seed_frameworks(seed: int, imports: list[str]) -> None:
+    """Every unit starts from the same seeds, whatever ran before it in this process."""
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed)
+    if "tensorflow" in imports or "keras" in imports:
+        import tensorflow as tf
+
+        tf.random.set_seed(seed)
     if "torch" in imports:
         try:
             import torch
