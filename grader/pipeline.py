@@ -22,7 +22,7 @@ from grader.extract import SourceFile, extract_file
 from grader.results import SubmissionResult
 from grader.sandbox.jobs import Job, Limits, run_job
 from grader.sandbox.zygote import Zygote
-from grader.targets import TARGETS, Located
+from grader.targets import TARGETS
 
 
 def load_sources(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> list[SourceFile]:
@@ -91,23 +91,21 @@ class Grader:
             for name in family.targets:
                 if targets is not None and name not in targets:
                     continue
-                located = family.locate(TARGETS[name], files, path)
-                if not family.found(located):
-                    result.checks += family.missing(located)
-                    continue
-                source = family.source(located)
-                if source:
-                    result.sources[name] = source
-                settled = family.settled(located)
-                if settled is not None:
-                    result.checks += settled
-                    continue
                 try:
-                    job = family.job(located)
+                    located = family.locate(TARGETS[name], files, path)
+                    if not family.found(located):
+                        result.checks += family.missing(located)
+                        continue
+                    source = family.source(located)
+                    if source:
+                        result.sources[name] = source
+                    settled = family.settled(located)
+                    if settled is not None:
+                        result.checks += settled
+                        continue
+                    jobs.append((family, located, family.job(located)))
                 except Exception as error:  # a grader bug must cost no student points silently, nor stop a batch
-                    _record_grader_error(result, family, located, error)
-                    continue
-                jobs.append((family, located, job))
+                    _record_grader_error(result, family, name, error)
         pending = self._submit(jobs, deadline)
         referencing = profile.now()
         for family, located, *_ in pending:  # references in this process while the children work
@@ -120,7 +118,7 @@ class Grader:
                 result.confinement = result.confinement or outcome.confinement
                 result.checks += flag_missing_packages(family.judge(located, outcome))
             except Exception as error:  # as above
-                _record_grader_error(result, family, located, error)
+                _record_grader_error(result, family, located.target.name, error)
                 continue
             for note in outcome.load_notes:
                 if note not in notes:
@@ -159,9 +157,8 @@ def limits_from(config: Config) -> Limits:
                   memory_mb=int(limits["memory_mb"]), max_processes=int(limits["max_processes"]), cpus=limits["cpus"])
 
 
-def _record_grader_error(result: SubmissionResult, family: Family, located: Located,
-                         error: Exception) -> None:
+def _record_grader_error(result: SubmissionResult, family: Family, target: str, error: Exception) -> None:
     """Fail the target's checks with the grader's own error, flagged so the exit status says so."""
-    message = f"grader error while grading `{located.target.name}`: {type(error).__name__}: {error}"
+    message = f"grader error while grading `{target}`: {type(error).__name__}: {error}"
     result.internal_errors.append(message)
-    result.checks += all_failed(located.target.name, family.check_ids(located.target.name), message)
+    result.checks += all_failed(target, family.check_ids(target), message)

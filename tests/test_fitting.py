@@ -339,3 +339,16 @@ def test_part2_gradient_checks_are_no_fit_but_a_fit_reusing_its_layers_is(tmp_pa
     assert len(units) == 1 and not units[0].whole_file
     sources = [units[0].file.cells[i].source for i in units[0].cells]
     assert sources[-1] == fit and len(sources) <= 2  # from after Part 2's own cells (its last check may come along)
+
+
+@pytest.mark.slow
+def test_a_grader_bug_while_finding_part4_costs_only_part4(grader, tmp_path, monkeypatch):
+    def broken_locate(self, target, files, handin):
+        raise RuntimeError("simulated grader bug")
+
+    monkeypatch.setattr(FunctionFitting, "locate", broken_locate)
+    folder = VARIANTS["numpy_script_report_md"].write(tmp_path / "h")
+    (folder / "part1.py").write_text("import numpy as np\n\ndef sigmoid(x):\n    return 1 / (1 + np.exp(-x))\n")
+    result = grader.grade(folder, {"sigmoid", "function_fitting"})
+    assert result.internal_errors == ["grader error while grading `function_fitting`: RuntimeError: simulated grader bug"]
+    assert result.per_target()["sigmoid"][0] > 0 and result.per_target()["function_fitting"] == (0.0, 10.0)
