@@ -170,14 +170,9 @@ def _write_files(files: dict[str, np.ndarray], folder: str) -> None:
 
 def _seed_frameworks(seed: int, imports: list[str]) -> None:
     """Every unit starts from the same seeds, whatever ran before it in this process."""
-    import random
+    from grader.sandbox.child import seed_everything
 
-    random.seed(seed)
-    np.random.seed(seed)
-    if "tensorflow" in imports or "keras" in imports:
-        import tensorflow as tf
-
-        tf.random.set_seed(seed)
+    seed_everything(seed)
     if "torch" in imports:
         try:
             import torch
@@ -489,22 +484,30 @@ def _measure(namespace: dict, frames: dict[str, dict], call: dict) -> dict:
         entry = {"name": name, "scope": scope_name, "kind": kind, **_describe(value, kind), "problem": problem}
         if predictions is not None:
             entry["grid"] = predictions
-            for role in ("x_train", "x_test", "x"):
-                if role in data:
-                    shaped = _reshaped(data[role]["values"], inputs[position].shape, grid.size)
-                    values, _, _ = _evaluate(function, [shaped.astype(inputs[position].dtype)], kind, data[role]["value"])
-                    if values is not None:
-                        entry[f"on_{role}"] = values
+            entry.update(_on_student_x(function, inputs[position], kind, data, with_like=True))
         result["models"].append(entry)
     result["targets"] = _targets(scopes, roles, call.get("expressions", []), grid, template, like, data)
     return result
 
 
-def _reshaped(values: np.ndarray, shape: tuple, size: int) -> np.ndarray:
+def _reshaped(values: np.ndarray, shape: tuple) -> np.ndarray:
     """`values` in the layout the grid worked in (column, row or flat)."""
     if len(shape) == 1:
         return values
     return values.reshape(-1, 1) if shape[1] == 1 else values.reshape(1, -1)
+
+
+def _on_student_x(function: Callable[[Any], Any], layout: np.ndarray, kind: str, data: dict, with_like: bool) -> dict:
+    """`on_x_train`, `on_x_test`, `on_x`: `function` on the student's own inputs, in the layout and
+    dtype that worked on the grid (models get the student's tensor type back; targets plain arrays)."""
+    found = {}
+    for role in ("x_train", "x_test", "x"):
+        if role in data:
+            shaped = _reshaped(data[role]["values"], layout.shape).astype(layout.dtype)
+            values, _, _ = _evaluate(function, [shaped], kind, data[role]["value"] if with_like else None)
+            if values is not None:
+                found[f"on_{role}"] = values
+    return found
 
 
 def _bind_template(template: dict, scopes: list[tuple[str, dict]]) -> tuple[str, Callable] | None:
@@ -549,7 +552,8 @@ def _targets(scopes: list[tuple[str, dict]], roles: dict, expressions: list[dict
                 break
     targets = []
     for name, scope_name, function in found[:MAX_CANDIDATES]:
-        inputs = _inputs(grid, template, "numpy") + _inputs(grid, template, "numpy")[:1] + [grid]
+        layouts = _inputs(grid, template, "numpy")
+        inputs = layouts + layouts[:1] + [grid]
         kinds = ["numpy"] * (len(inputs) - 2) + ["torch", "scalar"]
         values, problem = None, None
         for array, kind in zip(inputs, kinds):
@@ -564,12 +568,7 @@ def _targets(scopes: list[tuple[str, dict]], roles: dict, expressions: list[dict
         entry = {"name": name, "scope": scope_name, "problem": problem, "noisy": name in noisy}
         if values is not None:
             entry["grid"] = values
-            for role in ("x_train", "x_test", "x"):
-                if role in data:
-                    shaped = _reshaped(data[role]["values"], layout.shape, grid.size)
-                    on_data, _, _ = _evaluate(function, [shaped], kind, None)
-                    if on_data is not None:
-                        entry[f"on_{role}"] = on_data
+            entry.update(_on_student_x(function, layout, kind, data, with_like=False))
         targets.append(entry)
     return targets
 

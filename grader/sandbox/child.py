@@ -76,7 +76,8 @@ def _close_inherited_descriptors(keep: int) -> None:
     os.closerange(keep + 1, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
 
 
-def _seed_everything(seed: int) -> None:
+def seed_everything(seed: int) -> None:
+    """Python's, numpy's and TensorFlow's seeds (TF with one thread per child)."""
     import numpy as np
     import tensorflow as tf
 
@@ -97,7 +98,7 @@ def _serve(job: dict[str, Any], result_fd: int, confinement: dict) -> None:
     def emit(message: dict[str, Any]) -> None:
         write_all(result_fd, encode_frame(message))
 
-    _seed_everything(job.get("seed", 0))
+    seed_everything(job.get("seed", 0))
     namespace, notes = load(job["plan"], lambda index: emit({"event": "statement", "index": index}))
     problems = {} if job.get("standalone") else \
         {target: _problem(namespace, target) for target in job.get("targets") or [job["target"]]}
