@@ -14,6 +14,8 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.i18n import _, tr
+
 SOURCE_SUFFIXES = (".ipynb", ".py")
 REPORT_SUFFIXES = (".md", ".markdown", ".txt", ".rst", ".pdf", ".docx")  # Part 4's report
 DATA_SUFFIXES = (".npy", ".npz", ".csv", ".txt", ".json", ".dat", ".pkl", ".pt", ".pth", ".h5", ".mat")  # beside Part 4's code
@@ -48,15 +50,16 @@ def vet(path: Path, root: Path, max_bytes: int) -> str | None:
     real = Path(os.path.realpath(path))
     real_root = Path(os.path.realpath(root))
     if real != real_root and real_root not in real.parents:
-        return "a symlink to a file outside the hand-in; not read"
+        return _("a symlink to a file outside the hand-in; not read")
     try:
         info = os.stat(real)
     except OSError as error:
-        return f"cannot be read ({error.strerror or error})"
+        return tr("cannot be read ({error})", error=error.strerror or error)
     if not stat.S_ISREG(info.st_mode):
-        return "not a regular file (a device, FIFO or socket); not read"
+        return _("not a regular file (a device, FIFO or socket); not read")
     if info.st_size > max_bytes:
-        return f"{info.st_size / 2**20:.1f} MB, over the {max_bytes / 2**20:g} MB limit per file; not read"
+        return tr("{size:.1f} MB, over the {limit:g} MB limit per file; not read", size=info.st_size / 2**20,
+              limit=max_bytes / 2**20)
     return None
 
 
@@ -67,14 +70,14 @@ def read_source(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise UnsafeSource(f"{path.name}: not a regular file")
+            raise UnsafeSource(tr("{name}: not a regular file", name=path.name))
         chunks, remaining = [], max_bytes + 1
         while remaining > 0 and (chunk := os.read(fd, min(remaining, 2**22))):
             chunks.append(chunk)
             remaining -= len(chunk)
         data = b"".join(chunks)
         if len(data) > max_bytes:
-            raise UnsafeSource(f"{path.name}: over the {max_bytes / 2**20:g} MB limit per file")
+            raise UnsafeSource(tr("{name}: over the {limit:g} MB limit per file", name=path.name, limit=max_bytes / 2**20))
         return data
     finally:
         os.close(fd)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.discover import DEFAULT_MAX_FILE_BYTES, read_source
+from grader.i18n import _, tr
 
 _PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "memit", "debug"}
 _MAGIC_LINE = re.compile(r"^(\s*)(?:[%!?]|[\w\s,.\[\]()]+?=\s*[%!]|\S.*\?\??\s*$)")
@@ -111,7 +112,7 @@ def neutralise_magics(source: str) -> tuple[str, str | None]:
     if first is not None and lines[first].lstrip().startswith("%%"):
         magic = lines[first].lstrip()[2:].split(maxsplit=1)[0] if lines[first].strip() != "%%" else ""
         if magic not in _PYTHON_CELL_MAGICS:
-            return "\n" * (len(lines) - 1), f"%%{magic} cell skipped"
+            return "\n" * (len(lines) - 1), tr("%%{magic} cell skipped", magic=magic)
         lines[first] = ""
         source = "\n".join(lines)
     try:
@@ -220,10 +221,10 @@ def _decode_python(raw: bytes) -> tuple[str, str | None]:
     except UnicodeDecodeError:
         pass
     try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(raw).readline)
+        encoding = tokenize.detect_encoding(io.BytesIO(raw).readline)[0]
         return raw.decode(encoding), None
     except (SyntaxError, LookupError, UnicodeDecodeError):
-        return raw.decode("latin-1"), "file is not valid UTF-8; read as Latin-1"
+        return raw.decode("latin-1"), _("file is not valid UTF-8; read as Latin-1")
 
 
 def _notebook_cells(raw: bytes) -> tuple[list[tuple[int, str]], list[str]]:
@@ -234,7 +235,7 @@ def _notebook_cells(raw: bytes) -> tuple[list[tuple[int, str]], list[str]]:
     reported as unreadable."""
     data = json.loads(raw.decode("utf-8-sig", errors="replace"))
     if not isinstance(data, dict) or not ("cells" in data or "worksheets" in data):
-        raise ValueError("not a Jupyter notebook (no cells)")
+        raise ValueError(_("not a Jupyter notebook (no cells)"))
     cells = data.get("cells") or [c for ws in data.get("worksheets") or [] for c in ws.get("cells", [])]
     sources, markdown = [], []
     for position, cell in enumerate(cells, start=1):
@@ -296,12 +297,12 @@ def extract_file(path: Path, display: str, max_bytes: int = DEFAULT_MAX_FILE_BYT
                 except SyntaxError:
                     chunks = _split_blocks(text)
     except (OSError, ValueError) as error:
-        file.error = f"cannot be read: {error}"
+        file.error = tr("cannot be read: {error}", error=error)
         return file
 
     for position, chunk in chunks:
         if is_notebook:
-            where, label, offset = f"{display}, cell {position}", f"<dlgrade {display} cell {position}>", 0
+            where, label, offset = tr("{file}, cell {position}", file=display, position=position), f"<dlgrade {display} cell {position}>", 0
         else:
             where, label, offset = display, f"<dlgrade {display}>", position  # line numbers stay absolute
         source, skip = neutralise_magics(chunk)
@@ -312,7 +313,8 @@ def extract_file(path: Path, display: str, max_bytes: int = DEFAULT_MAX_FILE_BYT
         try:
             cell.tree = ast.parse(source)
         except SyntaxError as error:
-            cell.error = f"syntax error at line {(error.lineno or 0) + offset}: {error.msg}; its definitions were not loaded"
+            cell.error = tr("syntax error at line {line}: {error}; its definitions were not loaded",
+                             line=(error.lineno or 0) + offset, error=error.msg)
             continue
         if offset:
             ast.increment_lineno(cell.tree, offset)

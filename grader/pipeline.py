@@ -17,6 +17,7 @@ from grader.checks.part1 import Part1
 from grader import profile, scoring
 from grader.checks.part2 import PASS_RELATIVE_ERROR, Part2
 from grader.config import Config, load_config
+from grader.i18n import tr
 from grader.discover import DEFAULT_MAX_FILE_BYTES, discover
 from grader.extract import SourceFile, extract_file
 from grader.results import SubmissionResult
@@ -159,6 +160,6 @@ def limits_from(config: Config) -> Limits:
 
 def _record_grader_error(result: SubmissionResult, family: Family, target: str, error: Exception) -> None:
     """Fail the target's checks with the grader's own error, flagged so the exit status says so."""
-    message = f"grader error while grading `{target}`: {type(error).__name__}: {error}"
+    message = tr("grader error while grading `{target}`: {error}", target=target, error=type(error).__name__ + ": " + str(error))
     result.internal_errors.append(message)
     result.checks += all_failed(target, family.check_ids(target), message)

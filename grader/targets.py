@@ -6,6 +6,9 @@ import ast
 from dataclasses import dataclass, field
 
 from grader.extract import Definition, SourceFile
+from grader.i18n import N_, _, tr
+
+_KINDS = {"function": N_("function"), "class": N_("class")}  # Target.kind, as messages word it
 
 
 @dataclass(frozen=True)
@@ -60,9 +63,10 @@ class Located:
 
     @property
     def missing_message(self) -> str:
-        searched = ", ".join(self.searched) if self.searched else "no .ipynb or .py file was found"
-        unread = f"; not read: {', '.join(self.unread)} (see the notes)" if self.unread else ""
-        return f"`{self.target.defined_name}` is not defined as a {self.target.kind} in the hand-in (searched: {searched}{unread})"
+        searched = ", ".join(self.searched) if self.searched else _("no .ipynb or .py file was found")
+        unread = tr("; not read: {unread} (see the notes)", unread=', '.join(self.unread)) if self.unread else ""
+        return tr("`{name}` is not defined as a {kind} in the hand-in (searched: {searched}{unread})",
+                  name=self.target.defined_name, kind=_(_KINDS[self.target.kind]), searched=searched, unread=unread)
 
 
 def source_of(located: Located) -> dict:

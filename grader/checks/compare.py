@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from grader.i18n import tr
+
 
 @dataclass(frozen=True)
 class Tolerance:
@@ -25,7 +27,7 @@ class Tolerance:
 
 def describe(array: np.ndarray) -> str:
     """`shape (2, 3) float32`."""
-    return f"shape {tuple(array.shape)} {array.dtype}"
+    return tr("shape {shape} {dtype}", shape=tuple(array.shape), dtype=array.dtype)
 
 
 def _fmt(value: float) -> str:
@@ -36,26 +38,27 @@ def mismatch(expected: np.ndarray, got: np.ndarray, tolerance: Tolerance, scalar
     """None when `got` matches, else what differs: shape, non-finite values or the worst element."""
     if scalar:
         if got.size != 1:
-            return f"expected a scalar, got {describe(got)}"
+            return tr("expected a scalar, got {got}", got=describe(got))
         got, expected = got.reshape(()), np.asarray(expected).reshape(())
     elif got.shape != expected.shape:
-        return f"expected {describe(expected)}, got {describe(got)}"
+        return tr("expected {expected}, got {got}", expected=describe(expected), got=describe(got))
     got = got.astype(np.float64) if got.dtype.kind != "c" else got.real.astype(np.float64)
     finite = np.isfinite(got)
     if not finite.all():
         index = tuple(int(i) for i in np.argwhere(~finite)[0])
-        where = f" at {list(index)}" if index else ""
-        return (f"got non-finite values ({int((~finite).sum())} of {got.size}; "
-                f"{_fmt(got[index])}{where} where {_fmt(expected[index])} was expected)")
+        where = tr(" at {index}", index=list(index)) if index else ""
+        return tr("got non-finite values ({count} of {size}; {got}{where} where {expected} was expected)",
+                  count=int((~finite).sum()), size=got.size, got=_fmt(got[index]), where=where, expected=_fmt(expected[index]))
     excess = np.abs(got - expected) - (tolerance.atol + tolerance.rtol * np.abs(expected))
     if (excess <= 0).all():
         return None
     if not excess.shape:
-        return f"expected {_fmt(expected)}, got {_fmt(got)} (abs err {abs(got - expected):.2g})"
+        return tr("expected {expected}, got {got} (abs err {error:.2g})", expected=_fmt(expected), got=_fmt(got), error=abs(got - expected))
     index = np.unravel_index(int(np.argmax(excess)), excess.shape)
     error = abs(got[index] - expected[index])
-    return (f"worst element at {[int(i) for i in index]}: expected {_fmt(expected[index])}, "
-            f"got {_fmt(got[index])} (abs err {error:.2g}, {describe(got)})")
+    return tr("worst element at {index}: expected {expected}, got {got} (abs err {error:.2g}, {described})",
+              index=[int(i) for i in index], expected=_fmt(expected[index]), got=_fmt(got[index]), error=error,
+              described=describe(got))
 
 
 def matches(expected: np.ndarray, got: np.ndarray, tolerance: Tolerance, scalar: bool = False) -> bool:

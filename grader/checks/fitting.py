@@ -25,6 +25,7 @@ from grader.discover import DATA_SUFFIXES, discover, read_source
 from grader.extract import SourceFile
 from grader.fitting import writeup
 from grader.fitting.units import FittingUnit, find_units
+from grader.i18n import N_, _, listing, tr
 from grader.sandbox.jobs import CallOutcome, Job, JobOutcome, Limits
 from grader.targets import Located, Target
 
@@ -33,9 +34,9 @@ CHECKS = ("runs", "test_set", "relu", "fit", "comments", "report", "numpy_bonus"
 SHIPPED_SUFFIXES = (".py",) + DATA_SUFFIXES
 MEASURE_SECONDS = 120.0  # beyond the run's cap: imports, finding and evaluating models, saving figures
 PLOT_POINTS = 200
-LOOKED_FOR = ("models: torch nn.Module, Keras/tf models, objects with forward/predict/__call__, functions named "
-              "forward/predict/model; targets: one-argument functions (f, fun1, target...) or `y = <expression of x>`; "
-              "data: arrays named x_train/x_test/x/y...")
+LOOKED_FOR = (N_("models: torch nn.Module, Keras/tf models, objects with forward/predict/__call__, "
+                 "functions named forward/predict/model; targets: one-argument functions (f, fun1, "
+                 "target...) or `y = <expression of x>`; data: arrays named x_train/x_test/x/y..."))
 
 
 @dataclass
@@ -89,11 +90,11 @@ def _environment_problem(notes: list[str]) -> tuple[str, str] | None:
     for note in notes:
         package = missing_package(note)
         if package:
-            return f"the package `{package}` is not installed where dlgrade runs", install_hint(package)
+            return tr("the package `{package}` is not installed where dlgrade runs", package=package), install_hint(package)
         if "CUDA" in note or "cuda" in note:
-            return ("the code asks for a GPU (CUDA), which the grading machine does not have",
-                    "a human should judge this fit (or make the code fall back to the CPU: "
-                    "`device = 'cuda' if torch.cuda.is_available() else 'cpu'`)")
+            return (_("the code asks for a GPU (CUDA), which the grading machine does not have"),
+                    N_("a human should judge this fit (or make the code fall back to the CPU: `device = 'cuda' if "
+                       "torch.cuda.is_available() else 'cpu'`)"))
     return None
 
 
@@ -189,15 +190,15 @@ class FunctionFitting(Family):
         checks = {}
         report_check = self._report(report, documents)
         if not units:
-            message = ("no function-fitting code found: looked for a notebook or script named like fit/拟合/relu/func, "
-                       "or code that samples x (linspace, uniform, arange, rand) and fits it with a regression loss "
-                       f"and a ReLU network (searched: {', '.join(located.searched) or 'no .ipynb or .py file'})")
+            message = (tr("no function-fitting code found: looked for a notebook or script named like "
+                          "fit/拟合/relu/func, or code that samples x (linspace, uniform, arange, rand) and fits it "
+                          "with a regression loss and a ReLU network (searched: {searched})",
+                          searched=", ".join(located.searched) or _("no .ipynb or .py file")))
             described = bool(report_check.credit)
             for name in CHECKS:
                 if name != "report":
                     checks[name] = self._result(name, False, message, needs_human=described and name == "runs",
-                                                hint="the report describes a fit, but its code was not found: "
-                                                     "a human should look" if described and name == "runs" else None)
+                                                hint=N_("the report describes a fit, but its code was not found: a human should look") if described and name == "runs" else None)
             checks["report"] = report_check
             return [checks[name] for name in CHECKS]
         unit, call = self._best_run(runs) if runs else (units[0], None)
@@ -209,7 +210,7 @@ class FunctionFitting(Family):
         checks["fit"] = self._fit(pairing, data)
         lacking = _environment_problem(data.get("notes", []))
         if lacking and not checks["fit"].passed:  # the grading machine lacks what a statement needed: not the student's fault
-            checks["fit"].needs_human, checks["fit"].hint = True, lacking[1]
+            checks["fit"].needs_human, checks["fit"].hint = True, _(lacking[1])
         checks["comments"] = self._comments(unit)
         checks["report"] = report_check
         checks["numpy_bonus"] = self._best_bonus(runs, unit, data, checks["fit"])
@@ -233,7 +234,8 @@ class FunctionFitting(Family):
     def _result(self, name: str, passed: bool, message: str, hint: str | None = None, details: dict | None = None,
                 **extra: object) -> CheckResult:
         points = dict(self.check_ids(TARGET))[f"{TARGET}.{name}"]
-        return CheckResult(f"{TARGET}.{name}", TARGET, points, passed, message, hint, details, **extra)
+        return CheckResult(f"{TARGET}.{name}", TARGET, points, passed, message, _(hint) if hint else None, details,
+                           **extra)  # hints here are constants marked N_
 
     def _best_run(self, runs: list[tuple[FittingUnit, CallOutcome]]) -> tuple[FittingUnit, CallOutcome]:
         """The unit whose run fits best (the first when none could be measured)."""
@@ -259,7 +261,7 @@ class FunctionFitting(Family):
         if not pairs:
             given = data.get("data", {})
             for model in models:
-                for role, label in (("test", "test set"), ("train", "training points")):
+                for role, label in (("test", N_("test set")), ("train", N_("training points"))):
                     predicted, truth = model.get(f"on_x_{role}"), (given.get(f"y_{role}") or {}).get("values")
                     if predicted is None and role == "train":
                         predicted, truth = model.get("on_x"), (given.get("y") or {}).get("values")
@@ -292,19 +294,20 @@ class FunctionFitting(Family):
         notes = data.get("notes", [])
         lacking = _environment_problem(notes)
         if failure:
-            return self._result("runs", False, f"{unit.display}: the fitting code could not be run to the end: {failure}",
+            return self._result("runs", False, tr("{display}: the fitting code could not be run to the end: {failure}", display=unit.display, failure=failure),
                                 details=details)
         if lacking and not data.get("models"):
-            return self._result("runs", False, f"{unit.display}: {lacking[0]}, so this code could not run "
-                                f"({'; '.join(notes[:2])})", lacking[1], details, needs_human=True)
-        how = ("ran to the end" if data.get("status") == "completed" else
-               f"was stopped at its {data.get('time_limit', self.settings['time_limit']):g} s cap at "
-               f"{data.get('stopped_at')}, and is measured as it stood")
+            return self._result("runs", False, tr("{display}: {lacking}, so this code could not run ({notes})", display=unit.display,
+                                   lacking=lacking[0], notes="; ".join(notes[:2])), lacking[1], details, needs_human=True)
+        how = (_("ran to the end") if data.get("status") == "completed" else
+               tr("was stopped at its {cap:g} s cap at {where}, and is measured as it stood",
+                  cap=data.get("time_limit", self.settings["time_limit"]), where=data.get("stopped_at")))
         found = [m["name"] for m in data.get("models", [])]
-        summary = f"{unit.display} {how} (seed {self.seed}); models found: {', '.join(found) or 'none'}"
-        errors = f"; statements that failed: {'; '.join(notes[:3])}" if notes else ""
+        summary = tr("{display} {how} (seed {seed}); models found: {models}", display=unit.display, how=how, seed=self.seed,
+                     models=", ".join(found) or _("none"))
+        errors = tr("; statements that failed: {notes}", notes="; ".join(notes[:3])) if notes else ""
         if not found and notes:
-            return self._result("runs", False, summary + errors, "fix the error above: the model was never built",
+            return self._result("runs", False, summary + errors, N_("fix the error above: the model was never built"),
                                 details)
         return self._result("runs", True, summary + errors, details=details)
 
@@ -322,65 +325,64 @@ class FunctionFitting(Family):
                 scale = max(float(np.ptp(train_values)), 1e-12)
                 shared = float(np.mean(nearest <= 1e-9 * scale))
                 if shared >= 0.9:
-                    return self._result("test_set", False, f"`{x_test['name']}` repeats the training points "
-                                        f"(`{x_train['name']}`): {shared:.0%} of its points are training points",
-                                        "sample the test set separately (other points of the interval)")
+                    return self._result("test_set", False, tr("`{test}` repeats the training points (`{train}`): {shared:.0%} of its points are training "
+                                           "points", test=x_test["name"], train=x_train["name"], shared=shared),
+                                        N_("sample the test set separately (other points of the interval)"))
                 outside = float(np.mean((test_values < train_values[0]) | (test_values > train_values[-1])))
-                where = f"; {outside:.0%} of it lies outside the training interval (extrapolation)" if outside > 0.5 else ""
-                return self._result("test_set", True, f"test set `{x_test['name']}` ({x_test['values'].size} points) is "
-                                    f"distinct from the training set `{x_train['name']}` ({x_train['values'].size} points){where}")
-            return self._result("test_set", True, f"test set `{x_test['name']}` ({test_values.size} points) found")
+                where = tr("; {outside:.0%} of it lies outside the training interval (extrapolation)", outside=outside) if outside > 0.5 else ""
+                return self._result("test_set", True, tr("test set `{test}` ({size} points) is distinct from the training set `{train}` "
+                                                         "({train_size} points){where}", test=x_test["name"], size=x_test["values"].size,
+                                                         train=x_train["name"], train_size=x_train["values"].size, where=where))
+            return self._result("test_set", True, tr("test set `{name}` ({size} points) found", name=x_test['name'], size=test_values.size))
         if static:
-            return self._result("test_set", True, f"a test set is made in the code ({', '.join(static[:2])}); "
-                                "its values were not reachable after the run")
-        return self._result("test_set", False, "no test set found: looked for arrays named x_test, x_val, test_x... "
-                            "and train_test_split", "sample a test set distinct from the training set and report the fit on it")
+            return self._result("test_set", True, tr("a test set is made in the code ({where}); its values were not reachable after the run",
+                                                     where=", ".join(static[:2])))
+        return self._result("test_set", False, _("no test set found: looked for arrays named x_test, x_val, test_x... and train_test_split"), N_("sample a test set distinct from the training set and report the fit on it"))
 
     def _relu(self, unit: FittingUnit, pairing: Pairing | None, data: dict) -> CheckResult:
         model = pairing.model if pairing else next(iter(data.get("models", [])), None)
         facts = unit.facts
         layers = ", ".join(model.get("layers", [])) if model else ""
         depth = int(model.get("linear_layers", 0)) if model else 0
-        deeper = f"; {depth} linear layers, deeper than the exercise's two (reported, not penalised)" if depth > 2 else ""
+        deeper = tr("; {depth} linear layers, deeper than the exercise's two (reported, not penalised)", depth=depth) if depth > 2 else ""
         if model and model.get("relu"):
-            return self._result("relu", True, f"`{model['name']}` is a ReLU network ({layers}){deeper}")
+            return self._result("relu", True, tr("`{name}` is a ReLU network ({layers}){deeper}", name=model['name'], layers=layers, deeper=deeper))
         if facts.relu:
-            return self._result("relu", True, f"ReLU in the code: {facts.relu[0]}{deeper}")
-        others = f" (it uses {', '.join(facts.other_activations)})" if facts.other_activations else ""
-        return self._result("relu", False, f"no ReLU found in the model{others}" + (f": layers {layers}" if layers else ""),
-                            "the exercise fits the function with a ReLU network: use ReLU as the hidden activation")
+            return self._result("relu", True, tr("ReLU in the code: {where}{deeper}", where=facts.relu[0], deeper=deeper))
+        others = tr(" (it uses {activations})", activations=", ".join(facts.other_activations)) if facts.other_activations else ""
+        return self._result("relu", False, tr("no ReLU found in the model{others}", others=others) + (tr(": layers {layers}", layers=layers) if layers else ""),
+                            N_("the exercise fits the function with a ReLU network: use ReLU as the hidden activation"))
 
     def _fit(self, pairing: Pairing | None, data: dict) -> CheckResult:
         threshold, margin = self.settings["r2_threshold"], self.settings["line_margin"]
         if pairing is None:
-            problems = [f"`{m['name']}`: {m['problem']}" for m in data.get("models", []) if m.get("problem")]
-            found = "; ".join(problems) or ("no model" if not data.get("models") else "no target function")
-            interval = "" if data.get("interval") else "; the training interval could not be found (no x data)"
-            return self._result("fit", False, f"the fit could not be measured automatically ({found}{interval}); "
-                                f"looked for {LOOKED_FOR}", "a human should judge the fit from the figures",
+            problems = [tr("`{name}`: {problem}", name=m['name'], problem=m['problem']) for m in data.get("models", []) if m.get("problem")]
+            found = "; ".join(problems) or (_("no model") if not data.get("models") else _("no target function"))
+            interval = "" if data.get("interval") else _("; the training interval could not be found (no x data)")
+            return self._result("fit", False, tr("the fit could not be measured automatically ({found}{interval}); looked for {looked_for}",
+                                                  found=found, interval=interval, looked_for=_(LOOKED_FOR)), N_("a human should judge the fit from the figures"),
                                 needs_human=True)
         model, target = pairing.model, pairing.target
         details = self._plot_details(data, pairing)
-        against = (f"`{target['name']}` on {len(data['grid'])} points spanning the training interval "
-                   f"[{data['interval'][0]:.3g}, {data['interval'][1]:.3g}]" if target else f"the student's {pairing.against}")
-        line = f"; a straight line reaches R² {pairing.line_r2:.3f}" if pairing.line_r2 is not None else ""
-        summary = f"`{model['name']}` against {against}: R² {pairing.r2:.4f}, max error {pairing.max_error:.3g}{line}"
+        against = (tr("`{name}` on {count} points spanning the training interval [{low:.3g}, {high:.3g}]",
+                      name=target["name"], count=len(data["grid"]), low=data["interval"][0], high=data["interval"][1]) if target else tr("the student's {against}", against=_(pairing.against)))
+        line = tr("; a straight line reaches R² {line_r2:.3f}", line_r2=pairing.line_r2) if pairing.line_r2 is not None else ""
+        summary = tr("`{name}` against {against}: R² {r2:.4f}, max error {max_error:.3g}{line}", name=model['name'], against=against, r2=pairing.r2, max_error=pairing.max_error, line=line)
         others = self._other_pairs(data, pairing)
         if others:
-            summary += f" (also measured: {others})"
+            summary += tr(" (also measured: {others})", others=others)
         needs_human = pairing.against == "training points"
         if needs_human:
-            summary += "; no target function nor test set was found, so only the training points were compared"
+            summary += _("; no target function nor test set was found, so only the training points were compared")
         if not math.isfinite(pairing.r2):
-            return self._result("fit", False, summary, "the model outputs NaN or inf: the training diverged "
-                                "(lower the learning rate)", details, needs_human=needs_human)
+            return self._result("fit", False, summary, N_("the model outputs NaN or inf: the training diverged (lower the learning rate)"), details, needs_human=needs_human)
         if pairing.r2 < threshold:
-            return self._result("fit", False, summary + f"; pass: R² >= {threshold:g}",
-                                "the model does not follow the function between the training points: train longer, "
-                                "or check the loss and the update", details, needs_human=needs_human)
+            return self._result("fit", False, summary + tr("; pass: R² >= {threshold:g}", threshold=threshold),
+                                N_("the model does not follow the function between the training points: train longer, or "
+                                   "check the loss and the update"), details, needs_human=needs_human)
         if not pairing.passes(threshold, margin):
-            return self._result("fit", False, summary + f"; a fit must leave at most {margin:.0%} of the line's residual",
-                                "the model is no better than a straight line: is there a ReLU between the layers?",
+            return self._result("fit", False, summary + tr("; a fit must leave at most {margin:.0%} of the line's residual", margin=margin),
+                                N_("the model is no better than a straight line: is there a ReLU between the layers?"),
                                 details, needs_human=needs_human)
         return self._result("fit", True, summary, details=details, needs_human=needs_human)
 
@@ -392,7 +394,8 @@ class FunctionFitting(Family):
                 if model is chosen.model and target is chosen.target:
                     continue
                 if isinstance(model.get("grid"), np.ndarray) and isinstance(target.get("grid"), np.ndarray):
-                    texts.append(f"`{model['name']}` vs `{target['name']}` R² {r_squared(model['grid'], target['grid']):.3f}")
+                    texts.append(tr("`{model}` vs `{target}` R² {r2:.3f}", model=model["name"], target=target["name"],
+                                    r2=r_squared(model["grid"], target["grid"])))
         return "; ".join(texts[:6])
 
     @staticmethod
@@ -413,19 +416,19 @@ class FunctionFitting(Family):
 
     def _comments(self, unit: FittingUnit) -> CheckResult:
         facts, threshold = unit.facts, self.settings["comment_share"]
-        summary = (f"{facts.comment_lines} comment or docstring lines for {facts.code_lines} lines of code in "
-                   f"{unit.display} ({facts.comment_share:.0%}; pass >= {threshold:.0%})")
+        summary = (tr("{comment_lines} comment or docstring lines for {code_lines} lines of code in {display} "
+                      "({comment_share:.0%}; pass >= {threshold:.0%})", comment_lines=facts.comment_lines, code_lines=facts.code_lines, display=unit.display, comment_share=facts.comment_share, threshold=threshold))
         if facts.comment_share >= threshold:
             return self._result("comments", True, summary)
-        return self._result("comments", False, summary, "explain the code: what each block does, the shapes, "
-                            "the choice of function, interval, width, learning rate")
+        return self._result("comments", False, summary, N_("explain the code: what each block does, the shapes, the choice of function, interval, "
+                                                           "width, learning rate"))
 
     def _report(self, report: writeup.ReportSources, documents: CallOutcome | None) -> CheckResult:
         texts = list(report.texts)
         unreadable = dict((documents.data or {}).get("problems", {})) if documents else {}
         if documents is not None:
             if documents.data is None or "texts" not in documents.data:
-                unreadable.update({name: documents.failure or (documents.data or {}).get("error", "not read")
+                unreadable.update({name: documents.failure or (documents.data or {}).get("error", _("not read"))
                                    for name in report.documents})
             else:
                 texts += [writeup.ReportText(name, text) for name, text in documents.data["texts"].items()]
@@ -434,17 +437,17 @@ class FunctionFitting(Family):
                  if len(text.strip()) < 20]
         found, missing = verdict.sections, verdict.missing
         credit = len(found) / len(writeup.SECTIONS)
-        aside = f"; set aside as the course's handout: {', '.join(verdict.set_aside)}" if verdict.set_aside else ""
-        read = f"read: {', '.join(verdict.used)}" if verdict.used else "no report text found"
+        aside = tr("; set aside as the course's handout: {files}", files=", ".join(verdict.set_aside)) if verdict.set_aside else ""
+        read = tr("read: {files}", files=", ".join(verdict.used)) if verdict.used else _("no report text found")
         details = {"sections": found, "missing": missing, "used": verdict.used, "set_aside": verdict.set_aside}
         human = bool(unreadable or empty) and not found
         if unreadable or empty or report.notes:
-            aside += "; could not read: " + ", ".join([f"{n} ({p})" for n, p in unreadable.items()] +
-                                                      [f"{n} (no text layer: scanned?)" for n in empty] + report.notes)
-        message = (f"report sections found: {', '.join(found) or 'none'}"
-                   + (f"; missing: {', '.join(missing)}" if missing else "") + f" ({read}{aside})")
-        hint = None if not missing else ("the report must cover the function's definition, how the data were "
-                                         "collected, the model and the fitting result (函数定义 / 数据采集 / 模型描述 / 拟合效果)")
+            aside += _("; could not read: ") + ", ".join([f"{n} ({p})" for n, p in unreadable.items()] +
+                                                      [tr("{file} (no text layer: scanned?)", file=n) for n in empty] + report.notes)
+        message = (tr("report sections found: {found}", found=listing([_(name) for name in found]) or _("none"))
+                   + (tr("; missing: {missing}", missing=listing([_(name) for name in missing])) if missing else "") + f" ({read}{aside})")
+        hint = None if not missing else (N_("the report must cover the function's definition, how the data were collected, the model "
+                                            "and the fitting result (函数定义 / 数据采集 / 模型描述 / 拟合效果)"))
         return self._result("report", not missing, message, hint, details, credit=credit, needs_human=human)
 
     def _numpy_bonus(self, unit: FittingUnit, data: dict, fit: CheckResult) -> CheckResult:
@@ -453,14 +456,14 @@ class FunctionFitting(Family):
         if data.get("torch_used") and "PyTorch" not in frameworks and "torch" in facts.imports:
             frameworks.append("PyTorch")
         if frameworks:
-            return self._result("numpy_bonus", False, f"no NumPy bonus: the fitting code uses {', '.join(frameworks)}")
+            return self._result("numpy_bonus", False, tr("no NumPy bonus: the fitting code uses {frameworks}", frameworks=', '.join(frameworks)))
         if facts.autograd:
-            return self._result("numpy_bonus", False, f"no NumPy bonus: gradients come from automatic differentiation "
-                                f"({facts.autograd[0]})")
+            return self._result("numpy_bonus", False, tr("no NumPy bonus: gradients come from automatic differentiation ({where})",
+                                                                   where=facts.autograd[0]))
         if not facts.hand_backward:
-            return self._result("numpy_bonus", False, "no NumPy bonus: no hand-written backward pass found "
-                                "(a backward/gradient function, or gradient arrays such as dW1 = ...)")
+            return self._result("numpy_bonus", False, _("no NumPy bonus: no hand-written backward pass found (a backward/gradient function, or "
+                                                        "gradient arrays such as dW1 = ...)"))
         earned = points if fit.passed else points / 2
-        why = "and it fits" if fit.passed else "but it does not fit yet (half the bonus)"
-        return self._result("numpy_bonus", fit.passed, f"pure NumPy with a hand-written backward pass "
-                            f"({facts.hand_backward[0]}) {why}: +{earned:g} extra points", bonus=earned)
+        why = _("and it fits") if fit.passed else _("but it does not fit yet (half the bonus)")
+        return self._result("numpy_bonus", fit.passed, tr("pure NumPy with a hand-written backward pass ({where}) {why}: +{earned:g} extra "
+                                                             "points", where=facts.hand_backward[0], why=why, earned=earned), bonus=earned)

@@ -12,6 +12,7 @@ import ast
 from dataclasses import dataclass
 
 from grader.extract import Definition, SourceFile
+from grader.i18n import tr
 
 _ACTIVATION_MODULES = {
     "tensorflow", "tensorflow.nn", "tensorflow.math", "tensorflow.raw_ops", "keras.activations",
@@ -116,8 +117,8 @@ class Violation:
     via: str | None = None  # helper through which it was reached
 
     def describe(self) -> str:
-        via = f" via helper `{self.via}`" if self.via else ""
-        return f"uses {self.name} ({self.where}){via}"
+        via = tr(" via helper `{via}`", via=self.via) if self.via else ""
+        return tr("uses {name} ({where}){via}", name=self.name, where=self.where, via=via)
 
 
 def find_violations(file: SourceFile, definition: Definition, exempt: set[str]) -> list[Violation]:
@@ -139,7 +140,7 @@ def find_violations(file: SourceFile, definition: Definition, exempt: set[str]) 
             if dotted and is_forbidden(dotted) and (dotted, node.lineno) not in reported:
                 reported.add((dotted, node.lineno))
                 pretty = dotted.replace("tensorflow", "tf", 1) if dotted.startswith("tensorflow") else dotted
-                violations.append(Violation(pretty, f"{current.cell.where}, line {node.lineno}", node.lineno, via))
+                violations.append(Violation(pretty, tr("{where}, line {line}", where=current.cell.where, line=node.lineno), node.lineno, via))
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in seen_helpers:
                 helper = file.definitions.get(node.id)
                 if helper is not None:

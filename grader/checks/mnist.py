@@ -22,6 +22,7 @@ import numpy as np
 
 from grader.checks.family import Family
 from grader.checks.model import CheckResult, all_failed
+from grader.i18n import N_, _, tr
 from grader.mnist import MnistSample, load_sample
 from grader.sandbox.jobs import CallOutcome, Job, JobOutcome, Limits
 from grader.targets import Located
@@ -60,15 +61,15 @@ class Protocol:
 PROTOCOLS = {
     "mnist_numpy": Protocol(
         "mnist_numpy", "numpy", steps=30, lr=3e-4,
-        lr_text="lr 3e-4 on the summed gradient: the notebook's 1e-5 scaled from 60,000 to 2,000 images",
+        lr_text=N_("lr 3e-4 on the summed gradient: the notebook's 1e-5 scaled from 60,000 to 2,000 images"),
         points={"output_contract": 1.0, "trains": 3.0, "train_one_step": 2.0},
-        interface="Part 2 expects the given interface: myModel() with forward(x) storing h2_log, (N, 10) "
-                  "log-probabilities, and backward(label) storing W1_grad and W2_grad"),
+        interface=N_("Part 2 expects the given interface: myModel() with forward(x) storing h2_log, (N, 10) "
+                     "log-probabilities, and backward(label) storing W1_grad and W2_grad")),
     "mnist_tf": Protocol(
-        "mnist_tf", "tf", steps=30, lr=0.1, lr_text="SGD lr 0.1 on the mean loss",
+        "mnist_tf", "tf", steps=30, lr=0.1, lr_text=N_("SGD lr 0.1 on the mean loss"),
         points={"logits": 2.0, "trains": 3.0, "train_one_step": 1.0},
-        interface="Part 3 expects myModel() holding tf.Variables, with __call__(x) taking (N, 28, 28) float32 "
-                  "images and returning (N, 10) unnormalised logits"),
+        interface=N_("Part 3 expects myModel() holding tf.Variables, with __call__(x) taking (N, 28, 28) "
+                     "float32 images and returning (N, 10) unnormalised logits")),
 }
 
 
@@ -140,21 +141,22 @@ class Training(Family):
 
     def missing(self, located: Located) -> list[CheckResult]:
         target = located.target.name
-        return all_failed(target, self.check_ids(target), located.missing_message, PROTOCOLS[target].interface)
+        return all_failed(target, self.check_ids(target), located.missing_message, _(PROTOCOLS[target].interface))
 
     def judge(self, located: Located, outcome: JobOutcome) -> list[CheckResult]:
         target = located.target.name
         protocol = PROTOCOLS[target]
         if outcome.problem:
-            return all_failed(target, self.check_ids(target), f"in {located.file.display}: {outcome.problem}",
-                              protocol.interface)
+            return all_failed(target, self.check_ids(target), tr("in {display}: {problem}", display=located.file.display, problem=outcome.problem),
+                              _(protocol.interface))
         trained, student = outcome.calls
         first = self._numpy_contract(trained) if protocol.kind == "numpy" else self._tf_logits(trained)
         return [first, self._trains(target, trained), self._student_step(target, student)]
 
     def _result(self, target: str, name: str, passed: bool, message: str, hint: str | None = None,
                 details: dict | None = None) -> CheckResult:
-        return CheckResult(f"{target}.{name}", target, PROTOCOLS[target].points[name], passed, message, hint, details)
+        return CheckResult(f"{target}.{name}", target, PROTOCOLS[target].points[name], passed, message,
+                           _(hint) if hint else None, details)  # hints here come from tables marked N_
 
     def _numpy_contract(self, call: CallOutcome) -> CheckResult:
         target, protocol = "mnist_numpy", PROTOCOLS["mnist_numpy"]
@@ -163,45 +165,42 @@ class Training(Family):
             return self._result(target, "output_contract", False, str(_failure(call)), protocol.interface)
         if output.ndim != 2 or output.shape[1] != 10:
             return self._result(target, "output_contract", False,
-                                f"h2_log has shape {output.shape} after forward on {len(self.sample.x_test)} images; "
-                                f"expected ({len(self.sample.x_test)}, 10)", protocol.interface)
+                                tr("h2_log has shape {shape} after forward on {count} images; expected ({count}, 10)", shape=output.shape, count=len(self.sample.x_test)), protocol.interface)
         if not np.isfinite(output).all():
-            return self._result(target, "output_contract", False, "h2_log holds NaN or inf for the untrained model")
+            return self._result(target, "output_contract", False, _("h2_log holds NaN or inf for the untrained model"))
         sums = np.exp(output).sum(axis=1)
         typical = float(np.median(sums))  # the median: the given Softmax's epsilon skews saturated rows
         if abs(typical - 1) > 1e-3:
             return self._result(target, "output_contract", False,
-                                f"h2_log is not log-probabilities: rows of exp(h2_log) sum to {typical:.4g} (median), "
-                                "expected 1", "the output layer must stay the given Softmax followed by Log")
-        return self._result(target, "output_contract", True, "h2_log holds log-probabilities: rows of exp(h2_log) sum to 1")
+                                tr("h2_log is not log-probabilities: rows of exp(h2_log) sum to {typical:.4g} (median), expected 1", typical=typical), N_("the output layer must stay the given Softmax followed by Log"))
+        return self._result(target, "output_contract", True, _("h2_log holds log-probabilities: rows of exp(h2_log) sum to 1"))
 
     def _tf_logits(self, call: CallOutcome) -> CheckResult:
         target, protocol = "mnist_tf", PROTOCOLS["mnist_tf"]
         data = call.data or {}
         output = data.get("check_output")
-        prefix = "`myModel` is not a TF model returning logits: "
+        prefix = _("`myModel` is not a TF model returning logits: ")
         if output is None:
             return self._result(target, "logits", False, prefix + str(_failure(call)), protocol.interface)
         n = len(self.sample.x_test)
         problem, hint = None, None
         if output.shape != (n, 10):
-            problem = f"model(x) returned shape {output.shape} for {n} images; expected ({n}, 10)"
+            problem = tr("model(x) returned shape {shape} for {n} images; expected ({n}, 10)", shape=output.shape, n=n)
         elif not np.isfinite(output).all():
-            problem = "model(x) returned NaN or inf before any training"
+            problem = _("model(x) returned NaN or inf before any training")
         elif (output >= 0).all() and (output <= 1).all() and np.allclose(output.sum(axis=1), 1, atol=1e-3):
-            problem, hint = "model(x) returns probabilities (rows sum to 1)", "return the logits, before any softmax"
+            problem, hint = _("model(x) returns probabilities (rows sum to 1)"), N_("return the logits, before any softmax")
         elif (output <= 0).all() and np.allclose(np.log(np.exp(output).sum(axis=1)), 0, atol=1e-3):
-            problem, hint = "model(x) returns log-probabilities", "return the logits, before any (log-)softmax"
+            problem, hint = _("model(x) returns log-probabilities"), N_("return the logits, before any (log-)softmax")
         elif (output >= 0).all() and np.mean(output == 0) > 0.05:
-            problem, hint = (f"model(x) passes its output through a ReLU ({np.mean(output == 0):.0%} exact zeros, "
-                             "no negative value)", "logits must be free to be negative: no ReLU on the last layer")
+            problem, hint = (tr("model(x) passes its output through a ReLU ({mean:.0%} exact zeros, no negative value)", mean=np.mean(output == 0)), N_("logits must be free to be negative: no ReLU on the last layer"))
         elif "error" in data and "tf.Variable" in data["error"]:
             problem = data["error"]
         if problem:
             return self._result(target, "logits", False, prefix + problem, hint or protocol.interface)
         held = len(data.get("variables", []))
         return self._result(target, "logits", True,
-                            f"model(x) returns ({n}, 10) unnormalised logits; {held} trainable tf.Variables found")
+                            tr("model(x) returns ({n}, 10) unnormalised logits; {held} trainable tf.Variables found", n=n, held=held))
 
     def _trains(self, target: str, call: CallOutcome) -> CheckResult:
         protocol, sample = PROTOCOLS[target], self.sample
@@ -210,11 +209,11 @@ class Training(Family):
         details = {"curve": data.get("curve", {"loss": [], "accuracy": []}), "threshold": self.threshold(target),
                    "reference": {"mean": reference["mean"], "std": reference["std"],
                                  "curve": {"loss": reference["curve_loss"], "accuracy": reference["curve_accuracy"]}}}
-        setup = (f"{protocol.steps} full-batch steps on {len(sample.x_train)} images ({protocol.lr_text}), "
-                 f"held-out {len(sample.x_test)}")
+        setup = (tr("{steps} full-batch steps on {count} images ({lr_text}), held-out {held_out}", steps=protocol.steps, count=len(sample.x_train), lr_text=_(protocol.lr_text),
+                    held_out=len(sample.x_test)))
         failure = _failure(call)
         if failure or "held_out" not in data:
-            return self._result(target, "trains", False, f"training under the grader's protocol failed: {failure}",
+            return self._result(target, "trains", False, tr("training under the grader's protocol failed: {failure}", failure=failure),
                                 PROTOCOLS[target].interface, details)
         to_log_probs = (lambda o: o) if protocol.kind == "numpy" else log_softmax
         first = cross_entropy(to_log_probs(data["first_train"]), sample.y_train)
@@ -223,22 +222,22 @@ class Training(Family):
         details.update(held_out_accuracy=held_out, lr=data["lr"], seed=data["seed"],
                        trained=data.get("parameters") or data.get("variables", []))
         if (data["seed"], data["lr"]) != (self.seed, protocol.lr):
-            setup += f"; the first run did not learn, so seed {data['seed']} with lr {data['lr']:.3g} was used"
-        summary = (f"{setup}: loss {first:.3g} -> {last:.3g}, held-out accuracy {held_out:.3f} "
-                   f"(reference {reference['mean']:.3f} ± {reference['std']:.3f}; pass >= {self.threshold(target)})")
+            setup += tr("; the first run did not learn, so seed {seed} with lr {lr:.3g} was used", seed=data['seed'], lr=data['lr'])
+        summary = (tr("{setup}: loss {first:.3g} -> {last:.3g}, held-out accuracy {held_out:.3f} (reference "
+                      "{mean:.3f} ± {std:.3f}; pass >= {threshold})", setup=setup, first=first, last=last, held_out=held_out, mean=reference['mean'], std=reference['std'], threshold=self.threshold(target)))
         if not (np.isfinite(first) and np.isfinite(last)) or last < 0:
-            return self._result(target, "trains", False, summary, "the loss became NaN, inf or negative", details)
+            return self._result(target, "trains", False, summary, N_("the loss became NaN, inf or negative"), details)
         if abs(last - first) <= 1e-6 * abs(first):
             return self._result(target, "trains", False, summary,
-                                "the loss does not move: with all-zero weights (or a dead network) no gradient "
-                                "reaches the hidden layer; initialise the weights randomly", details)
+                                N_("the loss does not move: with all-zero weights (or a dead network) no gradient reaches the "
+                                   "hidden layer; initialise the weights randomly"), details)
         if last > first:
-            where = "the signs in backward" if protocol.kind == "numpy" else "what model(x) computes"
+            where = N_("the signs in backward") if protocol.kind == "numpy" else N_("what model(x) computes")
             return self._result(target, "trains", False, summary,
-                                f"the loss went up under gradient descent: check {where}", details)
+                                tr("the loss went up under gradient descent: check {where}", where=_(where)), details)
         if held_out < self.threshold(target):
             return self._result(target, "trains", False, summary,
-                                "the model barely learns: check the initialisation (all zeros cannot learn) and the gradients",
+                                N_("the model barely learns: check the initialisation (all zeros cannot learn) and the gradients"),
                                 details)
         return self._result(target, "trains", True, summary, details=details)
 
@@ -248,17 +247,17 @@ class Training(Family):
         details = {"curve": {"loss": [s[0] for s in steps], "accuracy": [s[1] for s in steps]}}
         failure = _failure(call)
         if failure:
-            return self._result(target, "train_one_step", False, f"your own training code failed: {failure}",
+            return self._result(target, "train_one_step", False, tr("your own training code failed: {failure}", failure=failure),
                                 PROTOCOLS[target].interface, details)
         losses = [s[0] for s in steps]
         test_loss, test_accuracy = data["test"]
-        summary = (f"your train_one_step ran {len(steps)} steps: loss {losses[0]:.4g} -> {losses[-1]:.4g}; "
-                   f"test() returned loss {test_loss:.4g}, accuracy {test_accuracy:.3f}")
+        summary = (tr("your train_one_step ran {count} steps: loss {first:.4g} -> {last:.4g}; test() returned "
+                      "loss {test_loss:.4g}, accuracy {test_accuracy:.3f}", count=len(steps), first=losses[0], last=losses[-1], test_loss=test_loss, test_accuracy=test_accuracy))
         if not all(np.isfinite(v) and v >= 0 for v in losses + [test_loss]) or not 0 <= test_accuracy <= 1:
             return self._result(target, "train_one_step", False, summary,
-                                "losses must be finite and non-negative, accuracy within [0, 1]", details)
+                                N_("losses must be finite and non-negative, accuracy within [0, 1]"), details)
         if losses[-1] >= losses[0]:
             return self._result(target, "train_one_step", False, summary,
-                                "the loss goes up: the update must subtract the gradient (W -= lr * grad, "
-                                "v.assign_sub(lr * g)), not add it", details)
+                                N_("the loss goes up: the update must subtract the gradient (W -= lr * grad, v.assign_sub(lr "
+                                   "* g)), not add it"), details)
         return self._result(target, "train_one_step", True, summary, details=details)

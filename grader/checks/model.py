@@ -5,9 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 
-_MISSING_PACKAGE = re.compile(r"package `([\w.]+)` is not installed where dlgrade runs|import failed \(No module named '([\w.]+)'")
-INSTALL_HINTS = {"torch": "this hand-in needs PyTorch: install it where dlgrade runs with "
-                          "`pip install torch==2.13.0 && pip install 'dlgrade[torch]'` and grade it again"}
+from grader.i18n import N_, _, tr
+
+# the child words it in the hand-in's language (loader.MissingModule, loader.load's notes): both are matched
+_MISSING_PACKAGE = re.compile(r"package `([\w.]+)` is not installed where dlgrade runs|没有安装包 `([\w.]+)`"
+                              r"|(?:import failed \(|导入失败（)No module named '([\w.]+)'")
+INSTALL_HINTS = {"torch": N_("this hand-in needs PyTorch: install it where dlgrade runs with "
+                             "`pip install torch==2.13.0 && pip install 'dlgrade[torch]'` and grade it again")}
 
 
 @dataclass
@@ -47,12 +51,14 @@ def all_failed(target: str, check_ids: list[tuple[str, float]], message: str, hi
 def missing_package(text: str) -> str | None:
     """The top-level package a message says is not installed where dlgrade runs, if any."""
     match = _MISSING_PACKAGE.search(text)
-    return (match.group(1) or match.group(2)).split(".")[0] if match else None
+    return next(group for group in match.groups() if group).split(".")[0] if match else None
 
 
 def install_hint(package: str) -> str:
-    return INSTALL_HINTS.get(package, f"this hand-in needs the package `{package}`: install it where dlgrade runs "
-                                      "and grade it again")
+    if package in INSTALL_HINTS:
+        return _(INSTALL_HINTS[package])
+    return tr("this hand-in needs the package `{package}`: install it where dlgrade runs and grade it again",
+              package=package)
 
 
 def flag_missing_packages(checks: list[CheckResult]) -> list[CheckResult]:

@@ -18,6 +18,7 @@ from grader.checks.compare import Tolerance, matches, mismatch
 from grader.checks.forbidden import find_violations
 from grader.checks.family import Family
 from grader.checks.model import CheckResult, all_failed
+from grader.i18n import N_, _, tr
 from grader import references
 from grader.sandbox.jobs import CallOutcome, Job, JobOutcome, Limits
 from grader.targets import Located
@@ -29,10 +30,16 @@ Array = np.ndarray
 class Case:
     """One positional call of the student's function, and the float64 inputs of its reference."""
 
-    label: str
     args: tuple[Array, ...]
     kinds: tuple[str, ...]  # "ndarray" or "tensor", per argument
     reference_args: tuple[Array, ...]
+
+    @property
+    def label(self) -> str:
+        """`10x5 float32 tensor`, worded in the active language."""
+        kinds = list(dict.fromkeys(self.kinds))
+        kind_text = tr("{first} and {second}", first=kinds[0], second=kinds[1]) if len(kinds) > 1 else kinds[0]
+        return f"{_shape_text(self.args[0].shape)} {self.args[0].dtype.name} {kind_text}"
 
 
 @dataclass
@@ -70,11 +77,13 @@ class FunctionSpec:
 NO_BUILTIN_POINTS = 2.0
 _GENERIC_ERROR_HINTS = [
     (r"EagerTensor.*has no attribute|has no attribute 'numpy'",
-     "x may be a tf.Tensor or an ndarray: use functions (tf.reduce_max, np.max) rather than methods of one type"),
+     N_("x may be a tf.Tensor or an ndarray: use functions (tf.reduce_max, np.max) rather than "
+        "methods of one type")),
     (r"expected to be a (float|double) tensor|cannot compute \w+ as input",
-     "mixes float32 and float64: keep the input's dtype (tf.cast, or constants built with dtype=x.dtype)"),
+     N_("mixes float32 and float64: keep the input's dtype (tf.cast, or constants built with dtype=x.dtype)")),
     (r"Incompatible shapes|could not be broadcast",
-     "shapes do not broadcast: keep the reduced axis (keepdims=True) when dividing by a sum or subtracting a max"),
+     N_("shapes do not broadcast: keep the reduced axis (keepdims=True) when dividing by a sum or "
+        "subtracting a max")),
 ]
 
 
@@ -93,15 +102,12 @@ def _np_sigmoid(x: Array) -> Array:
 
 def _shape_text(shape: tuple[int, ...]) -> str:
     if len(shape) == 1:
-        return f"length-{shape[0]}"
+        return tr("length-{length}", length=shape[0])
     return "x".join(map(str, shape)) if shape else "0-d"
 
 
 def _case(args: tuple[Array, ...], kinds: tuple[str, ...], dtype: type, reference_args: tuple[Array, ...]) -> Case:
-    cast = tuple(np.asarray(a, dtype=dtype) for a in args)
-    kind_text = " and ".join(dict.fromkeys(kinds)) if len(set(kinds)) > 1 else kinds[0]
-    label = f"{_shape_text(cast[0].shape)} {np.dtype(dtype).name} {kind_text}"
-    return Case(label, cast, kinds, reference_args)
+    return Case(tuple(np.asarray(a, dtype=dtype) for a in args), kinds, reference_args)
 
 
 def _notebook_variants(args: tuple[Array, ...], reference_args: tuple[Array, ...], mixed: tuple[str, ...]) -> list[Case]:
@@ -165,25 +171,26 @@ def _softmax_spec() -> FunctionSpec:
         reference=lambda x: _tf().nn.softmax(x, axis=-1),
         scalar=False,
         checks=[
-            Check("softmax.matches_tf", 4, "matches tf.nn.softmax(x, axis=-1) on 10x5 inputs (float64/float32, ndarray and tensor)", reference),
-            Check("softmax.last_axis", 3, "normalises over the last axis of 1-D, one-row, 3-D and 4-D inputs", general),
-            Check("softmax.large_logits", 1, "stays finite and correct for logits of magnitude 1000", large),
+            Check("softmax.matches_tf", 4, N_("matches tf.nn.softmax(x, axis=-1) on 10x5 inputs (float64/float32, ndarray and tensor)"), reference),
+            Check("softmax.last_axis", 3, N_("normalises over the last axis of 1-D, one-row, 3-D and 4-D inputs"), general),
+            Check("softmax.large_logits", 1, N_("stays finite and correct for logits of magnitude 1000"), large),
         ],
         mistakes=[
-            Mistake("subtracts a max taken over axis 1 instead of the last axis: on 3-D input that shift varies "
-                    "along the last axis and changes the result; use axis=-1 (keepdims=True) for the max too",
+            Mistake(N_("subtracts a max taken over axis 1 instead of the last axis: on 3-D input that shift "
+                       "varies along the last axis and changes the result; use axis=-1 (keepdims=True) for the "
+                       "max too"),
                     lambda x: np.exp(x - x.max(axis=1, keepdims=True)) / np.exp(x - x.max(axis=1, keepdims=True)).sum(-1, keepdims=True),
                     min_ndim=3),
-            Mistake("reduces over axis 1 instead of the last axis: use axis=-1", lambda x: _np_softmax(x, axis=1), min_ndim=3),
-            Mistake("normalises over axis 0 (across the batch) instead of the last axis: use axis=-1",
+            Mistake(N_("reduces over axis 1 instead of the last axis: use axis=-1"), lambda x: _np_softmax(x, axis=1), min_ndim=3),
+            Mistake(N_("normalises over axis 0 (across the batch) instead of the last axis: use axis=-1"),
                     lambda x: _np_softmax(x, axis=0), min_ndim=2),
-            Mistake("normalises over all elements at once; normalise over the last axis only (axis=-1, keepdims=True)",
+            Mistake(N_("normalises over all elements at once; normalise over the last axis only (axis=-1, keepdims=True)"),
                     lambda x: np.exp(x - x.max()) / np.exp(x - x.max()).sum()),
-            Mistake("returns exp(x) without dividing by its sum over the last axis", lambda x: np.exp(x)),
+            Mistake(N_("returns exp(x) without dividing by its sum over the last axis"), lambda x: np.exp(x)),
         ],
         error_hints=[(r"axis|dimension|out of (bounds|range)",
-                      "fails on input whose rank differs from 2: reduce over axis=-1 (the last axis), not a fixed axis 1")],
-        nonfinite_hint="exp overflows for large logits: subtract the max over the last axis (keepdims=True) before exp",
+                      N_("fails on input whose rank differs from 2: reduce over axis=-1 (the last axis), not a fixed axis 1"))],
+        nonfinite_hint=N_("exp overflows for large logits: subtract the max over the last axis (keepdims=True) before exp"),
     )
 
 
@@ -206,17 +213,17 @@ def _sigmoid_spec() -> FunctionSpec:
         reference=lambda x: _tf().nn.sigmoid(x),
         scalar=False,
         checks=[
-            Check("sigmoid.matches_tf", 5, "matches tf.nn.sigmoid on 10x5 inputs (float64/float32, ndarray and tensor)", reference),
-            Check("sigmoid.any_shape", 2, "works element-wise on 0-d, 1-D, 2-D and 3-D inputs", general),
-            Check("sigmoid.large_logits", 1, "stays finite and correct for inputs of magnitude 1000", large),
+            Check("sigmoid.matches_tf", 5, N_("matches tf.nn.sigmoid on 10x5 inputs (float64/float32, ndarray and tensor)"), reference),
+            Check("sigmoid.any_shape", 2, N_("works element-wise on 0-d, 1-D, 2-D and 3-D inputs"), general),
+            Check("sigmoid.large_logits", 1, N_("stays finite and correct for inputs of magnitude 1000"), large),
         ],
         mistakes=[
-            Mistake("sign error in the exponent: sigmoid(x) = 1 / (1 + exp(-x))", lambda x: _np_sigmoid(-x)),
-            Mistake("computes tanh(x), not the logistic sigmoid 1 / (1 + exp(-x))", np.tanh),
-            Mistake("returns exp(-x) / (1 + exp(-x)), which is sigmoid(-x): sigmoid(x) = 1 / (1 + exp(-x))",
+            Mistake(N_("sign error in the exponent: sigmoid(x) = 1 / (1 + exp(-x))"), lambda x: _np_sigmoid(-x)),
+            Mistake(N_("computes tanh(x), not the logistic sigmoid 1 / (1 + exp(-x))"), np.tanh),
+            Mistake(N_("returns exp(-x) / (1 + exp(-x)), which is sigmoid(-x): sigmoid(x) = 1 / (1 + exp(-x))"),
                     lambda x: 1 - _np_sigmoid(x)),
         ],
-        nonfinite_hint="exp overflows for large |x| (exp(x) / (1 + exp(x)) gives inf/inf): use 1 / (1 + exp(-x))",
+        nonfinite_hint=N_("exp overflows for large |x| (exp(x) / (1 + exp(x)) gives inf/inf): use 1 / (1 + exp(-x))"),
     )
 
 
@@ -239,24 +246,25 @@ def _softmax_ce_spec() -> FunctionSpec:
         reference=lambda logits, label: _tf().reduce_mean(_tf().nn.softmax_cross_entropy_with_logits(labels=label, logits=logits)),
         scalar=True,
         checks=[
-            Check("softmax_ce.matches_tf", 5, "matches mean(tf.nn.softmax_cross_entropy_with_logits) on the notebook's "
-                  "10x5 input (float64/float32, ndarray and tensor)", reference),
-            Check("softmax_ce.other_shapes", 3, "correct for 1 to 25 rows and 3 to 12 classes", general),
+            Check("softmax_ce.matches_tf", 5, N_("matches mean(tf.nn.softmax_cross_entropy_with_logits) on the notebook's 10x5 input "
+                                                 "(float64/float32, ndarray and tensor)"), reference),
+            Check("softmax_ce.other_shapes", 3, N_("correct for 1 to 25 rows and 3 to 12 classes"), general),
         ],
         mistakes=[
-            Mistake("x already holds probabilities (the notebook passes tf.nn.softmax(logits)): softmax is applied twice",
+            Mistake(N_("x already holds probabilities (the notebook passes tf.nn.softmax(logits)): softmax is "
+                       "applied twice"),
                     lambda p, label: rows(_np_softmax(p), label).mean()),
-            Mistake("returns one loss per row: the loss is their mean over the batch", rows),
-            Mistake("sums the row losses over the batch: take the mean over rows", lambda p, label: rows(p, label).sum()),
-            Mistake("averages over the classes too: sum over the last axis, then average over rows",
+            Mistake(N_("returns one loss per row: the loss is their mean over the batch"), rows),
+            Mistake(N_("sums the row losses over the batch: take the mean over rows"), lambda p, label: rows(p, label).sum()),
+            Mistake(N_("averages over the classes too: sum over the last axis, then average over rows"),
                     lambda p, label: -(label * np.log(p)).mean()),
-            Mistake("sign error: the cross-entropy is -sum(label * log(x)), a positive number",
+            Mistake(N_("sign error: the cross-entropy is -sum(label * log(x)), a positive number"),
                     lambda p, label: -rows(p, label).mean()),
-            Mistake("uses log10: the cross-entropy uses the natural log",
+            Mistake(N_("uses log10: the cross-entropy uses the natural log"),
                     lambda p, label: rows(p, label).mean() / np.log(10)),
-            Mistake("uses log2: the cross-entropy uses the natural log", lambda p, label: rows(p, label).mean() / np.log(2)),
+            Mistake(N_("uses log2: the cross-entropy uses the natural log"), lambda p, label: rows(p, label).mean() / np.log(2)),
         ],
-        nonfinite_hint="got inf/NaN: take the log of x (the probabilities, first argument), not of the one-hot label",
+        nonfinite_hint=N_("got inf/NaN: take the log of x (the probabilities, first argument), not of the one-hot label"),
     )
 
 
@@ -278,21 +286,22 @@ def _sigmoid_ce_spec() -> FunctionSpec:
         reference=lambda logits, label: _tf().reduce_mean(_tf().nn.sigmoid_cross_entropy_with_logits(labels=label, logits=logits)),
         scalar=True,
         checks=[
-            Check("sigmoid_ce.matches_tf", 5, "matches mean(tf.nn.sigmoid_cross_entropy_with_logits) on the notebook's "
-                  "length-10 input (float64/float32, ndarray and tensor)", reference),
-            Check("sigmoid_ce.other_shapes", 3, "correct for lengths 1, 7, 13 and 25", general),
+            Check("sigmoid_ce.matches_tf", 5, N_("matches mean(tf.nn.sigmoid_cross_entropy_with_logits) on the notebook's length-10 input "
+                                                 "(float64/float32, ndarray and tensor)"), reference),
+            Check("sigmoid_ce.other_shapes", 3, N_("correct for lengths 1, 7, 13 and 25"), general),
         ],
         mistakes=[
-            Mistake("x already holds probabilities (the notebook passes tf.nn.sigmoid(logits)): sigmoid is applied again",
+            Mistake(N_("x already holds probabilities (the notebook passes tf.nn.sigmoid(logits)): sigmoid is "
+                       "applied again"),
                     lambda p, label: elements(_np_sigmoid(p), label).mean()),
-            Mistake("missing the (1 - label) * log(1 - x) term", lambda p, label: -(label * np.log(p)).mean()),
-            Mistake("missing the label * log(x) term", lambda p, label: -((1 - label) * np.log(1 - p)).mean()),
-            Mistake("returns one loss per element: the loss is their mean", elements),
-            Mistake("sums the losses: take their mean", lambda p, label: elements(p, label).sum()),
-            Mistake("sign error: the loss is -(label * log(x) + (1 - label) * log(1 - x)), a positive number",
+            Mistake(N_("missing the (1 - label) * log(1 - x) term"), lambda p, label: -(label * np.log(p)).mean()),
+            Mistake(N_("missing the label * log(x) term"), lambda p, label: -((1 - label) * np.log(1 - p)).mean()),
+            Mistake(N_("returns one loss per element: the loss is their mean"), elements),
+            Mistake(N_("sums the losses: take their mean"), lambda p, label: elements(p, label).sum()),
+            Mistake(N_("sign error: the loss is -(label * log(x) + (1 - label) * log(1 - x)), a positive number"),
                     lambda p, label: -elements(p, label).mean()),
         ],
-        nonfinite_hint="got inf/NaN: take log(x) and log(1 - x) of the probabilities (first argument), not of the label",
+        nonfinite_hint=N_("got inf/NaN: take log(x) and log(1 - x) of the probabilities (first argument), not of the label"),
     )
 
 
@@ -351,7 +360,7 @@ class Part1(Family):
         return self._expected[target]
 
     def missing(self, located: Located) -> list[CheckResult]:
-        hint = f"define `{located.target.name}` with `def` at the top level of a cell (not inside an if, loop or class)"
+        hint = tr("define `{name}` with `def` at the top level of a cell (not inside an if, loop or class)", name=located.target.name)
         return all_failed(located.target.name, self.check_ids(located.target.name), located.missing_message, hint)
 
     def judge(self, located: Located, outcome: JobOutcome) -> list[CheckResult]:
@@ -374,37 +383,37 @@ class Part1(Family):
 
     def _summarise(self, spec: FunctionSpec, check: Check, failures: list[tuple[str, str | None, bool]]) -> CheckResult:
         if not failures:
-            return CheckResult(check.id, spec.target, check.points, True, check.passed_message)
+            return CheckResult(check.id, spec.target, check.points, True, _(check.passed_message))
         message = failures[0][0]
         if len(failures) > 1:
-            message += f" ({len(failures)} of {len(check.cases)} inputs failed)"
-        hint = next((h for _, h, diagnosed in failures if diagnosed), None) or next((h for _, h, _ in failures if h), None)
+            message += tr(" ({failed} of {total} inputs failed)", failed=len(failures), total=len(check.cases))
+        hint = next((h for _message, h, diagnosed in failures if diagnosed), None) or next((h for _message, h, _diagnosed in failures if h), None)
         return CheckResult(check.id, spec.target, check.points, False, message, hint)
 
     def _judge_case(self, spec: FunctionSpec, case: Case, expected: Array, call: CallOutcome) -> tuple[str, str | None, bool] | None:
         """None when the case passes, else (message, hint, whether the hint names a recognised mistake)."""
         if call.failure:
-            return f"on {case.label} input: {call.failure}", None, False
+            return tr("on {label} input: {failure}", label=case.label, failure=call.failure), None, False
         data = call.data or {}
         if "error" in data:
-            return f"on {case.label} input: {data['error']}", self._error_hint(spec, data["error"]), False
+            return tr("on {label} input: {error}", label=case.label, error=data['error']), self._error_hint(spec, data["error"]), False
         got = data["output"]
         tolerance = Tolerance.for_dtype(case.args[0].dtype, loose=spec.loose)
         problem = mismatch(expected, got, tolerance, scalar=spec.scalar)
         if problem is None:
             return None
         hint = self._diagnose(spec, case, got, tolerance)
-        return f"on {case.label} input: {problem}", hint, hint is not None
+        return tr("on {label} input: {problem}", label=case.label, problem=problem), hint, hint is not None
 
     def _error_hint(self, spec: FunctionSpec, error: str) -> str | None:
         for pattern, hint in _GENERIC_ERROR_HINTS + spec.error_hints:
             if re.search(pattern, error):
-                return hint
+                return _(hint)
         return None
 
     def _diagnose(self, spec: FunctionSpec, case: Case, got: Array, tolerance: Tolerance) -> str | None:
         if not np.isfinite(got.astype(np.complex128)).all():
-            return spec.nonfinite_hint
+            return _(spec.nonfinite_hint) if spec.nonfinite_hint else None
         args = tuple(a.astype(np.float64) for a in case.args)
         with np.errstate(all="ignore"):
             for mistake in spec.mistakes:
@@ -412,25 +421,25 @@ class Part1(Family):
                     continue
                 candidate = np.asarray(mistake.output(*args), dtype=np.float64)
                 if matches(candidate, got, tolerance, scalar=spec.scalar and candidate.size == 1):
-                    return mistake.hint
+                    return _(mistake.hint)
         return None
 
     def _no_builtin(self, located: Located, hits: list[str], any_correct: bool) -> CheckResult:
         target = located.target.name
         check_id = f"{target}.no_builtin"
         violations = find_violations(located.file, located.definition, exempt=set(self.targets) - {target})
-        advice = "write it with tf.exp, tf.math.log, tf.reduce_sum / tf.reduce_max (or numpy)"
+        advice = _("write it with tf.exp, tf.math.log, tf.reduce_sum / tf.reduce_max (or numpy)")
         if violations:
             shown = "; ".join(v.describe() for v in violations[:3])
             own_lines = sorted({v.lineno for v in violations if v.via is None})
-            return CheckResult(check_id, target, NO_BUILTIN_POINTS, False, f"`{target}` {shown}", advice,
+            return CheckResult(check_id, target, NO_BUILTIN_POINTS, False, tr("`{target}` {shown}", target=target, shown=shown), advice,
                                {"lines": own_lines} if own_lines else None)
         if hits:
             return CheckResult(check_id, target, NO_BUILTIN_POINTS, False,
-                               f"`{target}` reached {', '.join(hits)} while running (through a name the source "
-                               f"does not spell out, e.g. getattr)", advice)
+                               tr("`{target}` reached {names} while running (through a name the source does not spell out, "
+                                  "e.g. getattr)", target=target, names=", ".join(_(hit) for hit in hits)), advice)
         if not any_correct:
             return CheckResult(check_id, target, NO_BUILTIN_POINTS, False,
-                               f"not awarded: no call of `{target}` returned a correct result")
+                               tr("not awarded: no call of `{target}` returned a correct result", target=target))
         return CheckResult(check_id, target, NO_BUILTIN_POINTS, True,
-                           "uses no TF/Keras softmax, sigmoid or cross-entropy built-in (source and run time checked)")
+                           _("uses no TF/Keras softmax, sigmoid or cross-entropy built-in (source and run time checked)"))

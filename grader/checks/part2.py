@@ -24,6 +24,7 @@ import numpy as np
 from grader.checks.compare import Tolerance, describe, matches, mismatch
 from grader.checks.family import Family
 from grader.checks.model import CheckResult, all_failed
+from grader.i18n import N_, _, listing, tr
 from grader import references
 from grader.sandbox.jobs import CallOutcome, Job, JobOutcome, Limits
 from grader.extract import Definition
@@ -44,10 +45,10 @@ def relative_error(a: Array, b: Array) -> float:
 
 def band(error: float) -> str:
     if error < 1e-7:
-        return "exact"
+        return _("exact")
     if error <= PASS_RELATIVE_ERROR:
-        return "close"
-    return "suspicious" if error <= 1e-2 else "wrong"
+        return _("close")
+    return _("suspicious") if error <= 1e-2 else _("wrong")
 
 
 @dataclass
@@ -60,7 +61,7 @@ class LayerCase:
 
     @property
     def label(self) -> str:
-        return "inputs of shapes " + ", ".join(str(tuple(a.shape)) for a in self.inputs)
+        return tr("inputs of shapes {shapes}", shapes=", ".join(str(tuple(a.shape)) for a in self.inputs))
 
 
 @dataclass
@@ -90,8 +91,8 @@ class LayerSpec:
 
 
 _COMMON_ERROR_HINTS = [
-    (r"returned None", "backward must `return` its gradient(s); it returned None"),
-    (r"KeyError", "backward reads a key of self.mem that forward did not store"),
+    (r"returned None|返回了 None", N_("backward must `return` its gradient(s); it returned None")),
+    (r"KeyError", N_("backward reads a key of self.mem that forward did not store")),
 ]
 
 
@@ -128,31 +129,31 @@ def _tf():
 def _specs() -> dict[str, LayerSpec]:
     layer_points = {"forward": 1.0, "contract": 1.0, "backward_fd": 3.0, "backward_tf": 3.0}
     given_points = dict.fromkeys(layer_points, 0.0)
-    batch_hint = ("divides by the batch size: the notebook's loss sums over the batch "
-                  "(and train_one_step uses the summed gradient), so backward must not average")
+    batch_hint = N_("divides by the batch size: the notebook's loss sums over the batch "
+                    "(and train_one_step uses the summed gradient), so backward must not average")
     matmul = LayerSpec(
         target="Matmul", input_names=["x", "W"], make_inputs=_matmul_inputs, shapes=[(5, 6, 4), (3, 7, 2)],
         forward_np=lambda x, w: x @ w, forward_tf=lambda x, w: _tf().matmul(x, w), points=layer_points,
         mistakes=[
             LayerMistake(0, batch_hint, lambda i, g: _matmul_grads(i, g)[0] / len(i[0])),
             LayerMistake(1, batch_hint, lambda i, g: _matmul_grads(i, g)[1] / len(i[0])),
-            LayerMistake(0, "sign error in grad_x: grad_x = grad_y @ W.T", lambda i, g: -_matmul_grads(i, g)[0]),
-            LayerMistake(1, "sign error in grad_W: grad_W = x.T @ grad_y", lambda i, g: -_matmul_grads(i, g)[1]),
+            LayerMistake(0, N_("sign error in grad_x: grad_x = grad_y @ W.T"), lambda i, g: -_matmul_grads(i, g)[0]),
+            LayerMistake(1, N_("sign error in grad_W: grad_W = x.T @ grad_y"), lambda i, g: -_matmul_grads(i, g)[1]),
         ],
         error_hints=[(r"not aligned|mismatch in (its )?core dimension|Matrix size-incompatible|shapes .* and .* not",
-                      "a transpose is missing: grad_x = grad_y @ W.T and grad_W = x.T @ grad_y")],
+                      N_("a transpose is missing: grad_x = grad_y @ W.T and grad_W = x.T @ grad_y"))],
     )
     relu = LayerSpec(
         target="Relu", input_names=["x"], make_inputs=_away_from_kink, shapes=[(5, 6), (3, 8)],
         forward_np=lambda x: np.maximum(x, 0), forward_tf=lambda x: _tf().nn.relu(x), points=layer_points,
         mistakes=[
-            LayerMistake(0, "the mask is computed on grad_y; it must come from the forward input (self.mem['x'] > 0)",
+            LayerMistake(0, N_("the mask is computed on grad_y; it must come from the forward input (self.mem['x'] > 0)"),
                          lambda i, g: g * (g > 0)),
-            LayerMistake(0, "returns the mask (x > 0) without multiplying it by grad_y", lambda i, g: _relu_mask(i)),
-            LayerMistake(0, "identity backward: grad_y must be multiplied by the mask (x > 0)", lambda i, g: g),
-            LayerMistake(0, "the mask is inverted: the gradient passes where x > 0, not where x < 0",
+            LayerMistake(0, N_("returns the mask (x > 0) without multiplying it by grad_y"), lambda i, g: _relu_mask(i)),
+            LayerMistake(0, N_("identity backward: grad_y must be multiplied by the mask (x > 0)"), lambda i, g: g),
+            LayerMistake(0, N_("the mask is inverted: the gradient passes where x > 0, not where x < 0"),
                          lambda i, g: g * (1 - _relu_mask(i))),
-            LayerMistake(0, "returns the forward output relu(x), not a gradient", lambda i, g: np.maximum(i[0], 0)),
+            LayerMistake(0, N_("returns the forward output relu(x), not a gradient"), lambda i, g: np.maximum(i[0], 0)),
             LayerMistake(0, batch_hint, lambda i, g: g * _relu_mask(i) / len(i[0])),
         ],
     )
@@ -223,7 +224,8 @@ class Part2(Family):
         name = located.target.name
         if name not in GIVEN_CLASSES or fingerprint(located.definition) != given_fingerprints().get(name):
             return None
-        message = f"`{name}` is the given code, unchanged (same syntax tree): it passes this check, so it was not run again"
+        message = tr("`{name}` is the given code, unchanged (same syntax tree): it passes this check, "
+                     "so it was not run again", name=name)
         return [CheckResult(check_id, name, points, True, message) for check_id, points in self.check_ids(name)]
 
     def job(self, located: Located) -> Job:
@@ -258,7 +260,7 @@ class Part2(Family):
         return self._expected[target]
 
     def missing(self, located: Located) -> list[CheckResult]:
-        hint = f"define `class {located.target.name}` with forward and backward at the top level of a cell"
+        hint = tr("define `class {name}` with forward and backward at the top level of a cell", name=located.target.name)
         return all_failed(located.target.name, self.check_ids(located.target.name), located.missing_message, hint)
 
     def judge(self, located: Located, outcome: JobOutcome) -> list[CheckResult]:
@@ -279,11 +281,11 @@ class Part2(Family):
         data = roundtrip.data or {}
         failure = roundtrip.failure or data.get("error")
         hint = self._error_hint(spec, failure) if failure else None
-        on = f"on {case.label}: "
+        on = tr("on {case}: ", case=case.label)
         verdicts = {}
         if "forward" in data:
             problem = mismatch(spec.forward_np(*case.inputs), data["forward"], Tolerance.for_dtype(np.float64))
-            verdicts["forward"] = (on + "forward " + problem if problem else None, None, {})
+            verdicts["forward"] = (on + tr("forward {problem}", problem=problem) if problem else None, None, {})
         else:
             verdicts["forward"] = (on + str(failure), hint, {})
         if "backward" not in data:
@@ -295,7 +297,7 @@ class Part2(Family):
         verdicts["contract"] = (on + contract_problem if contract_problem else None, contract_hint, {})
         if contract_problem:
             for name in ("backward_fd", "backward_tf"):
-                verdicts[name] = (on + "cannot compare gradients: " + contract_problem, contract_hint, {})
+                verdicts[name] = (on + tr("cannot compare gradients: {problem}", problem=contract_problem), contract_hint, {})
             return verdicts
         verdicts["backward_tf"] = self._compare(spec, case, values, expected, on, "tf.GradientTape")
         numeric = self._finite_differences(case, forward_many)
@@ -303,7 +305,7 @@ class Part2(Family):
             verdicts["backward_fd"] = (on + numeric, None, {})
         else:
             sampled = [v.reshape(-1)[e] for v, e in zip(values, case.elements)]
-            verdicts["backward_fd"] = self._compare(spec, case, sampled, numeric, on, "central differences of your forward",
+            verdicts["backward_fd"] = self._compare(spec, case, sampled, numeric, on, _("central differences of your forward"),
                                                     full_values=values)
         return verdicts
 
@@ -313,50 +315,54 @@ class Part2(Family):
         names = spec.gradient_names
         if len(names) == 1:
             if returned in ("tuple", "list"):
-                return f"backward returned a {returned} of {len(values)}; expected the array grad_x", "return grad_x itself"
+                return (tr("backward returned a {kind} of {count}; expected the array grad_x", kind=returned, count=len(values)),
+                        _("return grad_x itself"))
             if shapes[0] != wanted[0]:
-                return f"grad_x has shape {shapes[0]}, expected {wanted[0]} (the shape of x)", None
+                return tr("grad_x has shape {shape}, expected {wanted} (the shape of x)", shape=shapes[0], wanted=wanted[0]), None
             return None, None
         if returned not in ("tuple", "list") or len(values) != len(names):
-            return (f"backward returned {returned or 'a value'} with {len(values)} array(s); expected the tuple "
-                    f"({', '.join(names)})", f"return {', '.join(names)}")
+            return (tr("backward returned {kind} with {count} array(s); expected the tuple ({names})",
+                       kind=returned or _("a value"), count=len(values), names=", ".join(names)),
+                    tr("return {names}", names=", ".join(names)))
         if shapes == wanted[::-1] and wanted[0] != wanted[1]:
-            return (f"backward returned shapes {shapes}; expected {wanted}",
-                    "returns (grad_W, grad_x): the order is (grad_x, grad_W)")
+            return (tr("backward returned shapes {shapes}; expected {wanted}", shapes=shapes, wanted=wanted),
+                    _("returns (grad_W, grad_x): the order is (grad_x, grad_W)"))
         for name, shape, want, tensor in zip(names, shapes, wanted, values):
             if shape != want:
                 hint = None
                 if shape == want[::-1]:
-                    hint = f"{name} has the shape of its input transposed: " + (
-                        "grad_W = x.T @ grad_y" if name == "grad_W" else "grad_x = grad_y @ W.T")
-                return f"{name} has {describe(tensor)}, expected shape {want}", hint
+                    hint = tr("{name} has the shape of its input transposed: {formula}", name=name,
+                              formula="grad_W = x.T @ grad_y" if name == "grad_W" else "grad_x = grad_y @ W.T")
+                return tr("{name} has {described}, expected shape {wanted}", name=name, described=describe(tensor),
+                          wanted=want), hint
         return None, None
 
     def _compare(self, spec: LayerSpec, case: LayerCase, values: list[Array], reference: list[Array], on: str,
                  against: str, full_values: list[Array] | None = None) -> tuple[str | None, str | None, dict[str, float]]:
         errors = {name: relative_error(np.asarray(v, np.float64), r)
                   for name, v, r in zip(spec.gradient_names, values, reference)}
-        summary = ", ".join(f"{name} rel err {e:.1e} ({band(e)})" for name, e in errors.items())
+        summary = _relative_errors(errors)
         if all(e <= self.pass_relative_error for e in errors.values()):
             return None, None, errors
-        return f"{on}backward differs from {against}: {summary}", self._diagnose(spec, case, full_values or values, errors), errors
+        return on + tr("backward differs from {against}: {summary}", against=against, summary=summary), self._diagnose(spec, case, full_values or values, errors), errors
 
     def _diagnose(self, spec: LayerSpec, case: LayerCase, values: list[Array], errors: dict[str, float]) -> str | None:
         tolerance = Tolerance.for_dtype(np.float64)
         wrong = [i for i, e in enumerate(errors.values()) if e > self.pass_relative_error]
         for mistake in spec.mistakes:
             if mistake.index in wrong and matches(mistake.value(case.inputs, case.grad_y), values[mistake.index], tolerance):
-                return mistake.hint
+                return _(mistake.hint)
         return None
 
     def _finite_differences(self, case: LayerCase, outcome: CallOutcome) -> list[Array] | str:
         """Central differences of L = sum(forward * grad_y), or why they could not be taken."""
         data = outcome.data or {}
         if outcome.failure or "error" in data:
-            return f"cannot take finite differences: {outcome.failure or data['error']}"
+            return tr("cannot take finite differences: {error}", error=outcome.failure or data["error"])
         outputs = data["outputs"]
         if outputs.shape[1:] != case.grad_y.shape:
-            return f"cannot take finite differences: forward returned shape {outputs.shape[1:]}, expected {case.grad_y.shape}"
+            return tr("cannot take finite differences: forward returned shape {shape}, expected {wanted}",
+                      shape=outputs.shape[1:], wanted=case.grad_y.shape)
         losses = (outputs * case.grad_y).reshape(len(outputs), -1).sum(axis=1)
         gradients, offset = [], 0
         for elements in case.elements:
@@ -378,20 +384,24 @@ class Part2(Family):
         worst = {g: max(errors.get(g, 0.0) for _, _, errors in verdicts) for g in spec.gradient_names}
         shapes = len(verdicts)
         messages = {
-            "forward": f"forward equals the numpy reference on {shapes} input shapes",
-            "contract": f"backward returns {', '.join(spec.gradient_names)} with the shapes of the inputs",
-            "backward_fd": "backward matches central differences of your forward: " + ", ".join(
-                f"{g} rel err {e:.1e} ({band(e)})" for g, e in worst.items()),
-            "backward_tf": "backward matches tf.GradientTape: " + ", ".join(
-                f"{g} rel err {e:.1e} ({band(e)})" for g, e in worst.items()),
+            "forward": tr("forward equals the numpy reference on {count} input shapes", count=shapes),
+            "contract": tr("backward returns {names} with the shapes of the inputs", names=", ".join(spec.gradient_names)),
+            "backward_fd": tr("backward matches central differences of your forward: {summary}",
+                              summary=_relative_errors(worst)),
+            "backward_tf": tr("backward matches tf.GradientTape: {summary}", summary=_relative_errors(worst)),
         }
         return CheckResult(check_id, spec.target, points, True, messages[name], details=details)
 
     def _error_hint(self, spec: LayerSpec, error: str) -> str | None:
         for pattern, hint in spec.error_hints + _COMMON_ERROR_HINTS:
             if re.search(pattern, error):
-                return hint
+                return _(hint)
         return None
+
+
+def _relative_errors(errors: dict[str, float]) -> str:
+    """`grad_x rel err 3.2e-09 (exact), grad_W ...`, worded in the active language."""
+    return listing([tr("{name} rel err {error:.1e} ({band})", name=name, error=e, band=band(e)) for name, e in errors.items()])
 
 
 def _perturbations(case: LayerCase) -> list[list[Array]]:

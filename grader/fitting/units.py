@@ -19,6 +19,7 @@ import tokenize
 from dataclasses import dataclass, field
 
 from grader.extract import SourceFile
+from grader.i18n import tr
 from grader.probes.fitting import data_role
 from grader.targets import TARGETS
 
@@ -88,7 +89,7 @@ class FittingUnit:
         if self.whole_file:
             return self.file.display
         first, last = self.file.cells[self.cells[0]].where, self.file.cells[self.cells[-1]].where
-        return first if first == last else f"{first} to {last.rsplit(', ', 1)[-1]}"
+        return first if first == last else tr("{first} to {last}", first=first, last=last.rsplit(", ", 1)[-1])
 
     @property
     def notebook(self) -> bool:
@@ -370,26 +371,27 @@ def _scan_statements(tree: ast.AST, facts: StaticFacts, aliases: dict[str, str],
             func = node.func
             callee = func.id if isinstance(func, ast.Name) else None
             if isinstance(func, ast.Attribute) and func.attr == "backward" and not node.args:
-                facts.autograd.append(f"line {node.lineno}: {ast.unparse(node)[:80]}")
+                facts.autograd.append(tr("line {line}: {code}", line=node.lineno, code=ast.unparse(node)[:80]))
             if isinstance(func, ast.Attribute) and func.attr in ("GradientTape", "grad", "value_and_grad") \
                     and aliases.get(_root_name(func) or "", "") in ("tensorflow", "jax", "torch", "autograd"):
-                facts.autograd.append(f"line {node.lineno}: {ast.unparse(node)[:80]}")
+                facts.autograd.append(tr("line {line}: {code}", line=node.lineno, code=ast.unparse(node)[:80]))
             if callee and facts.roles.get(callee) == "model" and len(node.args) > 1:
                 x_args = [a.id for a in node.args if isinstance(a, ast.Name) and data_role(a.id) in ("x", "x_train", "x_test")]
                 if x_args and len(facts.templates) < 4:
                     facts.templates.append({"function": callee, "x": x_args[0], "text": ast.unparse(node),
                                             "names": sorted(_names(node))})
             if callee == "train_test_split":
-                facts.test_names.append(f"train_test_split (line {node.lineno})")
+                facts.test_names.append(tr("{name} (line {line})", name="train_test_split", line=node.lineno))
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
             for name in names:
                 role = data_role(name)
                 if role == "x_test":
-                    facts.test_names.append(f"{name} (line {node.lineno})")
+                    facts.test_names.append(tr("{name} (line {line})", name=name, line=node.lineno))
                 if _GRADIENT_NAME.match(name) and node.value is not None and _uses_transpose_or_product(node.value):
-                    facts.hand_backward.append(f"line {node.lineno}: {name} = {ast.unparse(node.value)[:60]}")
+                    facts.hand_backward.append(tr("line {line}: {code}", line=node.lineno,
+                                                    code=name + " = " + ast.unparse(node.value)[:60]))
             single = targets[0] if len(targets) == 1 and isinstance(targets[0], ast.Name) else None
             if single is not None and node.value is not None and data_role(single.id) in ("y", "y_train") \
                     and len(facts.expressions) < 4:
@@ -401,7 +403,7 @@ def _scan_statements(tree: ast.AST, facts: StaticFacts, aliases: dict[str, str],
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _BACKWARD_NAME.search(node.name):
             body = ast.unparse(node)
             if re.search(r"\.T\b|transpose|@|dot\(|\*", body):
-                facts.hand_backward.append(f"def {node.name} (line {node.lineno})")
+                facts.hand_backward.append(tr("{name} (line {line})", name="def " + node.name, line=node.lineno))
 
 
 def _uses_transpose_or_product(node: ast.AST) -> bool:

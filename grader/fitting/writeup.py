@@ -16,22 +16,23 @@ from pathlib import Path
 
 from grader.discover import REPORT_SUFFIXES, discover, read_source
 from grader.extract import SourceFile
+from grader.i18n import N_, tr
 
 DOCUMENT_SUFFIXES = (".pdf", ".docx")
 TEXT_SUFFIXES = tuple(s for s in REPORT_SUFFIXES if s not in DOCUMENT_SUFFIXES)
 MIN_REPORT_CHARS = 150  # non-space characters of the student's own text, below which it is no report
 SECTIONS = {
-    "function definition": re.compile(
+    N_("function definition"): re.compile(
         r"函数定义|目标函数|函数(的)?(选择|表达式|形式|定义)|所选函数|选(择|取)(了|的)?.{0,6}函数|"
         r"function definition|target function|chosen function|I (fit|chose|picked)|"
         r"[fgy]\s*\(\s*x\s*\)\s*=|y\s*=\s*[-\w\\$]|\$[^$]*(sin|cos|exp|x\^)", re.I),
-    "data collection": re.compile(
+    N_("data collection"): re.compile(
         r"数据采集|数据(的)?(收集|生成|获取|集|准备|采样)|采样|训练集|测试集|样本|data collection|data ?set|sampl|"
         r"training (set|data|points)|test (set|data|points)|linspace|uniform", re.I),
-    "model description": re.compile(
+    N_("model description"): re.compile(
         r"模型描述|模型(结构|搭建|构建|设计|介绍|定义)|网络(结构|模型|架构)|隐藏层|隐层|神经元|model description|"
         r"architecture|hidden (layer|units|neurons)|neurons|network structure|two-layer|layers\b", re.I),
-    "fitting result": re.compile(
+    N_("fitting result"): re.compile(
         r"拟合效果|拟合结果|实验结果|结果|效果|误差|loss|mse|result|R²|R\^2|\br2\b|performance|可视化|figure", re.I),
 }
 _RULE_LINE = re.compile(r"^\W*(请|please\b|you (should|must|need|are (asked|required)))|\d+\s*(分|points?|pts)\b|\(\s*\d+\s*分|（\s*\d+\s*分|bonus|加分|额外|提交|submit|deadline|截止|"
@@ -88,7 +89,7 @@ def collect(handin: Path, files: list[SourceFile], max_bytes: int, fitting_files
     PDF/Word files (`fitting_files`: the notebooks that hold fitting code, by display name)."""
     root = handin if handin.is_dir() else handin.parent
     found = ReportSources()
-    found.texts = [ReportText(f"{file.display} (markdown cells)", "\n\n".join(file.markdown), file.display in fitting_files)
+    found.texts = [ReportText(tr("{file} (markdown cells)", file=file.display), "\n\n".join(file.markdown), file.display in fitting_files)
                    for file in files if file.markdown]
     discovered = discover(handin, max_bytes, REPORT_SUFFIXES)
     for path in discovered.sources:
@@ -97,12 +98,12 @@ def collect(handin: Path, files: list[SourceFile], max_bytes: int, fitting_files
             try:
                 found.texts.append(ReportText(name, read_source(path, max_bytes).decode("utf-8", "replace")))
             except OSError as error:
-                found.notes.append(f"{name}: cannot be read ({error})")
+                found.notes.append(tr("{file}: cannot be read ({error})", file=name, error=error))
         else:
             try:
                 found.documents[name] = read_source(path, max_bytes)
             except OSError as error:
-                found.notes.append(f"{name}: cannot be read ({error})")
+                found.notes.append(tr("{file}: cannot be read ({error})", file=name, error=error))
     found.notes += [f"{name}: {reason}" for name, reason in discovered.skipped.items()]
     return found
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from grader.i18n import _, tr
+
 MAX_OUTPUT_ELEMENTS = 10_000_000
 _TF_NOISE = re.compile(r"\{\{function_node [^}]*\}\}\s*|\s*\[Op:\w+\].*$")
 
@@ -32,7 +34,7 @@ def to_array(value: Any) -> tuple[np.ndarray | None, str | None]:
     `__array__` or `numpy()` only ever runs in the sandbox.
     """
     if value is None:
-        return None, "returned None"
+        return None, _("returned None")
     try:
         module = type(value).__module__ or ""
         if module.startswith("torch") and hasattr(value, "detach"):
@@ -43,14 +45,14 @@ def to_array(value: Any) -> tuple[np.ndarray | None, str | None]:
             array = np.asarray(value)
         array = np.array(array, copy=True)
     except Exception as error:  # arbitrary objects can fail conversion in arbitrary ways
-        return None, f"returned a {type_name(value)} that cannot be converted to an array ({error})"
+        return None, tr("returned a {kind} that cannot be converted to an array ({error})", kind=type_name(value), error=error)
     if array.dtype.kind not in "biufc":
         try:
             array = array.astype(np.float64)  # bfloat16 and friends
         except (TypeError, ValueError):
-            return None, f"returned a {type_name(value)} holding {array.dtype} values, not numbers"
+            return None, tr("returned a {kind} holding {dtype} values, not numbers", kind=type_name(value), dtype=array.dtype)
     if array.size > MAX_OUTPUT_ELEMENTS:
-        return None, f"returned {array.size} elements, more than the {MAX_OUTPUT_ELEMENTS} accepted"
+        return None, tr("returned {size} elements, more than the {cap} accepted", size=array.size, cap=MAX_OUTPUT_ELEMENTS)
     return array, None
 
 
@@ -60,10 +62,10 @@ def describe_exception(error: BaseException, where: dict[str, str]) -> str:
     for frame in reversed(traceback.extract_tb(error.__traceback__)):
         if frame.filename in where:
             code = f" (`{frame.line.strip()}`)" if frame.line else ""
-            location = f" at {where[frame.filename]}, line {frame.lineno}{code}"
+            location = tr(" at {where}, line {line}{code}", where=where[frame.filename], line=frame.lineno, code=code)
             break
     message = str(error).strip().splitlines()
     text = _TF_NOISE.sub("", message[0]) if message else ""
     if isinstance(error, SystemExit):
-        text = f"sys.exit({error.code!r}) was called"
+        text = tr("sys.exit({code!r}) was called", code=error.code)
     return f"{type(error).__name__}{location}: {text[:400]}"

@@ -24,6 +24,7 @@ import numpy as np
 
 from grader.probes.convert import describe_exception, to_array, type_name
 from grader.sandbox.loader import SUBMISSION_MODULE, load, statements
+from grader.i18n import _, tr
 
 GRID_POINTS = 1000
 MAX_DATA_ELEMENTS = 100_000
@@ -238,7 +239,7 @@ def _where(plan: dict, index: int | None) -> str | None:
     if index is None:
         return None
     cell, stmt = statements(plan)[index]
-    return f"{cell['where']}, line {stmt.lineno}"
+    return tr("{where}, line {line}", where=cell["where"], line=stmt.lineno)
 
 
 def _tail(path: str, offset: int) -> str:
@@ -408,18 +409,18 @@ def _evaluate(function: Callable[[Any], Any], inputs: list[np.ndarray], kind: st
             with _Alarm(EVALUATION_SECONDS):
                 value = function(_convert_input(array, kind, like))
         except TimeUp:
-            return None, None, f"did not answer within {EVALUATION_SECONDS:g} s"
+            return None, None, tr("did not answer within {seconds:g} s", seconds=EVALUATION_SECONDS)
         except BaseException as error:  # student code may raise anything
             problem = f"{type(error).__name__}: {str(error)[:200]}"
             continue
         output, conversion = to_array(value[0] if isinstance(value, tuple) and value else value)
         if output is None:
-            problem = f"returned {type_name(value)}: {conversion}"
+            problem = tr("returned {kind}: {problem}", kind=type_name(value), problem=conversion)
             continue
         points = max(array.shape)
         if output.size == points:
             return output.reshape(-1).astype(np.float64), position, None
-        problem = f"returned shape {tuple(output.shape)} for {points} points"
+        problem = tr("returned shape {shape} for {points} points", shape=tuple(output.shape), points=points)
     return None, None, problem
 
 
@@ -582,9 +583,9 @@ def extract_documents(namespace: dict, job: dict, call: dict) -> dict:
             with _Alarm(20.0):
                 texts[name] = (_pdf_text(data) if name.lower().endswith(".pdf") else _docx_text(data))[:100_000]
         except TimeUp:
-            problems[name] = "reading it took longer than 20 s"
+            problems[name] = _("reading it took longer than 20 s")
         except BaseException as error:  # a broken document costs only itself
-            problems[name] = f"cannot be read ({type(error).__name__}: {str(error)[:200]})"
+            problems[name] = tr("cannot be read ({error})", error=type(error).__name__ + ": " + str(error)[:200])
     return {"texts": texts, "problems": problems}
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from grader.probes.convert import describe_exception, to_array, type_name
+from grader.i18n import tr
 
 
 def _copies(arrays: list[np.ndarray]) -> list[np.ndarray]:
@@ -36,17 +37,17 @@ def roundtrip(namespace: dict, job: dict, call: dict) -> dict:
         layer = layer_class()
         output = layer.forward(*_copies(call["inputs"]))
     except BaseException as error:  # student code may raise anything
-        return {"error": "forward " + describe_exception(error, job["where"])}
+        return {"error": tr("forward {problem}", problem=describe_exception(error, job["where"]))}
     forward, problem = to_array(output)
     if problem:
-        return {"error": f"forward {problem}"}
+        return {"error": tr("forward {problem}", problem=problem)}
     try:
         returned = layer.backward(np.array(call["grad_y"], copy=True))
     except BaseException as error:
-        return {"forward": forward, "error": "backward " + describe_exception(error, job["where"])}
+        return {"forward": forward, "error": tr("backward {problem}", problem=describe_exception(error, job["where"]))}
     values, problem = _backward_values(returned)
     if problem:
-        return {"forward": forward, "error": f"backward {problem}"}
+        return {"forward": forward, "error": tr("backward {problem}", problem=problem)}
     return {"forward": forward, "backward": values, "backward_type": type_name(returned)}
 
 
@@ -57,14 +58,14 @@ def forward_many(namespace: dict, job: dict, call: dict) -> dict:
         try:
             output = layer_class().forward(*_copies(inputs))
         except BaseException as error:
-            return {"error": "forward " + describe_exception(error, job["where"])}
+            return {"error": tr("forward {problem}", problem=describe_exception(error, job["where"]))}
         array, problem = to_array(output)
         if problem:
-            return {"error": f"forward {problem}"}
+            return {"error": tr("forward {problem}", problem=problem)}
         outputs.append(array.astype(np.float64))
     shapes = {o.shape for o in outputs}
     if len(shapes) != 1:
-        return {"error": f"forward returned outputs of varying shapes {sorted(shapes)}"}
+        return {"error": tr("forward returned outputs of varying shapes {shapes}", shapes=sorted(shapes))}
     return {"outputs": np.stack(outputs)}
 
 

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from grader.probes.convert import describe_exception, to_array
+from grader.i18n import _, tr
 
 
 class Stage(Exception):
@@ -25,7 +26,7 @@ def _run(stage: str, where: dict[str, str], call: Callable[[], Any]) -> Any:
     try:
         return call()
     except BaseException as error:  # student code may raise anything
-        raise Stage(f"{stage} raised {describe_exception(error, where)}") from None
+        raise Stage(tr("{stage} raised {error}", stage=stage, error=describe_exception(error, where))) from None
 
 
 def _array(stage: str, value: Any) -> np.ndarray:
@@ -37,7 +38,7 @@ def _array(stage: str, value: Any) -> np.ndarray:
 
 def _expect_classes(stage: str, output: np.ndarray, rows: int) -> None:
     if output.shape != (rows, 10):
-        raise Stage(f"{stage} has shape {output.shape} for {rows} images; expected ({rows}, 10)")
+        raise Stage(tr("{stage} has shape {shape} for {rows} images; expected ({rows}, 10)", stage=stage, shape=output.shape, rows=rows))
 
 
 def _one_hot(labels: np.ndarray) -> np.ndarray:
@@ -49,12 +50,12 @@ def _one_hot(labels: np.ndarray) -> np.ndarray:
 def _scalar_pair(stage: str, value: Any) -> list[float]:
     """(loss, accuracy) as two floats."""
     if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise Stage(f"{stage} returned {type(value).__name__}; expected the pair (loss, accuracy)")
+        raise Stage(tr("{stage} returned {kind}; expected the pair (loss, accuracy)", stage=stage, kind=type(value).__name__))
     pair = []
     for item in value:
         array = _array(stage, item)
         if array.size != 1:
-            raise Stage(f"{stage} returned a {array.shape} array where a number was expected")
+            raise Stage(tr("{stage} returned a {shape} array where a number was expected", stage=stage, shape=array.shape))
         pair.append(float(array.reshape(-1)[0]))
     return pair
 
@@ -125,9 +126,9 @@ def numpy_protocol(namespace: dict, job: dict, call: dict) -> dict:
                 _run("model.backward(label)", where, lambda: model.backward(y))
                 pairs = _gradient_pairs(model)
                 if not pairs:
-                    raise Stage("model.backward(label) stored no gradient: expected attributes W1_grad, W2_grad "
-                                "with the shapes of W1, W2")
-                result["parameters"] = [name for name, _, _ in pairs]
+                    raise Stage(_("model.backward(label) stored no gradient: expected attributes W1_grad, W2_grad "
+                                  "with the shapes of W1, W2"))
+                result["parameters"] = [name for name, _parameter, _gradient in pairs]
                 for name, parameter, gradient in pairs:
                     setattr(model, name, parameter - lr * gradient)
             _run("model.forward(x)", where, lambda: model.forward(x))
@@ -137,7 +138,7 @@ def numpy_protocol(namespace: dict, job: dict, call: dict) -> dict:
         except Stage as stage:
             result["error"] = str(stage)
         except Exception as error:  # the grader's own arithmetic on an odd output
-            result["error"] = f"training stopped: {type(error).__name__}: {error}"
+            result["error"] = tr("training stopped: {error}", error=type(error).__name__ + ": " + str(error))
         return result
 
     with np.errstate(all="ignore"):
@@ -151,7 +152,7 @@ def _student_step(namespace: dict, job: dict, call: dict, train_args: tuple, tes
     try:
         for name in ("train_one_step", "test"):
             if not callable(namespace.get(name)):
-                raise Stage(f"`{name}` is not defined as a function in this file")
+                raise Stage(tr("`{name}` is not defined as a function in this file", name=name))
         model = _run("myModel()", where, namespace["myModel"])
         for _ in range(call["steps"]):
             returned = _run(f"train_one_step({signature})", where, lambda: namespace["train_one_step"](model, *train_args))
@@ -221,14 +222,14 @@ def tf_protocol(namespace: dict, job: dict, call: dict) -> dict:
             variables = find_variables(model)
             result["variables"] = [f"{v.name} {tuple(v.shape)}" for v in variables]
             if not variables:
-                raise Stage("myModel() holds no trainable tf.Variable (is it a numpy model?)")
+                raise Stage(_("myModel() holds no trainable tf.Variable (is it a numpy model?)"))
             for step in range(call["steps"]):
                 with tf.GradientTape() as tape:
                     logits = _run("model(x)", where, lambda: model(x))
                     loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
                 gradients = tape.gradient(loss, variables)
                 if all(g is None for g in gradients):
-                    raise Stage("no gradient reaches the model's tf.Variables from model(x)")
+                    raise Stage(_("no gradient reaches the model's tf.Variables from model(x)"))
                 outputs = _array("model(x)", logits)
                 curve["loss"].append(float(loss.numpy()))
                 curve["accuracy"].append(float(np.mean(np.argmax(outputs, axis=1) == labels)))
@@ -242,7 +243,7 @@ def tf_protocol(namespace: dict, job: dict, call: dict) -> dict:
         except Stage as stage:
             result["error"] = str(stage)
         except Exception as error:  # the grader's own ops on an odd output
-            result["error"] = f"training stopped: {type(error).__name__}: {str(error)[:300]}"
+            result["error"] = tr("training stopped: {error}", error=type(error).__name__ + ": " + str(error)[:300])
         return result
 
     return _with_retries(train, call["attempts"])

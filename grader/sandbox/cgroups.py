@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from grader.i18n import tr
+
 CONTROLLERS = ("memory", "pids", "cpu")
 CPU_PERIOD_US = 100_000
 
@@ -49,23 +51,23 @@ class Cgroup:
             _write(os.path.join(directory, "cgroup.procs"), str(os.getpid()))
 
     def describe(self) -> str:
-        return (f"own cgroup (v{self.version}) for all its processes: {self.memory_mb} MB of memory, "
-                f"at most {self.max_processes} processes, CPU share capped")
+        return tr("own cgroup (v{version}) for all its processes: {memory_mb} MB of memory, at most {max_processes} "
+                  "processes, CPU share capped", version=self.version, memory_mb=self.memory_mb,
+                  max_processes=self.max_processes)
 
-    def verdict(self) -> str | None:
-        """Why the kernel stopped the group's processes, if it did (after the child ended)."""
+    def verdict(self) -> dict | None:
+        """Why the kernel stopped the group's processes, if it did (after the child ended), as plain
+        data for the parent to word (`describe_verdict`)."""
         memory, pids = self.dirs["memory"], self.dirs["pids"]
         if self.version == 2:
             oom = _read_counters(os.path.join(memory, "memory.events")).get("oom_kill", 0)
         else:
             oom = _read_counters(os.path.join(memory, "memory.oom_control")).get("oom_kill", 0)
         forks = _read_counters(os.path.join(pids, "pids.events")).get("max", 0)
-        found = []
-        if oom:
-            found.append(f"out of memory: its processes together went over the {self.memory_mb} MB cap")
-        if forks:
-            found.append(f"{forks} process creations refused at the cap of {self.max_processes} processes")
-        return "; ".join(found) or None
+        if not (oom or forks):
+            return None
+        return {"oom": bool(oom), "memory_mb": self.memory_mb, "refused_forks": int(forks),
+                "max_processes": self.max_processes}
 
     def remove(self) -> None:
         """Remove the group's directories (its processes must be gone)."""
@@ -74,6 +76,18 @@ class Cgroup:
                 os.rmdir(directory)
             except OSError:
                 pass
+
+
+def describe_verdict(verdict: dict) -> str:
+    """A cgroup verdict in words: what cap stopped the child's processes."""
+    found = []
+    if verdict.get("oom"):
+        found.append(tr("out of memory: its processes together went over the {memory_mb} MB cap",
+                        memory_mb=verdict["memory_mb"]))
+    if verdict.get("refused_forks"):
+        found.append(tr("{forks} process creations refused at the cap of {max_processes} processes",
+                        forks=verdict["refused_forks"], max_processes=verdict["max_processes"]))
+    return "; ".join(found)
 
 
 @dataclass

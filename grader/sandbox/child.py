@@ -17,6 +17,8 @@ import sys
 import time
 from typing import Any
 
+from grader import i18n
+from grader.i18n import tr
 from grader.sandbox.cgroups import Cgroup
 from grader.sandbox.confine import confine
 from grader.sandbox.protocol import FrameReader, encode_frame, write_all
@@ -123,9 +125,9 @@ def _problem(namespace: dict, target: str) -> str | None:
     """Why `target` cannot be probed after loading, if it cannot."""
     found = namespace.get(target)
     if found is None:
-        return f"`{target}` was not defined after loading (see the load notes)"
+        return tr("`{target}` was not defined after loading (see the load notes)", target=target)
     if not callable(found):
-        return f"`{target}` is a {type(found).__name__} after loading, not a function or class"
+        return tr("`{target}` is a {kind} after loading, not a function or class", target=target, kind=type(found).__name__)
     return None
 
 
@@ -136,6 +138,7 @@ def run(workdir: str, spec_fd: int, result_fd: int, group: Cgroup | None, no_gro
     try:
         job = FrameReader(spec_fd).read(deadline=time.monotonic() + 60)
         os.close(spec_fd)
+        i18n.use(job.get("language", "en"))  # catalogs were read before the fork: no file access needed
         _close_inherited_descriptors(keep=result_fd)
         confinement = _confine(workdir, int(job.get("memory_mb", 2048)), group, no_group)
         _serve(job, result_fd, confinement)

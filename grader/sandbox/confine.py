@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from grader.sandbox.cgroups import Cgroup
 from grader.sandbox.environment import replace_environment, sandbox_environment
 
+from grader.i18n import _, tr
+
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = (
     0x00020000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
@@ -100,7 +102,7 @@ def _enter_namespaces(report: Confinement) -> bool:
             _check(_libc.unshare(flags), "unshare")
             return True
         except OSError as error:
-            report.missing.append(f"namespaces (network, mount): {error}")
+            report.missing.append(tr("namespaces (network, mount): {error}", error=error))
             return False
     uid, gid = os.geteuid(), os.getegid()
     try:
@@ -110,7 +112,7 @@ def _enter_namespaces(report: Confinement) -> bool:
         _write("/proc/self/gid_map", f"{gid} {gid} 1")
         return True
     except OSError as error:
-        report.missing.append(f"namespaces (network, mount): unprivileged user namespaces are not available ({error})")
+        report.missing.append(tr("namespaces (network, mount): unprivileged user namespaces are not available ({error})", error=error))
         return False
 
 
@@ -183,16 +185,16 @@ def _private_root(workdir: str, report: Confinement) -> None:
     os.makedirs(root, exist_ok=True)
     _check(_libc.mount(b"tmpfs", root.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"mode=755,size=1m"), "mount root")
     if platform.machine() not in PIVOT_ROOT:
-        raise OSError(f"pivot_root: unknown syscall number on {platform.machine()}")
+        raise OSError(tr("pivot_root: unknown syscall number on {machine}", machine=platform.machine()))
     _populate_root(root, workdir)
     os.chdir(root)
     _check(_libc.syscall(PIVOT_ROOT[platform.machine()], b".", b"."), "pivot_root")
     _check(_libc.umount2(b".", MNT_DETACH), "detach the old root")
     os.chdir("/")
     _mount(None, "/", MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-    report.applied.append("own file system view, read-only but its own folder: the Python installation and "
-                          "system libraries; no other hand-in, output, configuration, home folder or /tmp")
-    report.applied.append("own /proc: sees its own processes only")
+    report.applied.append(_("own file system view, read-only but its own folder: the Python installation and system "
+                            "libraries; no other hand-in, output, configuration, home folder or /tmp"))
+    report.applied.append(_("own /proc: sees its own processes only"))
 
 
 def _read_only_file_systems(workdir: str, report: Confinement) -> None:
@@ -216,9 +218,9 @@ def _read_only_file_systems(workdir: str, report: Confinement) -> None:
         except OSError:
             failed.append("/dev/shm")
     if failed:
-        report.missing.append("read-only file systems: could not remount " + ", ".join(sorted(failed)[:5]))
+        report.missing.append(_("read-only file systems: could not remount ") + ", ".join(sorted(failed)[:5]))
     else:
-        report.applied.append("file systems read-only except its own folder (its cwd, HOME and TMPDIR)")
+        report.applied.append(_("file systems read-only except its own folder (its cwd, HOME and TMPDIR)"))
 
 
 def _readable_by_others(path: str) -> bool:
@@ -248,19 +250,19 @@ def _drop_privileges(home: str, report: Confinement) -> None:
         os.setgroups([])
         os.setgid(NOBODY)
         os.setuid(NOBODY)
-        report.applied.append(f"unprivileged uid {NOBODY}")
+        report.applied.append(tr("unprivileged uid {uid}", uid=NOBODY))
     else:
-        report.missing.append(f"unprivileged uid: Python at {sys.prefix} is not readable by uid {NOBODY}; "
-                              "running as root without capabilities instead")
+        report.missing.append(tr("unprivileged uid: Python at {prefix} is not readable by uid {uid}; running as root "
+                                 "without capabilities instead", prefix=sys.prefix, uid=NOBODY))
     for capability in range(64):
         _libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0)
     header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
     data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable (two words each): all empty
     try:
         _check(_libc.capset(header, data), "capset")
-        report.applied.append("no capabilities")
+        report.applied.append(_("no capabilities"))
     except OSError as error:
-        report.missing.append(f"dropping capabilities: {error}")
+        report.missing.append(tr("dropping capabilities: {error}", error=error))
 
 
 def _set_limits(memory_mb: int, report: Confinement) -> None:
@@ -270,19 +272,19 @@ def _set_limits(memory_mb: int, report: Confinement) -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (MAX_OPEN_FILES, MAX_OPEN_FILES))
     memory = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_DATA, (memory, memory))
-    report.applied.append(f"memory cap {memory_mb} MB (RLIMIT_DATA), files up to {MAX_FILE_BYTES >> 20} MB, "
-                          f"CPU {CPU_SECONDS} s")
+    report.applied.append(tr("memory cap {memory_mb} MB (RLIMIT_DATA), files up to {file_mb} MB, CPU {cpu_seconds} s",
+                             memory_mb=memory_mb, file_mb=MAX_FILE_BYTES >> 20, cpu_seconds=CPU_SECONDS))
 
 
 def _join(group: Cgroup | None, no_group: str | None, report: Confinement) -> None:
     if group is None:
-        report.missing.append(no_group or "per-hand-in cgroup: not made")
+        report.missing.append(no_group or _("per-hand-in cgroup: not made"))
         return
     try:
         group.join()
         report.applied.append(group.describe())
     except OSError as error:
-        report.missing.append(f"per-hand-in cgroup: cannot join it ({error})")
+        report.missing.append(tr("per-hand-in cgroup: cannot join it ({error})", error=error))
 
 
 def confine(workdir: str, memory_mb: int, group: Cgroup | None = None, no_group: str | None = None) -> Confinement:
@@ -291,26 +293,25 @@ def confine(workdir: str, memory_mb: int, group: Cgroup | None = None, no_group:
     report = Confinement()
     os.setsid()
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    report.applied.append("own process group, killed with its supervisor")
+    report.applied.append(_("own process group, killed with its supervisor"))
     _join(group, no_group, report)  # first: /sys/fs/cgroup is out of sight once the view below is made
     if os.getpid() == 1:
-        report.applied.append("own PID namespace: sees no other process; all it starts dies with it")
+        report.applied.append(_("own PID namespace: sees no other process; all it starts dies with it"))
     else:
-        report.missing.append("PID namespace (needs root): processes it starts are found and killed by "
-                              "scanning /proc instead")
+        report.missing.append(_("PID namespace (needs root): processes it starts are found and killed by scanning /proc instead"))
     if _enter_namespaces(report):
-        report.applied.append("no network (empty network namespace)")
+        report.applied.append(_("no network (empty network namespace)"))
         try:
             if os.getpid() != 1:
-                raise OSError("a fresh /proc needs its own PID namespace (root)")
+                raise OSError(_("a fresh /proc needs its own PID namespace (root)"))
             _private_root(workdir, report)
         except OSError as error:
-            report.missing.append(f"own file system view and /proc (other hand-ins, the output folder and "
-                                  f"home folders stay readable): {error}")
+            report.missing.append(tr("own file system view and /proc (other hand-ins, the output folder and home folders stay "
+                                     "readable): {error}", error=error))
             try:
                 _read_only_file_systems(workdir, report)
             except OSError as error:
-                report.missing.append(f"read-only file systems: {error}")
+                report.missing.append(tr("read-only file systems: {error}", error=error))
     os.chdir(workdir)
     replace_environment(sandbox_environment(workdir))
     report.applied.append("environment: only " + ", ".join(sorted(os.environ)))

@@ -16,14 +16,21 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader import profile
+from grader import i18n, profile
+from grader.i18n import N_, _, tr
 from grader.sandbox.protocol import ChannelClosed, ChannelTimeout, ProtocolError
 from grader.sandbox.zygote import Child, Zygote
 
 MAX_LOAD_ATTEMPTS = 4
 MAX_TIMEOUTS = 2  # after this many hung calls, the function is not called again
 MAX_CRASHES = 3  # nor after this many calls in a row that killed the process (exit, segfault)
-OUT_OF_TIME = "the hand-in's wall-time limit ran out before this finished (see --handin-timeout)"
+OUT_OF_TIME = N_("the hand-in's wall-time limit ran out before this finished (see --handin-timeout)")
+
+
+def reports_timeout(message: str) -> bool:
+    """Whether a check's message says something ran out of time, in English or in the run's language
+    (every such message holds the words "timed out", or the hand-in's wall-time message)."""
+    return any(words in message for words in {"timed out", _("timed out"), OUT_OF_TIME, _(OUT_OF_TIME)})
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,8 @@ class Job:
     def message(self, start: int, given_up: Collection[str] = ()) -> dict[str, Any]:
         return {"target": self.target, "targets": self.targets, "probe": self.probe, "plan": self.plan,
                 "calls": self.calls, "where": self.where, "exempt": self.exempt, "start": start, "seed": self.seed,
-                "memory_mb": self.limits.memory_mb, "given_up": sorted(given_up), "standalone": self.standalone}
+                "memory_mb": self.limits.memory_mb, "given_up": sorted(given_up), "standalone": self.standalone,
+                "language": i18n.active()}  # the child words its own messages in the run's language
 
     @property
     def targets(self) -> list[str]:
@@ -132,13 +140,13 @@ def _expect(child: Child, timeout: float, deadline: float | None, *events: str) 
     except ChannelTimeout:
         if out_of_time:
             raise _OutOfTime() from None
-        raise _Lost(f"timed out after {timeout:g} s", died=False) from None
+        raise _Lost(tr("timed out after {seconds:g} s", seconds=timeout), died=False) from None
     except ChannelClosed:
-        raise _Lost("stopped", died=True) from None
+        raise _Lost(_("stopped"), died=True) from None
     except ProtocolError as error:
-        raise _Lost(f"sent malformed data ({error})", died=False) from None
+        raise _Lost(tr("sent malformed data ({error})", error=error), died=False) from None
     if message.get("event") not in events:
-        raise _Lost(f"sent an unexpected {str(message.get('event'))[:40]!r} message", died=False)
+        raise _Lost(tr("sent an unexpected {event!r} message", event=str(message.get("event"))[:40]), died=False)
     return message
 
 
@@ -165,15 +173,15 @@ def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutco
     """Run every call of `job`, resuming in a fresh child after each lost call; stop at `deadline`
     (a `time.monotonic()` value: the hand-in's wall-time budget) if given."""
     started = profile.now()
-    outcome = JobOutcome(calls=[CallOutcome() for _ in job.calls])
+    outcome = JobOutcome(calls=[CallOutcome() for _call in job.calls])
     skipped: list[int] = []
     skip_notes: list[str] = []
     start = 0
     timeouts: dict[str, int] = defaultdict(int)
     crashes_in_a_row: dict[str, int] = defaultdict(int)
-    for _ in range(len(job.calls) + MAX_LOAD_ATTEMPTS):
+    for _attempt in range(len(job.calls) + MAX_LOAD_ATTEMPTS):
         if deadline is not None and time.monotonic() >= deadline:
-            outcome.problem = OUT_OF_TIME
+            outcome.problem = _(OUT_OF_TIME)
             break
         progress = _Progress()
         child = zygote.spawn(dict(job.message(start, outcome.problems), plan=dict(job.plan, skip=skipped)),
@@ -185,7 +193,7 @@ def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutco
             lost = error
         except _OutOfTime:
             child.finish()
-            outcome.problem = OUT_OF_TIME
+            outcome.problem = _(OUT_OF_TIME)
             break
         exit_description = child.finish()
         if lost is None:
@@ -193,16 +201,18 @@ def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutco
         what = exit_description if lost.died else lost.how
         if progress.call is not None:
             target = job.call_target(progress.call)
-            outcome.calls[progress.call].failure = f"while running `{target}` the process {what}"
+            outcome.calls[progress.call].failure = tr("while running `{target}` the process {what}", target=target, what=what)
             timeouts[target] += not lost.died
             crashes_in_a_row[target] = crashes_in_a_row[target] + 1 if lost.died and progress.call == start \
                 else int(lost.died)
             start = progress.call + 1
             if timeouts[target] >= MAX_TIMEOUTS:
-                outcome.problems[target] = f"`{target}` was not called again after {timeouts[target]} calls timed out"
+                outcome.problems[target] = tr("`{target}` was not called again after {count} calls timed out",
+                                               target=target, count=timeouts[target])
             elif crashes_in_a_row[target] >= MAX_CRASHES:
-                outcome.problems[target] = (f"`{target}` was not called again after {crashes_in_a_row[target]} calls "
-                                            f"in a row ended the process (last: it {what})")
+                outcome.problems[target] = tr("`{target}` was not called again after {count} calls in a row ended the "
+                                              "process (last: it {what})", target=target, count=crashes_in_a_row[target],
+                                              what=what)
             if all(job.call_target(i) in outcome.problems for i in range(start, len(job.calls))):
                 break
         elif progress.loaded:  # every call answered; only the closing message went missing
@@ -210,15 +220,16 @@ def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutco
         elif progress.statement is not None and len(skipped) < MAX_LOAD_ATTEMPTS and not outcome.problem:
             skipped.append(progress.statement)
             skip_notes.append(
-                f"{_statement_location(job.plan, progress.statement)}: the process {what} while this was being defined; skipped")
+                tr("{where}: the process {what} while this was being defined; skipped",
+                   where=_statement_location(job.plan, progress.statement), what=what))
         else:
-            outcome.problem = f"the process {what} while loading the file"
+            outcome.problem = tr("the process {what} while loading the file", what=what)
             break
     outcome.load_notes = skip_notes + outcome.load_notes
     profile.mark(f"job `{'`, `'.join(job.targets)}` ({job.probe}): {len(job.calls)} calls in sandboxed children", started)
     for index, call in enumerate(outcome.calls):
         if call.data is None and call.failure is None:
-            call.failure = outcome.problems.get(job.call_target(index)) or outcome.problem or "not run"
+            call.failure = outcome.problems.get(job.call_target(index)) or outcome.problem or _("not run")
     return outcome
 
 
@@ -226,4 +237,4 @@ def _statement_location(plan: dict, index: int) -> str:
     from grader.sandbox.loader import statements
 
     cell, stmt = statements(plan)[index]
-    return f"{cell['where']}, line {stmt.lineno}"
+    return tr("{where}, line {line}", where=cell["where"], line=stmt.lineno)

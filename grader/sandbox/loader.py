@@ -15,6 +15,8 @@ import sys
 import types
 from typing import Callable
 
+from grader.i18n import tr
+
 SUBMISSION_MODULE = "dlgrade_submission"
 
 
@@ -24,10 +26,12 @@ class MissingModule(types.ModuleType):
     def __getattr__(self, name: str):
         if name.startswith("__"):
             raise AttributeError(name)
-        raise ModuleNotFoundError(f"package `{self.__name__}` is not installed where dlgrade runs (used: {self.__name__}.{name})")
+        raise ModuleNotFoundError(tr("package `{package}` is not installed where dlgrade runs (used: {used})",
+                                     package=self.__name__, used=self.__name__ + "." + name))
 
     def __call__(self, *args: object, **kwargs: object):  # `from tqdm import tqdm; tqdm(...)`
-        raise ModuleNotFoundError(f"package `{self.__name__}` is not installed where dlgrade runs (called: {self.__name__}(...))")
+        raise ModuleNotFoundError(tr("package `{package}` is not installed where dlgrade runs (called: {called})",
+                                     package=self.__name__, called=self.__name__ + "(...)"))
 
 
 def _bind_missing(stmt: ast.stmt, namespace: dict) -> None:
@@ -39,6 +43,10 @@ def _bind_missing(stmt: ast.stmt, namespace: dict) -> None:
         for alias in stmt.names:
             if alias.name != "*":
                 namespace.setdefault(alias.asname or alias.name, MissingModule(f"{stmt.module}.{alias.name}"))
+
+
+def _location(cell: dict, stmt: ast.stmt) -> str:
+    return tr("{where}, line {line}", where=cell["where"], line=stmt.lineno)
 
 
 def statements(plan: dict) -> list[tuple[dict, ast.stmt]]:
@@ -85,9 +93,9 @@ def load(plan: dict, before_statement: Callable[[int], None],
         except ImportError as error:
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 _bind_missing(stmt, namespace)
-                notes.append(f"{cell['where']}, line {stmt.lineno}: import failed ({error})")
+                notes.append(tr("{where}: import failed ({error})", where=_location(cell, stmt), error=error))
             else:
-                notes.append(f"{cell['where']}, line {stmt.lineno}: {type(error).__name__}: {error}")
+                notes.append(f"{_location(cell, stmt)}: {type(error).__name__}: {error}")
         except BaseException as error:  # student code may raise anything, SystemExit included
-            notes.append(f"{cell['where']}, line {stmt.lineno}: {type(error).__name__}: {str(error)[:300]}")
+            notes.append(f"{_location(cell, stmt)}: {type(error).__name__}: {str(error)[:300]}")
     return namespace, notes

@@ -25,7 +25,8 @@ import time
 from dataclasses import dataclass
 
 from grader import profile
-from grader.sandbox.cgroups import Cgroup, CgroupFactory
+from grader.i18n import _, tr
+from grader.sandbox.cgroups import Cgroup, CgroupFactory, describe_verdict
 from grader.sandbox.environment import sandbox_environment
 from grader.sandbox.protocol import ChannelClosed, ChannelTimeout, FrameReader, ProtocolError, encode_frame, write_all
 
@@ -50,8 +51,18 @@ def describe_status(status: int) -> str:
             name = signal.Signals(number).name
         except ValueError:
             name = "unknown"
-        return f"was killed by signal {number} ({name})"
-    return f"exited with status {os.WEXITSTATUS(status)}"
+        return tr("was killed by signal {number} ({name})", number=number, name=name)
+    return tr("exited with status {status}", status=os.WEXITSTATUS(status))
+
+
+def describe_exit(report: object) -> str:
+    """The supervisor's plain-data report of how a child ended, in words (worded here, in the parent,
+    in the language of the run)."""
+    if not isinstance(report, dict) or not isinstance(report.get("status"), int):
+        return _("ended (its supervisor did not report how)")
+    how = describe_status(report["status"])
+    verdict = report.get("cgroup")
+    return how + (f" ({describe_verdict(verdict)})" if isinstance(verdict, dict) else "")
 
 
 def _children_of(pid: int) -> list[int]:
@@ -72,7 +83,7 @@ def _children_of(pid: int) -> list[int]:
 def _reap_descendants() -> None:
     """Kill and reap every process that was re-parented to this supervisor."""
     me = os.getpid()
-    for _ in range(100):
+    for _round in range(100):
         orphans = _children_of(me)
         if not orphans:
             return
@@ -115,12 +126,10 @@ def _supervise(request: dict, cgroups: CgroupFactory, spec_fd: int, result_fd: i
     write_all(status_fd, encode_frame({"pid": pid}))
     _, status = os.waitpid(pid, 0)
     _reap_descendants()
-    how = describe_status(status)
+    report = {"status": status, "cgroup": group.verdict() if group is not None else None}
     if group is not None:
-        verdict = group.verdict()
-        how += f" ({verdict})" if verdict else ""
         group.remove()
-    write_all(status_fd, encode_frame({"exit": how}))
+    write_all(status_fd, encode_frame({"exit": report}))
     os._exit(0)
 
 
@@ -183,9 +192,9 @@ class Child:
         """Kill what is left, wait for the supervisor's report, clean up; returns how the child ended."""
         self.kill()
         try:
-            exit_description = self.status.read(time.monotonic() + 10)["exit"]
+            exit_description = describe_exit(self.status.read(time.monotonic() + 10)["exit"])
         except (ChannelClosed, ChannelTimeout, ProtocolError, KeyError):
-            exit_description = "ended (its supervisor did not report how)"
+            exit_description = describe_exit(None)
         os.close(self.results.fd)
         os.close(self.status.fd)
         shutil.rmtree(self.folder, ignore_errors=True)
