@@ -8,9 +8,10 @@ from pathlib import Path
 
 from grader.config import Config
 from grader.discover import find_sources
+from grader.i18n import N_, _
 from grader.results import SubmissionResult
 
-HIDDEN_MESSAGE = "hidden check: what it tests is shown after grading"
+HIDDEN_MESSAGE = N_("hidden check: what it tests is shown after grading")
 SUBMITTED_AT_FILE = ".submitted_at"  # optional, in a hand-in folder: an ISO 8601 time (e.g. from the LMS export)
 
 
@@ -48,6 +49,6 @@ def redact_hidden(document: dict) -> dict:
     for check in document["checks"]:
         if check.get("hidden"):
             check = {k: v for k, v in check.items() if k != "details"}
-            check.update(message=HIDDEN_MESSAGE, hint=None)
+            check.update(message=_(HIDDEN_MESSAGE), hint=None)
         redacted["checks"].append(check)
     return redacted

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from grader.i18n import _, tr
+
 WIDTH, HEIGHT, MARGIN = 320, 160, 34
 
 
@@ -39,8 +41,8 @@ def _finite(values: list) -> list[float]:
 
 def line_chart(title: str, curves: list[tuple[str, list, str]], threshold: float | None = None) -> LineChart | None:
     """A chart of `curves` (label, values per step, css class); None when there is nothing finite to draw."""
-    finite = [v for _, values, _ in curves for v in _finite(values)] + ([threshold] if threshold is not None else [])
-    steps = max((len(values) for _, values, _ in curves), default=0)
+    finite = [v for _label, values, _css in curves for v in _finite(values)] + ([threshold] if threshold is not None else [])
+    steps = max((len(values) for _label, values, _css in curves), default=0)
     if not finite or steps < 2:
         return None
     low, high = min(finite + [0.0]), max(finite)
@@ -61,14 +63,14 @@ def line_chart(title: str, curves: list[tuple[str, list, str]], threshold: float
             series.append(Series(label, points, css))
     y_ticks = [(y(v), f"{v:.3g}") for v in (low, (low + high) / 2, high)]
     x_ticks = [(x(0), "0"), (x(steps - 1), str(steps - 1))]
-    line = (y(threshold), f"pass ≥ {threshold:g}") if threshold is not None else None
-    return LineChart(title, series, y_ticks, x_ticks, line)
+    line = (y(threshold), tr("pass ≥ {threshold:g}", threshold=threshold)) if threshold is not None else None
+    return LineChart(title, series, y_ticks, x_ticks, line, x_label=_("step"))
 
 
 def curve_chart(title: str, x: list[float], curves: list[tuple[str, list, str]]) -> LineChart | None:
     """Curves over a shared x axis (Part 4: the model against the target on the grid); None when
     nothing finite is left to draw."""
-    finite = [v for _, values, _ in curves for v in _finite(values)]
+    finite = [v for _label, values, _css in curves for v in _finite(values)]
     xs = _finite(x)
     if not finite or len(xs) < 2 or len(xs) != len(x):
         return None
@@ -139,7 +141,7 @@ def histogram(title: str, scores: list[float], max_score: float, bins: int = 10)
         bars.append(Bar(f"{lower:g}–{max_score * (i + 1) / bins:g}", count, round(10 + i * slot + 2, 1),
                         round(base - bar_h, 1), round(slot - 4, 1), round(bar_h, 1)))
         labels.append((round(10 + i * slot + slot / 2, 1), base + 14, f"{lower:g}"))
-    labels.append((width - 10, base + 28, f"points (max {max_score:g})"))
+    labels.append((width - 10, base + 28, tr("points (max {max_score:g})", max_score=max_score)))
     return BarChart(title, bars, width, height + 10, labels)
 
 

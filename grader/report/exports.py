@@ -8,6 +8,7 @@ import io
 import re
 import xml.etree.ElementTree as ET
 
+from grader.i18n import tr
 from grader.results import TARGET_ORDER, failed_checks, target_totals
 from grader.similarity import PairScore
 
@@ -61,13 +62,13 @@ def similarity_csv(rows: list[PairScore]) -> str:
 
 
 def _check_output(check: dict) -> str:
-    return check["message"] + (f"\nhint: {check['hint']}" if check.get("hint") else "")
+    return check["message"] + ("\n" + tr("hint: {hint}", hint=check["hint"]) if check.get("hint") else "")
 
 
 def gradescope(result: dict, visibility: str = "visible") -> dict:
     """Gradescope's autograder results.json: the total, and one test per check (visible to students)."""
-    notes = [f"could not load: {note}" for note in result.get("notes", [])]
-    notes += [f"grader error (not the student's fault): {error}" for error in result.get("internal_errors", [])]
+    notes = [tr("could not load: {note}", note=note) for note in result.get("notes", [])]
+    notes += [tr("grader error (not the student's fault): {error}", error=error) for error in result.get("internal_errors", [])]
     return {
         "score": float(result.get("score", 0)),
         "execution_time": round(float(result.get("duration_s", 0))),
@@ -90,11 +91,12 @@ def _text(value: object) -> str:
     return _XML_INVALID.sub("\ufffd", str(value))
 
 
-def _outcome(check: dict) -> str | None:
-    """None (passed), "failure", "error" (the grader's own fault) or "skipped" (failed, 0 points)."""
+def _outcome(check: dict, internal_errors: list[str]) -> str | None:
+    """None (passed), "failure", "error" (the grader's own fault: its message is one of the hand-in's
+    internal errors) or "skipped" (failed, 0 points)."""
     if check["passed"]:
         return None
-    if str(check["message"]).startswith("grader error"):
+    if check["message"] in internal_errors:
         return "error"
     return "failure" if check["max_score"] else "skipped"
 
@@ -107,7 +109,7 @@ def junit_xml(results: list[dict]) -> str:
     total_time = 0.0
     for result in results:
         checks = result.get("checks", [])
-        kinds = [_outcome(c) for c in checks]
+        kinds = [_outcome(c, result.get("internal_errors", [])) for c in checks]
         errors, failures, skipped = (kinds.count(k) for k in ("error", "failure", "skipped"))
         suite = ET.SubElement(root, "testsuite", name=_text(result.get("submission", "")), tests=str(len(checks)),
                               failures=str(failures), errors=str(errors), skipped=str(skipped),
@@ -116,7 +118,7 @@ def junit_xml(results: list[dict]) -> str:
             case = ET.SubElement(suite, "testcase", classname=_text(f"dlgrade.{check['target']}"),
                                  name=_text(check["id"]), time="0")
             if kind == "skipped":
-                ET.SubElement(case, "skipped", message=_text("informational check (0 points): " + check["message"])[:500])
+                ET.SubElement(case, "skipped", message=_text(tr("informational check (0 points): {message}", message=check["message"]))[:500])
             elif kind:
                 element = ET.SubElement(case, kind, message=_text(check["message"])[:500], type="dlgrade")
                 element.text = _text(_check_output(check))

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import jinja2
 
-from grader import similarity
+from grader import i18n, similarity
+from grader.i18n import _, tr
 from grader.report import charts
 from grader.results import TARGET_ORDER, failed_checks, target_totals
 
@@ -25,9 +26,19 @@ SORTER_JS = (TEMPLATES / "sort_table.js").read_text(encoding="utf-8")
 
 
 @cache
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+def _environment(language: str) -> jinja2.Environment:
+    """The templates with `_`/`ngettext` speaking `language` (jinja2's i18n extension, gettext catalogs)."""
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                                     undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                                     extensions=["jinja2.ext.i18n"])
+    environment.install_gettext_translations(i18n.catalog(language), newstyle=True)
+    return environment
+
+
+def _render(template: str, **context: object) -> str:
+    """A page in the active language, its `lang` attribute set to match."""
+    language = i18n.active()
+    return _environment(language).get_template(template).render(html_lang=i18n.HTML_LANG[language], **context)
 
 
 def _csp(script: str | None = None) -> str:
@@ -89,10 +100,10 @@ def _training_charts(check: dict) -> list[charts.LineChart]:
     curve = details.get("curve") or {}
     reference = (details.get("reference") or {}).get("curve") or {}
     found = []
-    for key, title in (("loss", "loss"), ("accuracy", "training accuracy")):
-        curves = [("yours", curve.get(key) or [], "student")]
+    for key, title in (("loss", _("loss")), ("accuracy", _("training accuracy"))):
+        curves = [(_("yours"), curve.get(key) or [], "student")]
         if reference.get(key):
-            curves.append(("reference (mean of correct runs)", reference[key], "reference"))
+            curves.append((_("reference (mean of correct runs)"), reference[key], "reference"))
         threshold = details.get("threshold") if key == "accuracy" and reference else None
         chart = charts.line_chart(f"{check['id']}: {title}", curves, threshold)
         if chart:
@@ -105,8 +116,9 @@ def _fit_charts(check: dict) -> list[charts.LineChart]:
     plot = (check.get("details") or {}).get("plot")
     if not plot:
         return []
-    chart = charts.curve_chart(f"{check['id']}: model and target on a grid of the training interval", plot["x"],
-                               [("target function", plot["target"], "reference"), ("your model", plot["model"], "student")])
+    title = tr("{check}: model and target on a grid of the training interval", check=check["id"])
+    chart = charts.curve_chart(title, plot["x"], [(_("target function"), plot["target"], "reference"),
+                                                  (_("your model"), plot["model"], "student")])
     return [chart] if chart else []
 
 
@@ -136,7 +148,7 @@ def target_views(result: dict) -> list[TargetView]:
 
 def submission_page(result: dict, index_href: str | None = None) -> str:
     """The self-contained report of one hand-in."""
-    return _environment().get_template("submission.html.j2").render(
+    return _render("submission.html.j2",
         result=result, targets=target_views(result), points=points, index_href=index_href, csp=_csp())
 
 
@@ -151,11 +163,11 @@ class ClassRow:
     problems: int  # notes + internal errors
 
 
-def class_page(entries: list[tuple[dict, str | None]], title: str = "dlgrade: class summary",
+def class_page(entries: list[tuple[dict, str | None]], title: str | None = None,
                pairs: list[FlaggedPair] | None = None) -> str:
     """The class summary: histogram, pass rate per check, common hints, flagged similar pairs (None:
     not computed), a sortable table of students."""
-    results = [result for result, _ in entries]
+    results = [result for result, _href in entries]
     max_score = max((float(r.get("max_score", 0)) for r in results), default=0.0)
     scores = [float(r.get("score", 0)) for r in results]
     by_check: dict[str, list[bool]] = {}
@@ -173,11 +185,11 @@ def class_page(entries: list[tuple[dict, str | None]], title: str = "dlgrade: cl
                      len(result.get("notes", [])) + len(result.get("internal_errors", [])))
             for result, href in entries]
     columns = [t for t in TARGET_ORDER if any(t in row.per_target for row in rows)]
-    return _environment().get_template("index.html.j2").render(
-        title=title, rows=rows, columns=columns, points=points, count=len(results),
+    return _render(
+        "index.html.j2", title=title or _("dlgrade: class summary"), rows=rows, columns=columns, points=points, count=len(results),
         mean=(sum(scores) / len(scores)) if scores else 0.0, max_score=max_score,
-        histogram=charts.histogram("total scores", scores, max_score) if results else None,
-        rates=charts.pass_rates("hand-ins passing each check (%)", rates) if rates else None,
+        histogram=charts.histogram(_("total scores"), scores, max_score) if results else None,
+        rates=charts.pass_rates(_("hand-ins passing each check (%)"), rates) if rates else None,
         hints=hints.most_common(10), pairs=pairs, sorter=SORTER_JS, csp=_csp(SORTER_JS))
 
 
@@ -224,6 +236,6 @@ def pair_page(left: dict, right: dict, rows: list[similarity.PairScore], index_h
         blocks.append(SideBySide(row.target, row.score, left["sources"][row.target].get("where", ""),
                                  right["sources"][row.target].get("where", ""),
                                  _marked(first, shared_left), _marked(second, shared_right)))
-    return _environment().get_template("pair.html.j2").render(
+    return _render("pair.html.j2",
         left=left.get("submission"), right=right.get("submission"), pooled=pooled, blocks=blocks,
         index_href=index_href, csp=_csp())
