@@ -24,7 +24,9 @@ from grader.config import Config, load_config
 from grader.gradebook import Gradebook
 from grader.report.write import remove_stale_temporaries, unique_slugs, write_class, write_submission
 from grader.results import SubmissionResult
-from grader.sandbox.jobs import OUT_OF_TIME, Limits
+from grader import i18n
+from grader.i18n import tr
+from grader.sandbox.jobs import Limits, reports_timeout
 from grader.roster import RosterOptions
 from grader.similarity import SimilaritySettings
 
@@ -41,6 +43,7 @@ class BatchSettings:
     seed: int = 0
     mnist: str | None = None  # path of a Keras-format MNIST file instead of the shipped subset
     config: Config = field(default_factory=load_config)
+    language: str = "en"  # of the messages stored in the gradebook: a re-run in another language re-grades
 
     def key(self) -> str:
         """Grader version, grading code and data, these settings and the course configuration:
@@ -48,7 +51,7 @@ class BatchSettings:
         digest = hashlib.sha256(__version__.encode())
         package = resources.files("grader")
         for path in sorted(Path(str(package)).rglob("*")):
-            if path.is_file() and path.suffix in (".py", ".json", ".npz") and "report" not in path.parts:
+            if path.is_file() and path.suffix in (".py", ".json", ".npz", ".mo") and "report" not in path.parts:
                 digest.update(path.relative_to(Path(str(package))).as_posix().encode())
                 digest.update(path.read_bytes())
         settings = {k: v for k, v in asdict(self).items() if k != "config"} | {"config": self.config.fingerprint()}
@@ -99,14 +102,16 @@ class Summary:
     unmatched: list[str] = field(default_factory=list)  # with a roster: folders matching no student
 
     def line(self) -> str:
-        stopped = f"; stopped early: {self.stopped} (run it again to grade the rest)" if self.stopped else ""
+        stopped = tr("; stopped early: {why} (run it again to grade the rest)", why=self.stopped) if self.stopped else ""
         roster = ""
         if self.missing is not None:
-            roster = f"; roster: {self.missing} without a hand-in (missing.csv), {len(self.unmatched)} folders unmatched"
-            roster += f" (unmatched.csv: {', '.join(self.unmatched[:5])}{', ...' if len(self.unmatched) > 5 else ''})" \
-                if self.unmatched else ""
-        return (f"graded {self.graded}, unchanged {self.unchanged}, failed to load {self.failed_to_load}, "
-                f"timed out {self.timed_out}, grader errors {self.grader_errors} in {self.seconds:.1f} s{stopped}{roster}")
+            roster = tr("; roster: {missing} without a hand-in (missing.csv), {unmatched} folders unmatched",
+                        missing=self.missing, unmatched=len(self.unmatched))
+            shown = ", ".join(self.unmatched[:5]) + (", ..." if len(self.unmatched) > 5 else "")
+            roster += f" (unmatched.csv: {shown})" if self.unmatched else ""
+        return tr("graded {graded}, unchanged {unchanged}, failed to load {failed}, timed out {timed_out}, grader errors "
+                  "{errors} in {seconds:.1f} s", graded=self.graded, unchanged=self.unchanged, failed=self.failed_to_load,
+                  timed_out=self.timed_out, errors=self.grader_errors, seconds=self.seconds) + stopped + roster
 
 
 def failed_to_load(result: dict) -> bool:
@@ -115,7 +120,7 @@ def failed_to_load(result: dict) -> bool:
 
 
 def timed_out(result: dict) -> bool:
-    return any("timed out" in c["message"] or OUT_OF_TIME in c["message"] for c in result.get("checks", []))
+    return any(reports_timeout(c["message"]) for c in result.get("checks", []))
 
 
 class LocalWorkers:
@@ -141,11 +146,12 @@ class LocalWorkers:
 
 def grade_one(grader, handin: Path, settings: BatchSettings) -> dict:
     """The worker's whole job: grade one hand-in and return the results contract as a plain dict."""
+    i18n.use(settings.language)  # a Dask worker is a process of its own
     try:
         return grader.grade(handin, settings.targets, time_limit=settings.handin_timeout).to_dict()
     except Exception as error:  # a grader bug costs this hand-in a retry, never the batch
         result = SubmissionResult(submission=handin.name, checks=[],
-                                  internal_errors=[f"grader error: {type(error).__name__}: {error}"])
+                                  internal_errors=[tr("grader error: {error}", error=type(error).__name__ + ": " + str(error))])
         return result.to_dict()
 
 

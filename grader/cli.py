@@ -12,6 +12,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from grader.i18n import LANGUAGES
 from grader.targets import TARGETS, TRAINING_TARGETS
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
@@ -29,6 +30,20 @@ def _add_selection(command: argparse.ArgumentParser) -> None:
                          help="MNIST in Keras format (e.g. ~/.keras/datasets/mnist.npz) instead of the shipped subset")
     command.add_argument("--workers", type=int, default=os.cpu_count() or 2,
                          help="sandboxed children in parallel (default: number of cores)")
+    _add_language(command)
+
+
+def _add_language(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--lang", choices=LANGUAGES,
+                         help="language of messages, hints and reports (default: the configuration's `language`, "
+                              "else zh for a zh_* locale, else en); JSON ids and check names stay English")
+
+
+def _use_language(args: argparse.Namespace, configured: str | None) -> None:
+    """Speak the language `--lang` names, else the configuration's, else the locale's, from here on."""
+    from grader import i18n
+
+    i18n.use(i18n.resolve(args.lang, configured))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,7 +100,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, metavar="DIR", default=Path("reports"),
                         help="folder for the reports and exports (default: reports)")
     report.add_argument("--no-similarity", action="store_true", help="skip the similarity report across the hand-ins")
-    report.add_argument("--config", type=Path, metavar="TOML", help="course configuration (its [similarity] thresholds)")
+    report.add_argument("--config", type=Path, metavar="TOML",
+                        help="course configuration (its [similarity] thresholds and `language`)")
+    _add_language(report)
 
     bundle = commands.add_parser("gradescope-bundle", help="write the autograder zip for Gradescope (dlgrade inside)")
     bundle.add_argument("--out", type=Path, metavar="ZIP", default=Path("autograder.zip"), help="default: autograder.zip")
@@ -141,18 +158,20 @@ def _print_documents(args: argparse.Namespace, documents: list[dict]) -> None:
 def _check(args: argparse.Namespace) -> int:
     from grader import profile
     from grader.config import ConfigError, load_config
+    from grader.i18n import _, tr
 
     if args.profile:
         profile.enable()
     missing = [str(p) for p in args.paths + ([args.mnist] if args.mnist else []) if not p.exists()]
     if missing:
-        return _fail(f"no such file or folder: {', '.join(missing)}")
+        return _fail(tr("no such file or folder: {paths}", paths=", ".join(missing)))
     if len(args.paths) > 1 and (args.html or args.gradescope):
-        return _fail("--html and --gradescope take one PATH; use --out DIR for several")
+        return _fail(_("--html and --gradescope take one PATH; use --out DIR for several"))
     try:
         config = load_config(args.config)
     except ConfigError as error:
         return _fail(str(error))
+    _use_language(args, config.language)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from grader.sandbox.zygote import Zygote
 
@@ -188,19 +207,21 @@ def _check(args: argparse.Namespace) -> int:
 
 def _batch(args: argparse.Namespace) -> int:
     from grader.config import ConfigError, load_config
+    from grader.i18n import _, tr
 
     if not args.root.is_dir():
-        return _fail(f"no such folder: {args.root}")
+        return _fail(tr("no such folder: {folder}", folder=args.root))
     try:
         config = load_config(args.config)
     except ConfigError as error:
         return _fail(str(error))
+    _use_language(args, config.language)
     roster = None
     if args.roster or args.export:
         from grader.roster import Roster, RosterError, RosterOptions
 
         if not (args.roster and args.roster_key):
-            return _fail("--roster needs --roster-key COLUMN, and --export needs --roster")
+            return _fail(_("--roster needs --roster-key COLUMN, and --export needs --roster"))
         try:
             roster = RosterOptions(Roster.read(args.roster, args.roster_key, args.folder_prefix), args.zero_missing,
                                    tuple(args.export), args.assignment)
@@ -224,6 +245,7 @@ def _batch(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from grader.batch import BatchSettings, LocalWorkers, run_batch
+    from grader import i18n
     from grader.gradebook import Gradebook
     from grader.pipeline import limits_from
     from grader.report.terminal import BatchProgress
@@ -233,7 +255,8 @@ def _batch(args: argparse.Namespace) -> int:
                      memory_mb=args.memory_mb or limits.memory_mb)
     settings = BatchSettings(targets=tuple(sorted(_selected_targets(args))), limits=limits,
                              handin_timeout=args.handin_timeout or config.limits["handin_timeout"],
-                             mnist=str(args.mnist.resolve()) if args.mnist else None, config=config)
+                             mnist=str(args.mnist.resolve()) if args.mnist else None, config=config,
+                             language=i18n.active())
     from grader.similarity import SimilaritySettings
 
     similarity = None if args.no_similarity else SimilaritySettings.from_config(config.similarity)
@@ -255,33 +278,36 @@ def _batch(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from grader.config import ConfigError, load_config
+    from grader.i18n import ntr, tr
     from grader.report.write import write_reports
+    from grader.similarity import SimilaritySettings
 
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        return _fail(str(error))
+    _use_language(args, config.language)  # the pages' own words; stored messages keep the language they were graded in
     try:
         loaded = json.loads(args.results.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        return _fail(f"cannot read results from {args.results}: {error}")
+        return _fail(tr("cannot read results from {file}: {error}", file=args.results, error=error))
     documents = loaded if isinstance(loaded, list) else [loaded]
     if not all(isinstance(d, dict) and "checks" in d and "submission" in d for d in documents):
-        return _fail(f"{args.results} is not a dlgrade results document (expected 'submission' and 'checks')")
+        return _fail(tr("{file} is not a dlgrade results document (expected 'submission' and 'checks')", file=args.results))
     similarity = None
     if len(documents) > 1 and not args.no_similarity:
-        from grader.config import ConfigError, load_config
-        from grader.similarity import SimilaritySettings
-
-        try:
-            similarity = SimilaritySettings.from_config(load_config(args.config).similarity)
-        except ConfigError as error:
-            return _fail(str(error))
+        similarity = SimilaritySettings.from_config(config.similarity)
     reports = write_reports(documents, args.out, similarity)
-    print(f"wrote {len(reports)} report{'s' * (len(reports) != 1)}, index.html, grades.csv, junit.xml "
-          f"and results.json to {args.out}")
+    print(ntr("wrote {count} report, index.html, grades.csv, junit.xml and results.json to {out}",
+              "wrote {count} reports, index.html, grades.csv, junit.xml and results.json to {out}", len(reports), out=args.out))
     return EXIT_PASSED
 
 
 def _gradescope_bundle(args: argparse.Namespace) -> int:
     from grader.config import ConfigError, load_config
     from grader.gradescope_bundle import write_bundle
+    from grader.i18n import tr
 
     if args.config is not None:
         try:
@@ -291,21 +317,22 @@ def _gradescope_bundle(args: argparse.Namespace) -> int:
     try:
         out = write_bundle(args.out, args.config)
     except (RuntimeError, OSError, subprocess.CalledProcessError) as error:
-        return _fail(f"could not build the bundle: {error}")
-    print(f"wrote {out}: upload it as the autograder of a Gradescope programming assignment")
+        return _fail(tr("could not build the bundle: {error}", error=error))
+    print(tr("wrote {file}: upload it as the autograder of a Gradescope programming assignment", file=out))
     return EXIT_PASSED
 
 
 def _init_ci(args: argparse.Namespace) -> int:
     from grader.ci_template import write_workflow
+    from grader.i18n import tr
 
     if not args.repo.is_dir():
-        return _fail(f"no such folder: {args.repo}")
+        return _fail(tr("no such folder: {folder}", folder=args.repo))
     try:
         written = write_workflow(args.repo, args.package, args.python, args.fast, args.force)
     except FileExistsError as error:
         return _fail(str(error))
-    print(f"wrote {written}: commit it, and every push is graded (see docs/student.md for GitLab CI)")
+    print(tr("wrote {file}: commit it, and every push is graded (see docs/student.md for GitLab CI)", file=written))
     return EXIT_PASSED
 
 

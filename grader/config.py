@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
+from grader.i18n import LANGUAGES
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -57,6 +59,8 @@ class Config:
     similarity: dict[str, float] = field(default_factory=dict)  # not part of a grade: not in the fingerprint
     fitting: dict[str, float] = field(default_factory=dict)  # Part 4: time cap, thresholds, bonus
     source: str = "default"  # which files were read, for messages
+    language: str | None = None  # feedback language ("en", "zh"); None: the locale's. Not in the fingerprint:
+    # it changes the wording, never a grade
 
     @property
     def max_file_bytes(self) -> int:
@@ -112,7 +116,11 @@ def load_config(path: Path | None = None) -> Config:
     if path is None and Path(COURSE_FILE).is_file():
         path = Path(COURSE_FILE)
     where = str(path) if path else "default configuration"
-    data = _merge(default, _read(path), where) if path else default
+    course = _read(path) if path else {}
+    language = course.pop("language", None)
+    if language is not None and language not in LANGUAGES:
+        raise ConfigError(f"{where}: language = {language!r} is not one dlgrade speaks; choose one of: {', '.join(LANGUAGES)}")
+    data = _merge(default, course, where) if path else default
     unknown_points = sorted(set(data["points"]) - set(default["points"]))
     if unknown_points:
         raise ConfigError(f"{where}: unknown check id(s) in [points]: {', '.join(unknown_points)}; "
@@ -139,4 +147,5 @@ def load_config(path: Path | None = None) -> Config:
         similarity={k: _number(v, where, f"[similarity] {k}") for k, v in data["similarity"].items()},
         fitting={k: _number(v, where, f"[fitting] {k}") for k, v in data["fitting"].items()},
         source=where,
+        language=language,
     )

@@ -17,13 +17,15 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
+from grader import i18n
+from grader.i18n import N_, _
 from grader.report.terminal import render
 from grader.results import SubmissionResult
 from grader.targets import TARGETS, TRAINING_TARGETS
 
-SAVED_FILES_NOTE = ("dlgrade grades your files as saved on disk, not the cells of this kernel: save the notebook "
-                    "first (Jupyter's autosave may lag). Your cells are not run; each function is loaded alone "
-                    "in a sandbox.")
+SAVED_FILES_NOTE = N_("dlgrade grades your files as saved on disk, not the cells of this kernel: save the notebook "
+                      "first (Jupyter's autosave may lag). Your cells are not run; each function is loaded alone "
+                      "in a sandbox.")
 _grader = None
 
 
@@ -47,7 +49,7 @@ class CheckReport:
 
     def _console(self, **options) -> Console:
         console = Console(file=io.StringIO(), width=110, highlight=False, **options)
-        console.print(Text(SAVED_FILES_NOTE, style="dim"))
+        console.print(Text(_(SAVED_FILES_NOTE), style="dim"))
         render(self.result, console)
         return console
 
@@ -64,9 +66,10 @@ class CheckReport:
         return self._console(force_terminal=False, no_color=True).file.getvalue()
 
 
-def check(*targets: str, path: str | Path = ".", fast: bool = False) -> CheckReport:
+def check(*targets: str, path: str | Path = ".", fast: bool = False, lang: str | None = None) -> CheckReport:
     """Grade the hand-in in `path` (default: the notebook's folder); `targets` narrows it to those
-    targets (e.g. "softmax"), `fast` skips the MNIST training checks."""
+    targets (e.g. "softmax"), `fast` skips the MNIST training checks, `lang` ("en", "zh") chooses the
+    language (default: dlgrade.toml's `language`, else the locale's)."""
     global _grader
     unknown = sorted(set(targets) - set(TARGETS))
     if unknown:
@@ -76,6 +79,7 @@ def check(*targets: str, path: str | Path = ".", fast: bool = False) -> CheckRep
 
         _grader = Grader(workers=2)
         atexit.register(_grader.close)
+    i18n.use(i18n.resolve(lang, _grader.config.language))
     selected = set(targets) or None
     if fast:
         selected = (selected or set(TARGETS)) - TRAINING_TARGETS
@@ -83,10 +87,12 @@ def check(*targets: str, path: str | Path = ".", fast: bool = False) -> CheckRep
 
 
 def load_ipython_extension(ipython) -> None:
-    """`%load_ext grader`: the `%dlgrade [TARGET ...] [--fast]` line magic."""
+    """`%load_ext grader`: the `%dlgrade [TARGET ...] [--fast] [--lang zh]` line magic."""
 
     def dlgrade(line: str) -> CheckReport:
-        words = line.split()
-        return check(*[w for w in words if w != "--fast"], fast="--fast" in words)
+        words = line.replace("--lang=", "--lang ").split()
+        lang = words[words.index("--lang") + 1] if "--lang" in words[:-1] else None
+        options = {"--fast", "--lang", lang}
+        return check(*[w for w in words if w not in options], fast="--fast" in words, lang=lang)
 
     ipython.register_magic_function(dlgrade, "line", "dlgrade")

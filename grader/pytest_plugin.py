@@ -50,7 +50,7 @@ class HandinCollector(pytest.Collector):
     """The hand-in at PATH: grades it and yields one CheckItem per check."""
 
     def collect(self):
-        from grader import scoring
+        from grader import i18n, scoring
         from grader.config import load_config
         from grader.pipeline import Grader
         from grader.targets import TARGETS, TRAINING_TARGETS
@@ -59,7 +59,9 @@ class HandinCollector(pytest.Collector):
         config_path = Path(options.dlgrade_config) if options.dlgrade_config else None
         targets = set(TARGETS) - (TRAINING_TARGETS if options.dlgrade_fast else set())
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        with Grader(workers=os.cpu_count() or 2, config=load_config(config_path)) as grader:
+        config = load_config(config_path)
+        i18n.use(i18n.resolve(None, config.language))
+        with Grader(workers=os.cpu_count() or 2, config=config) as grader:
             document = scoring.redact_hidden(grader.grade(self.path, targets).to_dict())
         for check in document["checks"]:
             yield CheckItem.from_parent(self, name=check["id"], check=check)
