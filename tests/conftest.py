@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+for _variable in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):  # English messages whatever the developer's locale
+    os.environ.pop(_variable, None)  # (tests of Chinese feedback ask for it explicitly)
+os.environ["LANG"] = "C.UTF-8"
 
 REPO = Path(__file__).resolve().parent.parent
 

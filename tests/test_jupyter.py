@@ -56,3 +56,10 @@ def test_unknown_target_is_refused_with_the_known_ones(tmp_path):
     write_notebook(tmp_path / "hw.ipynb", [IMPORTS, CORRECT_PART1["sigmoid"]])
     report = check("sigmoid", path=tmp_path)
     assert report.passed and "sigmoid" in repr(report) and "<pre" in report._repr_html_()
+
+
+def test_magic_speaks_chinese_when_asked(tmp_path):
+    folder = write_handin(tmp_path / "hw", softmax=SEED_SOFTMAX)
+    shown = _execute(folder, ["%load_ext grader", "%dlgrade softmax --lang zh"])
+    assert "未通过" in shown and "提示：" in shown and "axis=-1" in shown  # the verdict and the hint, in Chinese
+    assert "保存在磁盘上的文件" in shown and "last_axis" in shown  # the saved-file note; check names stay English
