@@ -43,7 +43,7 @@ def _use_language(args: argparse.Namespace, configured: str | None) -> None:
     """Speak the language `--lang` names, else the configuration's, else the locale's, from here on."""
     from grader import i18n
 
-    i18n.use(i18n.resolve(args.lang, configured))
+    i18n.use(i18n.resolve(getattr(args, "lang", None), configured))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -234,7 +234,7 @@ def _batch(args: argparse.Namespace) -> int:
         except ImportError:
             from grader.distributed import INSTALL_HINT
 
-            return _fail(INSTALL_HINT)
+            return _fail(_(INSTALL_HINT))
         zygote = None  # each Dask worker starts its own
     else:
         from grader.sandbox.zygote import Zygote
@@ -338,6 +338,7 @@ def _init_ci(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _use_language(args, None)  # the flag or the locale until a command has read the course file
     commands = {"check": _check, "batch": _batch, "report": _report, "gradescope-bundle": _gradescope_bundle,
                 "init-ci": _init_ci}
     try:

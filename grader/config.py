@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
-from grader.i18n import LANGUAGES
+from grader.i18n import LANGUAGES, _, tr
 
 try:
     import tomllib
@@ -80,13 +80,13 @@ def _parse_due(text: str, where: str) -> datetime | None:
     try:
         due = datetime.fromisoformat(text)
     except ValueError:
-        raise ConfigError(f"{where}: [late] due = {text!r} is not an ISO 8601 date, e.g. 2026-12-01T23:59:00+01:00") from None
+        raise ConfigError(tr("{where}: [late] due = {text!r} is not an ISO 8601 date, e.g. 2026-12-01T23:59:00+01:00", where=where, text=text)) from None
     return due if due.tzinfo else due.replace(tzinfo=timezone.utc)
 
 
 def _number(value: object, where: str, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ConfigError(f"{where}: {key} = {value!r} must be a number >= 0")
+        raise ConfigError(tr("{where}: {key} = {value!r} must be a number >= 0", where=where, key=key, value=value))
     return float(value)
 
 
@@ -94,9 +94,10 @@ def _merge(base: dict, override: dict, where: str) -> dict:
     merged = {section: dict(values) for section, values in base.items()}
     for section, values in override.items():
         if section not in base:
-            raise ConfigError(f"{where}: unknown section [{section}]; allowed: {', '.join(base)}")
+            raise ConfigError(tr("{where}: unknown section [{section}]; allowed: {allowed}",
+                                 where=where, section=section, allowed=", ".join(base)))
         if not isinstance(values, dict):
-            raise ConfigError(f"{where}: [{section}] must be a table")
+            raise ConfigError(tr("{where}: [{section}] must be a table", where=where, section=section))
         merged[section].update(values)
     return merged
 
@@ -105,9 +106,9 @@ def _read(path: Path) -> dict:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
-        raise ConfigError(f"cannot read configuration {path}: {error}") from None
+        raise ConfigError(tr("cannot read configuration {path}: {error}", path=path, error=error)) from None
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+        raise ConfigError(tr("{path}: not valid TOML: {error}", path=path, error=error)) from None
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -115,27 +116,30 @@ def load_config(path: Path | None = None) -> Config:
     default = tomllib.loads(resources.files("grader.data").joinpath("default_config.toml").read_text(encoding="utf-8"))
     if path is None and Path(COURSE_FILE).is_file():
         path = Path(COURSE_FILE)
-    where = str(path) if path else "default configuration"
+    where = str(path) if path else _("default configuration")
     course = _read(path) if path else {}
     language = course.pop("language", None)
     if language is not None and language not in LANGUAGES:
-        raise ConfigError(f"{where}: language = {language!r} is not one dlgrade speaks; choose one of: {', '.join(LANGUAGES)}")
+        raise ConfigError(tr("{where}: language = {language!r} is not one dlgrade speaks; choose one of: {choices}",
+                             where=where, language=language, choices=", ".join(LANGUAGES)))
     data = _merge(default, course, where) if path else default
     unknown_points = sorted(set(data["points"]) - set(default["points"]))
     if unknown_points:
-        raise ConfigError(f"{where}: unknown check id(s) in [points]: {', '.join(unknown_points)}; "
-                          f"known: {', '.join(default['points'])}")
+        raise ConfigError(tr("{where}: unknown check id(s) in [points]: {unknown}; known: {known}", where=where,
+                             unknown=", ".join(unknown_points), known=", ".join(default["points"])))
     hidden = data["hidden"].get("checks", [])
     if set(data["hidden"]) - {"checks"} or not isinstance(hidden, list):
-        raise ConfigError(f"{where}: [hidden] takes one key, checks = [\"check.id\", ...]")
+        raise ConfigError(tr('{where}: [hidden] takes one key, checks = ["check.id", ...]', where=where))
     unknown_hidden = sorted(set(hidden) - set(default["points"]))
     if unknown_hidden:
-        raise ConfigError(f"{where}: unknown check id(s) in [hidden] checks: {', '.join(unknown_hidden)}")
+        raise ConfigError(tr("{where}: unknown check id(s) in [hidden] checks: {unknown}", where=where,
+                             unknown=", ".join(unknown_hidden)))
     for section, keys in (("tolerances", _TOLERANCE_KEYS), ("limits", _LIMIT_KEYS), ("late", _LATE_KEYS),
                           ("similarity", _SIMILARITY_KEYS), ("fitting", _FITTING_KEYS)):
         extra = sorted(set(data[section]) - set(keys))
         if extra:
-            raise ConfigError(f"{where}: unknown key(s) in [{section}]: {', '.join(extra)}; allowed: {', '.join(keys)}")
+            raise ConfigError(tr("{where}: unknown key(s) in [{section}]: {extra}; allowed: {allowed}",
+                                 where=where, section=section, extra=", ".join(extra), allowed=", ".join(keys)))
     late = data["late"]
     return Config(
         points={k: _number(v, where, f"[points] {k!r}") for k, v in data["points"].items()},

@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 
 from grader.batch import BatchSettings, WorkersLost, grade_one
 from grader.discover import DEFAULT_MAX_FILE_BYTES, GRADED_SUFFIXES, find_sources, read_source
+from grader.i18n import N_, _, tr
 from grader.results import SubmissionResult
 from grader.scoring import SUBMITTED_AT_FILE
 
@@ -35,7 +36,7 @@ except ImportError:  # the dask extra is not installed: DaskWorkers says how to 
 PLUGIN_NAME = "dlgrade"
 MAX_HANDIN_BYTES = 64 * 2**20  # what one hand-in may send over the network
 ALLOWED_FAILURES = 1  # a hand-in whose worker died is run once more elsewhere, then recorded as failed
-INSTALL_HINT = "grading on Dask needs the dask extra: pip install 'dlgrade[dask]'"
+INSTALL_HINT = N_("grading on Dask needs the dask extra: pip install 'dlgrade[dask]'")
 
 
 class HandinTooLarge(ValueError):
@@ -53,8 +54,8 @@ def pack(handin: Path, max_bytes: int = MAX_HANDIN_BYTES,
         data = read_source(path, max_file_bytes)
         total += len(data)
         if total > max_bytes:
-            raise HandinTooLarge(f"its graded files exceed {max_bytes / 2**20:g} MB, the most a hand-in may send "
-                                 "to a Dask worker; grade it with a local batch")
+            raise HandinTooLarge(tr("its graded files exceed {limit:g} MB, the most a hand-in may send to a Dask worker; grade "
+                                    "it with a local batch", limit=max_bytes / 2**20))
         files[path.relative_to(handin).as_posix()] = (data, os.stat(path).st_mtime)
     return files
 
@@ -64,7 +65,7 @@ def unpack(files: dict[str, tuple[bytes, float]], folder: Path) -> None:
     for name, (data, mtime) in files.items():
         relative = PurePosixPath(name)
         if relative.is_absolute() or ".." in relative.parts or not relative.parts:
-            raise ValueError(f"refusing to unpack {name!r}: it leaves the hand-in folder")
+            raise ValueError(tr("refusing to unpack {name!r}: it leaves the hand-in folder", name=name))
         target = folder.joinpath(*relative.parts)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
@@ -118,8 +119,8 @@ def worker_key(settings: BatchSettings) -> str:
 def grade_packed(name: str, files: dict[str, tuple[bytes, float]], settings: BatchSettings, key: str) -> dict:
     """A worker's task: unpack one hand-in into a private folder, grade it, return the results contract."""
     if settings.key() != key:
-        raise RuntimeError(f"this worker's grader key {settings.key()} differs from the coordinator's {key}: "
-                           "install the same dlgrade version and configuration on every worker")
+        raise RuntimeError(tr("this worker's grader key {key} differs from the coordinator's {theirs}: install the same "
+                              "dlgrade version and configuration on every worker", key=settings.key(), theirs=key))
     folder = Path(tempfile.mkdtemp(prefix="dlgrade-handin-"))
     try:
         handin = folder / name
@@ -141,7 +142,7 @@ class DaskWorkers:
         try:
             from distributed import Client, LocalCluster
         except ImportError:
-            raise SystemExit(INSTALL_HINT) from None
+            raise SystemExit(_(INSTALL_HINT)) from None
         self.settings = settings
         self.key = settings.key()
         self.cluster = None
@@ -156,18 +157,19 @@ class DaskWorkers:
         self.workers = sorted(address for address, key in keys.items() if key == self.key)
         self.refused = {address: key for address, key in keys.items() if key != self.key}
         for address, key in sorted(self.refused.items()):
-            print(f"dlgrade: refused Dask worker {address}: its grader key {key} differs from this "
-                  f"coordinator's {self.key} (another dlgrade version, grading code or configuration)", file=sys.stderr)
+            print(tr("dlgrade: refused Dask worker {address}: its grader key {key} differs from this "
+                     "coordinator's {ours} (another dlgrade version, grading code or configuration)", address=address, key=key,
+                     ours=self.key), file=sys.stderr)
         if not self.workers:
             self.close()
-            raise SystemExit(f"no Dask worker runs this grader (key {self.key}); refused: {self.refused}")
+            raise SystemExit(tr("no Dask worker runs this grader (key {key}); refused: {refused}", key=self.key, refused=self.refused))
 
     def submit(self, handin: Path) -> Future:
         future: Future = Future()
         try:
             files = pack(handin, max_file_bytes=self.settings.config.max_file_bytes)
         except (HandinTooLarge, OSError) as error:
-            future.set_result(_failed(handin.name, f"not sent to a Dask worker: {error}"))
+            future.set_result(_failed(handin.name, tr("not sent to a Dask worker: {error}", error=error)))
             return future
         task = self.client.submit(grade_packed, handin.name, files, self.settings, self.key, pure=False,
                                   workers=self.workers, key=f"dlgrade-{handin.name}-{os.urandom(4).hex()}")
@@ -178,13 +180,13 @@ class DaskWorkers:
             try:
                 future.set_result(done.result())
             except KilledWorker:
-                future.set_result(_failed(handin.name, f"the Dask workers grading it died {ALLOWED_FAILURES + 1} times "
-                                                       "(killed or out of memory); not retried in this run"))
+                future.set_result(_failed(handin.name, tr("the Dask workers grading it died {times} times (killed or out of memory); "
+                                                          "not retried in this run", times=ALLOWED_FAILURES + 1)))
             except Exception as error:
                 if self.client.status != "running" or done.cancelled():  # the scheduler went away
-                    future.set_exception(WorkersLost(f"lost the Dask scheduler ({type(error).__name__})"))
+                    future.set_exception(WorkersLost(tr("lost the Dask scheduler ({kind})", kind=type(error).__name__)))
                 else:
-                    future.set_result(_failed(handin.name, f"grading on Dask failed: {type(error).__name__}: {error}"))
+                    future.set_result(_failed(handin.name, tr("grading on Dask failed: {kind}: {error}", kind=type(error).__name__, error=error)))
 
         task.add_done_callback(settle)
         return future

@@ -14,6 +14,8 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.i18n import _, tr
+
 
 class RosterError(ValueError):
     """A roster that cannot be used, with the file and what is wrong."""
@@ -31,17 +33,19 @@ class Roster:
         try:
             text = path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as error:
-            raise RosterError(f"cannot read the roster {path}: {error}") from None
+            raise RosterError(tr("cannot read the roster {path}: {error}", path=path, error=error)) from None
         reader = csv.DictReader(io.StringIO(text))
         columns = [c for c in (reader.fieldnames or []) if c]
         if key not in columns:
-            raise RosterError(f"{path}: no column {key!r} (--roster-key); columns: {', '.join(columns) or 'none'}")
+            raise RosterError(tr("{path}: no column {key!r} (--roster-key); columns: {columns}", path=path, key=key,
+                                 columns=", ".join(columns) or _("none")))
         rows = [{c: (row.get(c) or "").strip() for c in columns} for row in reader]
         seen: dict[str, int] = {}
         for number, row in enumerate(rows, start=2):
             name = row[key].lower()
             if name and name in seen:
-                raise RosterError(f"{path}: {key} {row[key]!r} appears twice (lines {seen[name]} and {number})")
+                raise RosterError(tr("{path}: {key} {value!r} appears twice (lines {first} and {second})", path=path, key=key,
+                                     value=row[key], first=seen[name], second=number))
             seen[name] = number
         return cls(columns, rows, key, prefix)
 

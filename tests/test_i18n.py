@@ -316,3 +316,10 @@ def test_the_chinese_html_report_renders_in_chromium_with_the_right_lang(grader,
 def _english_page(result: dict) -> str:
     i18n.use("en")
     return submission_page(result)
+
+
+def test_a_broken_course_file_is_reported_in_the_language_asked_for(tmp_path):
+    course = tmp_path / "dlgrade.toml"
+    course.write_text("[pionts]\n", encoding="utf-8")
+    run = _dlgrade("check", "submissions/buggy_part1", "--config", str(course), "--lang", "zh")
+    assert run.returncode == 2 and "未知的节 [pionts]" in run.stderr and "允许的有：" in run.stderr
