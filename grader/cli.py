@@ -12,7 +12,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from grader.i18n import LANGUAGES
+from grader import i18n
+from grader.i18n import LANGUAGES, _, ntr, tr
 from grader.targets import TARGETS, TRAINING_TARGETS
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
@@ -20,101 +21,111 @@ EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 
 def _add_selection(command: argparse.ArgumentParser) -> None:
     command.add_argument("--part", type=int, action="append", choices=(1, 2, 3, 4),
-                         help="grade only this part of the homework (repeatable)")
+                         help=_("grade only this part of the homework (repeatable)"))
     command.add_argument("--target", action="append", choices=list(TARGETS), metavar="NAME",
-                         help="grade only this target (repeatable): " + ", ".join(TARGETS))
-    command.add_argument("--fast", action="store_true", help="skip the checks that train models (MNIST, function fitting)")
+                         help=_("grade only this target (repeatable): ") + ", ".join(TARGETS))
+    command.add_argument("--fast", action="store_true", help=_("skip the checks that train models (MNIST, function fitting)"))
     command.add_argument("--config", type=Path, metavar="TOML",
-                         help="course configuration (default: ./dlgrade.toml if present, else the shipped one)")
+                         help=_("course configuration (default: ./dlgrade.toml if present, else the shipped one)"))
     command.add_argument("--mnist", type=Path, metavar="NPZ",
-                         help="MNIST in Keras format (e.g. ~/.keras/datasets/mnist.npz) instead of the shipped subset")
+                         help=_("MNIST in Keras format (e.g. ~/.keras/datasets/mnist.npz) instead of the shipped subset"))
     command.add_argument("--workers", type=int, default=os.cpu_count() or 2,
-                         help="sandboxed children in parallel (default: number of cores)")
+                         help=_("sandboxed children in parallel (default: number of cores)"))
     _add_language(command)
 
 
 def _add_language(command: argparse.ArgumentParser) -> None:
     command.add_argument("--lang", choices=LANGUAGES,
-                         help="language of messages, hints and reports (default: the configuration's `language`, "
-                              "else zh for a zh_* locale, else en); JSON ids and check names stay English")
+                         help=_("language of messages, hints and reports (default: the configuration's `language`, else zh "
+                                "for a zh_* locale, else en); JSON ids and check names stay English"))
 
 
 def _use_language(args: argparse.Namespace, configured: str | None) -> None:
     """Speak the language `--lang` names, else the configuration's, else the locale's, from here on."""
-    from grader import i18n
-
     i18n.use(i18n.resolve(getattr(args, "lang", None), configured))
 
 
+def _flag_language(argv: list[str]) -> str | None:
+    """The language `--lang X` (or `--lang=X`) asks for, read before the parser exists so that its
+    help is worded in it too; anything else is left to the parser to refuse."""
+    for index, word in enumerate(argv):
+        value = word.split("=", 1)[1] if word.startswith("--lang=") else \
+            argv[index + 1] if word == "--lang" and index + 1 < len(argv) else None
+        if value in LANGUAGES:
+            return value
+    return None
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dlgrade", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="dlgrade", description=_("Command line. `dlgrade check [PATH...]` grades "
+                                                                   "hand-ins and exits 0 (all passed), 1 (a check failed) or 2 "
+                                                                   "(usage, configuration or internal error)"))
     commands = parser.add_subparsers(dest="command", required=True)
 
-    check = commands.add_parser("check", help="grade hand-ins (folders or files; default: the current folder)")
+    check = commands.add_parser("check", help=_("grade hand-ins (folders or files; default: the current folder)"))
     check.add_argument("paths", nargs="*", type=Path, metavar="PATH", default=[Path(".")])
     check.add_argument("--format", choices=("table", "json", "markdown"), default="table",
-                       help="table for people (default), json for programs (the results contract), markdown for CI")
+                       help=_("table for people (default), json for programs (the results contract), markdown for CI"))
     _add_selection(check)
-    check.add_argument("--show-hidden", action="store_true", help="show what hidden checks test (instructors)")
+    check.add_argument("--show-hidden", action="store_true", help=_("show what hidden checks test (instructors)"))
     check.add_argument("--profile", action="store_true",
-                       help="print where the wall time went (start-up, zygote, each job, references, reports) to stderr")
+                       help=_("print where the wall time went (start-up, zygote, each job, references, reports) to stderr"))
     check.add_argument("--submitted-at", type=datetime.fromisoformat, metavar="ISO",
-                       help="submission time for the late penalty (default: newest graded file's time)")
-    check.add_argument("--html", type=Path, metavar="FILE", help="also write the HTML report (one PATH only)")
-    check.add_argument("--junit", type=Path, metavar="FILE", help="also write JUnit XML, one testcase per check")
+                       help=_("submission time for the late penalty (default: newest graded file's time)"))
+    check.add_argument("--html", type=Path, metavar="FILE", help=_("also write the HTML report (one PATH only)"))
+    check.add_argument("--junit", type=Path, metavar="FILE", help=_("also write JUnit XML, one testcase per check"))
     check.add_argument("--gradescope", type=Path, metavar="FILE",
-                       help="also write Gradescope's results.json (one PATH only)")
+                       help=_("also write Gradescope's results.json (one PATH only)"))
     check.add_argument("--out", type=Path, metavar="DIR",
-                       help="also write every report and export (HTML, CSV, JSON, JUnit, Gradescope) into DIR")
+                       help=_("also write every report and export (HTML, CSV, JSON, JUnit, Gradescope) into DIR"))
 
-    batch = commands.add_parser("batch", help="grade a class: every immediate sub-folder of DIR is one student")
+    batch = commands.add_parser("batch", help=_("grade a class: every immediate sub-folder of DIR is one student"))
     batch.add_argument("root", type=Path, metavar="DIR")
     batch.add_argument("--out", type=Path, metavar="DIR", default=Path("reports"),
-                       help="reports, exports and the gradebook (default: reports)")
-    batch.add_argument("--gradebook", type=Path, metavar="FILE", help="SQLite gradebook (default: OUT/gradebook.sqlite)")
-    batch.add_argument("--force", action="store_true", help="re-grade every hand-in, changed or not")
-    batch.add_argument("--only", action="append", metavar="NAME", default=[], help="grade only this student (repeatable)")
+                       help=_("reports, exports and the gradebook (default: reports)"))
+    batch.add_argument("--gradebook", type=Path, metavar="FILE", help=_("SQLite gradebook (default: OUT/gradebook.sqlite)"))
+    batch.add_argument("--force", action="store_true", help=_("re-grade every hand-in, changed or not"))
+    batch.add_argument("--only", action="append", metavar="NAME", default=[], help=_("grade only this student (repeatable)"))
     _add_selection(batch)
-    batch.add_argument("--handin-timeout", type=float, metavar="S", help="wall-time cap per hand-in (config: 300 s)")
-    batch.add_argument("--call-timeout", type=float, metavar="S", help="cap per call of a student's function (config: 10 s)")
-    batch.add_argument("--memory-mb", type=int, metavar="MB", help="memory cap of each sandboxed child (config: 2048)")
+    batch.add_argument("--handin-timeout", type=float, metavar="S", help=_("wall-time cap per hand-in (config: 300 s)"))
+    batch.add_argument("--call-timeout", type=float, metavar="S", help=_("cap per call of a student's function (config: 10 s)"))
+    batch.add_argument("--memory-mb", type=int, metavar="MB", help=_("memory cap of each sandboxed child (config: 2048)"))
     batch.add_argument("--scheduler", metavar="ADDRESS",
-                       help="grade on a Dask cluster: a scheduler address (tcp://host:8786), or local:N for a "
-                            "LocalCluster of N worker processes (needs pip install 'dlgrade[dask]')")
-    batch.add_argument("--roster", type=Path, metavar="CSV", help="join hand-ins to the students of this roster")
-    batch.add_argument("--roster-key", metavar="COLUMN", help="the roster column holding each student's folder name "
-                                                              "or GitHub user (required with --roster)")
+                       help=_("grade on a Dask cluster: a scheduler address (tcp://host:8786), or local:N for a "
+                              "LocalCluster of N worker processes (needs pip install 'dlgrade[dask]')"))
+    batch.add_argument("--roster", type=Path, metavar="CSV", help=_("join hand-ins to the students of this roster"))
+    batch.add_argument("--roster-key", metavar="COLUMN", help=_("the roster column holding each student's folder name or GitHub user (required with --roster)"))
     batch.add_argument("--folder-prefix", default="", metavar="PREFIX",
-                       help="strip this from folder names before matching (GitHub Classroom: e.g. hw1-)")
-    batch.add_argument("--zero-missing", action="store_true", help="give roster students without a hand-in a 0 row")
+                       help=_("strip this from folder names before matching (GitHub Classroom: e.g. hw1-)"))
+    batch.add_argument("--zero-missing", action="store_true", help=_("give roster students without a hand-in a 0 row"))
     batch.add_argument("--export", action="append", choices=("canvas", "moodle"), default=[],
-                       help="also write the gradebook CSV this LMS imports (needs --roster; repeatable)")
+                       help=_("also write the gradebook CSV this LMS imports (needs --roster; repeatable)"))
     batch.add_argument("--assignment", default="dlgrade", metavar="NAME",
-                       help="the LMS assignment column, e.g. 'HW1 (1234)' for Canvas (default: dlgrade)")
+                       help=_("the LMS assignment column, e.g. 'HW1 (1234)' for Canvas (default: dlgrade)"))
     batch.add_argument("--no-similarity", action="store_true",
-                       help="skip the similarity report across the class (similarity.csv, flagged pairs)")
+                       help=_("skip the similarity report across the class (similarity.csv, flagged pairs)"))
 
-    report = commands.add_parser("report", help="render reports again from stored results, without grading")
+    report = commands.add_parser("report", help=_("render reports again from stored results, without grading"))
     report.add_argument("results", type=Path, metavar="RESULTS.json",
-                        help="a results contract (one document or a list), e.g. from --format json")
+                        help=_("a results contract (one document or a list), e.g. from --format json"))
     report.add_argument("--out", type=Path, metavar="DIR", default=Path("reports"),
-                        help="folder for the reports and exports (default: reports)")
-    report.add_argument("--no-similarity", action="store_true", help="skip the similarity report across the hand-ins")
+                        help=_("folder for the reports and exports (default: reports)"))
+    report.add_argument("--no-similarity", action="store_true", help=_("skip the similarity report across the hand-ins"))
     report.add_argument("--config", type=Path, metavar="TOML",
-                        help="course configuration (its [similarity] thresholds and `language`)")
+                        help=_("course configuration (its [similarity] thresholds and `language`)"))
     _add_language(report)
 
-    bundle = commands.add_parser("gradescope-bundle", help="write the autograder zip for Gradescope (dlgrade inside)")
-    bundle.add_argument("--out", type=Path, metavar="ZIP", default=Path("autograder.zip"), help="default: autograder.zip")
-    bundle.add_argument("--config", type=Path, metavar="TOML", help="the course configuration to grade with")
+    bundle = commands.add_parser("gradescope-bundle", help=_("write the autograder zip for Gradescope (dlgrade inside)"))
+    bundle.add_argument("--out", type=Path, metavar="ZIP", default=Path("autograder.zip"), help=_("default: autograder.zip"))
+    bundle.add_argument("--config", type=Path, metavar="TOML", help=_("the course configuration to grade with"))
 
-    init_ci = commands.add_parser("init-ci", help="write a GitHub Actions workflow that runs dlgrade on every push")
-    init_ci.add_argument("repo", nargs="?", type=Path, default=Path("."), help="the submission repository (default: .)")
+    init_ci = commands.add_parser("init-ci", help=_("write a GitHub Actions workflow that runs dlgrade on every push"))
+    init_ci.add_argument("repo", nargs="?", type=Path, default=Path("."), help=_("the submission repository (default: .)"))
     init_ci.add_argument("--package", default="dlgrade",
-                         help="what the workflow pip-installs (a pin, wheel URL or git URL; default: dlgrade)")
-    init_ci.add_argument("--python", default="3.11", help="Python version in CI (default: 3.11)")
-    init_ci.add_argument("--fast", action="store_true", help="skip the checks that train models (MNIST, function fitting) in CI")
-    init_ci.add_argument("--force", action="store_true", help="replace an existing workflow")
+                         help=_("what the workflow pip-installs (a pin, wheel URL or git URL; default: dlgrade)"))
+    init_ci.add_argument("--python", default="3.11", help=_("Python version in CI (default: 3.11)"))
+    init_ci.add_argument("--fast", action="store_true", help=_("skip the checks that train models (MNIST, function fitting) in CI"))
+    init_ci.add_argument("--force", action="store_true", help=_("replace an existing workflow"))
     return parser
 
 
@@ -158,8 +169,6 @@ def _print_documents(args: argparse.Namespace, documents: list[dict]) -> None:
 def _check(args: argparse.Namespace) -> int:
     from grader import profile
     from grader.config import ConfigError, load_config
-    from grader.i18n import _, tr
-
     if args.profile:
         profile.enable()
     missing = [str(p) for p in args.paths + ([args.mnist] if args.mnist else []) if not p.exists()]
@@ -207,7 +216,6 @@ def _check(args: argparse.Namespace) -> int:
 
 def _batch(args: argparse.Namespace) -> int:
     from grader.config import ConfigError, load_config
-    from grader.i18n import _, tr
 
     if not args.root.is_dir():
         return _fail(tr("no such folder: {folder}", folder=args.root))
@@ -245,7 +253,6 @@ def _batch(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from grader.batch import BatchSettings, LocalWorkers, run_batch
-    from grader import i18n
     from grader.gradebook import Gradebook
     from grader.pipeline import limits_from
     from grader.report.terminal import BatchProgress
@@ -279,7 +286,6 @@ def _batch(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from grader.config import ConfigError, load_config
-    from grader.i18n import ntr, tr
     from grader.report.write import write_reports
     from grader.similarity import SimilaritySettings
 
@@ -307,7 +313,6 @@ def _report(args: argparse.Namespace) -> int:
 def _gradescope_bundle(args: argparse.Namespace) -> int:
     from grader.config import ConfigError, load_config
     from grader.gradescope_bundle import write_bundle
-    from grader.i18n import tr
 
     if args.config is not None:
         try:
@@ -324,7 +329,6 @@ def _gradescope_bundle(args: argparse.Namespace) -> int:
 
 def _init_ci(args: argparse.Namespace) -> int:
     from grader.ci_template import write_workflow
-    from grader.i18n import tr
 
     if not args.repo.is_dir():
         return _fail(tr("no such folder: {folder}", folder=args.repo))
@@ -337,8 +341,8 @@ def _init_ci(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    i18n.use(i18n.resolve(_flag_language(sys.argv[1:] if argv is None else argv), None))  # until the course file is read
     args = _parser().parse_args(argv)
-    _use_language(args, None)  # the flag or the locale until a command has read the course file
     commands = {"check": _check, "batch": _batch, "report": _report, "gradescope-bundle": _gradescope_bundle,
                 "init-ci": _init_ci}
     try:

@@ -323,3 +323,9 @@ def test_a_broken_course_file_is_reported_in_the_language_asked_for(tmp_path):
     course.write_text("[pionts]\n", encoding="utf-8")
     run = _dlgrade("check", "submissions/buggy_part1", "--config", str(course), "--lang", "zh")
     assert run.returncode == 2 and "未知的节 [pionts]" in run.stderr and "允许的有：" in run.stderr
+
+
+def test_the_command_line_help_is_worded_in_the_language_asked_for():
+    assert "只评作业的这一部分" in _dlgrade("check", "--lang", "zh", "--help").stdout
+    assert "重新评所有作业" in _dlgrade("batch", "--help", env={"LANG": "zh_CN.UTF-8"}).stdout  # the locale's language
+    assert "grade only this part of the homework" in _dlgrade("check", "--lang=en", "--help").stdout
