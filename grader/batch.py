@@ -109,9 +109,10 @@ class Summary:
                         missing=self.missing, unmatched=len(self.unmatched))
             shown = ", ".join(self.unmatched[:5]) + (", ..." if len(self.unmatched) > 5 else "")
             roster += f" (unmatched.csv: {shown})" if self.unmatched else ""
-        return tr("graded {graded}, unchanged {unchanged}, failed to load {failed}, timed out {timed_out}, grader errors "
-                  "{errors} in {seconds:.1f} s", graded=self.graded, unchanged=self.unchanged, failed=self.failed_to_load,
-                  timed_out=self.timed_out, errors=self.grader_errors, seconds=self.seconds) + stopped + roster
+        return tr("graded {graded}, unchanged {unchanged}, failed to load {failed}, timed out {timed_out}, grader "
+                  "errors {errors} in {seconds:.1f} s", graded=self.graded, unchanged=self.unchanged,
+                  failed=self.failed_to_load, timed_out=self.timed_out, errors=self.grader_errors,
+                  seconds=self.seconds) + stopped + roster
 
 
 def failed_to_load(result: dict) -> bool:
@@ -151,7 +152,8 @@ def grade_one(grader, handin: Path, settings: BatchSettings) -> dict:
         return grader.grade(handin, settings.targets, time_limit=settings.handin_timeout).to_dict()
     except Exception as error:  # a grader bug costs this hand-in a retry, never the batch
         result = SubmissionResult(submission=handin.name, checks=[],
-                                  internal_errors=[tr("grader error: {error}", error=type(error).__name__ + ": " + str(error))])
+                                  internal_errors=[tr("grader error: {error}",
+                                                      error=type(error).__name__ + ": " + str(error))])
         return result.to_dict()
 
 

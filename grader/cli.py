@@ -24,11 +24,13 @@ def _add_selection(command: argparse.ArgumentParser) -> None:
                          help=_("grade only this part of the homework (repeatable)"))
     command.add_argument("--target", action="append", choices=list(TARGETS), metavar="NAME",
                          help=_("grade only this target (repeatable): ") + ", ".join(TARGETS))
-    command.add_argument("--fast", action="store_true", help=_("skip the checks that train models (MNIST, function fitting)"))
+    command.add_argument("--fast", action="store_true", help=_("skip the checks that train models (MNIST, function "
+                                                               "fitting)"))
     command.add_argument("--config", type=Path, metavar="TOML",
                          help=_("course configuration (default: ./dlgrade.toml if present, else the shipped one)"))
     command.add_argument("--mnist", type=Path, metavar="NPZ",
-                         help=_("MNIST in Keras format (e.g. ~/.keras/datasets/mnist.npz) instead of the shipped subset"))
+                         help=_("MNIST in Keras format (e.g. ~/.keras/datasets/mnist.npz) instead of the shipped "
+                                "subset"))
     command.add_argument("--workers", type=int, default=os.cpu_count() or 2,
                          help=_("sandboxed children in parallel (default: number of cores)"))
     _add_language(command)
@@ -36,8 +38,8 @@ def _add_selection(command: argparse.ArgumentParser) -> None:
 
 def _add_language(command: argparse.ArgumentParser) -> None:
     command.add_argument("--lang", choices=LANGUAGES,
-                         help=_("language of messages, hints and reports (default: the configuration's `language`, else zh "
-                                "for a zh_* locale, else en); JSON ids and check names stay English"))
+                         help=_("language of messages, hints and reports (default: the configuration's `language`, "
+                                "else zh for a zh_* locale, else en); JSON ids and check names stay English"))
 
 
 def _use_language(args: argparse.Namespace, configured: str | None) -> None:
@@ -58,8 +60,9 @@ def _flag_language(argv: list[str]) -> str | None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dlgrade", description=_("Command line. `dlgrade check [PATH...]` grades "
-                                                                   "hand-ins and exits 0 (all passed), 1 (a check failed) or 2 "
-                                                                   "(usage, configuration or internal error)"))
+                                                                   "hand-ins and exits 0 (all passed), 1 (a check "
+                                                                   "failed) or 2 (usage, configuration or internal "
+                                                                   "error)"))
     commands = parser.add_subparsers(dest="command", required=True)
 
     check = commands.add_parser("check", help=_("grade hand-ins (folders or files; default: the current folder)"))
@@ -69,7 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_selection(check)
     check.add_argument("--show-hidden", action="store_true", help=_("show what hidden checks test (instructors)"))
     check.add_argument("--profile", action="store_true",
-                       help=_("print where the wall time went (start-up, zygote, each job, references, reports) to stderr"))
+                       help=_("print where the wall time went (start-up, zygote, each job, references, reports) to "
+                              "stderr"))
     check.add_argument("--submitted-at", type=datetime.fromisoformat, metavar="ISO",
                        help=_("submission time for the late penalty (default: newest graded file's time)"))
     check.add_argument("--html", type=Path, metavar="FILE", help=_("also write the HTML report (one PATH only)"))
@@ -83,18 +87,23 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("root", type=Path, metavar="DIR")
     batch.add_argument("--out", type=Path, metavar="DIR", default=Path("reports"),
                        help=_("reports, exports and the gradebook (default: reports)"))
-    batch.add_argument("--gradebook", type=Path, metavar="FILE", help=_("SQLite gradebook (default: OUT/gradebook.sqlite)"))
+    batch.add_argument("--gradebook", type=Path, metavar="FILE", help=_("SQLite gradebook (default: "
+                                                                        "OUT/gradebook.sqlite)"))
     batch.add_argument("--force", action="store_true", help=_("re-grade every hand-in, changed or not"))
-    batch.add_argument("--only", action="append", metavar="NAME", default=[], help=_("grade only this student (repeatable)"))
+    batch.add_argument("--only", action="append", metavar="NAME", default=[], help=_("grade only this student "
+                                                                                     "(repeatable)"))
     _add_selection(batch)
     batch.add_argument("--handin-timeout", type=float, metavar="S", help=_("wall-time cap per hand-in (config: 300 s)"))
-    batch.add_argument("--call-timeout", type=float, metavar="S", help=_("cap per call of a student's function (config: 10 s)"))
-    batch.add_argument("--memory-mb", type=int, metavar="MB", help=_("memory cap of each sandboxed child (config: 2048)"))
+    batch.add_argument("--call-timeout", type=float, metavar="S", help=_("cap per call of a student's function "
+                                                                         "(config: 10 s)"))
+    batch.add_argument("--memory-mb", type=int, metavar="MB", help=_("memory cap of each sandboxed child (config: "
+                                                                     "2048)"))
     batch.add_argument("--scheduler", metavar="ADDRESS",
                        help=_("grade on a Dask cluster: a scheduler address (tcp://host:8786), or local:N for a "
                               "LocalCluster of N worker processes (needs pip install 'dlgrade[dask]')"))
     batch.add_argument("--roster", type=Path, metavar="CSV", help=_("join hand-ins to the students of this roster"))
-    batch.add_argument("--roster-key", metavar="COLUMN", help=_("the roster column holding each student's folder name or GitHub user (required with --roster)"))
+    batch.add_argument("--roster-key", metavar="COLUMN", help=_("the roster column holding each student's folder name "
+                                                                "or GitHub user (required with --roster)"))
     batch.add_argument("--folder-prefix", default="", metavar="PREFIX",
                        help=_("strip this from folder names before matching (GitHub Classroom: e.g. hw1-)"))
     batch.add_argument("--zero-missing", action="store_true", help=_("give roster students without a hand-in a 0 row"))
@@ -116,15 +125,18 @@ def _parser() -> argparse.ArgumentParser:
     _add_language(report)
 
     bundle = commands.add_parser("gradescope-bundle", help=_("write the autograder zip for Gradescope (dlgrade inside)"))
-    bundle.add_argument("--out", type=Path, metavar="ZIP", default=Path("autograder.zip"), help=_("default: autograder.zip"))
+    bundle.add_argument("--out", type=Path, metavar="ZIP", default=Path("autograder.zip"), help=_("default: "
+                                                                                                  "autograder.zip"))
     bundle.add_argument("--config", type=Path, metavar="TOML", help=_("the course configuration to grade with"))
 
     init_ci = commands.add_parser("init-ci", help=_("write a GitHub Actions workflow that runs dlgrade on every push"))
-    init_ci.add_argument("repo", nargs="?", type=Path, default=Path("."), help=_("the submission repository (default: .)"))
+    init_ci.add_argument("repo", nargs="?", type=Path, default=Path("."), help=_("the submission repository (default: "
+                                                                                 ".)"))
     init_ci.add_argument("--package", default="dlgrade",
                          help=_("what the workflow pip-installs (a pin, wheel URL or git URL; default: dlgrade)"))
     init_ci.add_argument("--python", default="3.11", help=_("Python version in CI (default: 3.11)"))
-    init_ci.add_argument("--fast", action="store_true", help=_("skip the checks that train models (MNIST, function fitting) in CI"))
+    init_ci.add_argument("--fast", action="store_true", help=_("skip the checks that train models (MNIST, function "
+                                                               "fitting) in CI"))
     init_ci.add_argument("--force", action="store_true", help=_("replace an existing workflow"))
     return parser
 
@@ -300,13 +312,15 @@ def _report(args: argparse.Namespace) -> int:
         return _fail(tr("cannot read results from {file}: {error}", file=args.results, error=error))
     documents = loaded if isinstance(loaded, list) else [loaded]
     if not all(isinstance(d, dict) and "checks" in d and "submission" in d for d in documents):
-        return _fail(tr("{file} is not a dlgrade results document (expected 'submission' and 'checks')", file=args.results))
+        return _fail(tr("{file} is not a dlgrade results document (expected 'submission' and 'checks')",
+                        file=args.results))
     similarity = None
     if len(documents) > 1 and not args.no_similarity:
         similarity = SimilaritySettings.from_config(config.similarity)
     reports = write_reports(documents, args.out, similarity)
     print(ntr("wrote {count} report, index.html, grades.csv, junit.xml and results.json to {out}",
-              "wrote {count} reports, index.html, grades.csv, junit.xml and results.json to {out}", len(reports), out=args.out))
+              "wrote {count} reports, index.html, grades.csv, junit.xml and results.json to {out}", len(reports),
+              out=args.out))
     return EXIT_PASSED
 
 

@@ -80,7 +80,8 @@ def _parse_due(text: str, where: str) -> datetime | None:
     try:
         due = datetime.fromisoformat(text)
     except ValueError:
-        raise ConfigError(tr("{where}: [late] due = {text!r} is not an ISO 8601 date, e.g. 2026-12-01T23:59:00+01:00", where=where, text=text)) from None
+        raise ConfigError(tr("{where}: [late] due = {text!r} is not an ISO 8601 date, e.g. 2026-12-01T23:59:00+01:00",
+                             where=where, text=text)) from None
     return due if due.tzinfo else due.replace(tzinfo=timezone.utc)
 
 

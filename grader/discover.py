@@ -77,7 +77,8 @@ def read_source(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> bytes:
             remaining -= len(chunk)
         data = b"".join(chunks)
         if len(data) > max_bytes:
-            raise UnsafeSource(tr("{name}: over the {limit:g} MB limit per file", name=path.name, limit=max_bytes / 2**20))
+            raise UnsafeSource(tr("{name}: over the {limit:g} MB limit per file", name=path.name,
+                                  limit=max_bytes / 2**20))
         return data
     finally:
         os.close(fd)

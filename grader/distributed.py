@@ -54,8 +54,8 @@ def pack(handin: Path, max_bytes: int = MAX_HANDIN_BYTES,
         data = read_source(path, max_file_bytes)
         total += len(data)
         if total > max_bytes:
-            raise HandinTooLarge(tr("its graded files exceed {limit:g} MB, the most a hand-in may send to a Dask worker; grade "
-                                    "it with a local batch", limit=max_bytes / 2**20))
+            raise HandinTooLarge(tr("its graded files exceed {limit:g} MB, the most a hand-in may send to a Dask "
+                                    "worker; grade it with a local batch", limit=max_bytes / 2**20))
         files[path.relative_to(handin).as_posix()] = (data, os.stat(path).st_mtime)
     return files
 
@@ -119,8 +119,8 @@ def worker_key(settings: BatchSettings) -> str:
 def grade_packed(name: str, files: dict[str, tuple[bytes, float]], settings: BatchSettings, key: str) -> dict:
     """A worker's task: unpack one hand-in into a private folder, grade it, return the results contract."""
     if settings.key() != key:
-        raise RuntimeError(tr("this worker's grader key {key} differs from the coordinator's {theirs}: install the same "
-                              "dlgrade version and configuration on every worker", key=settings.key(), theirs=key))
+        raise RuntimeError(tr("this worker's grader key {key} differs from the coordinator's {theirs}: install the "
+                              "same dlgrade version and configuration on every worker", key=settings.key(), theirs=key))
     folder = Path(tempfile.mkdtemp(prefix="dlgrade-handin-"))
     try:
         handin = folder / name
@@ -157,12 +157,13 @@ class DaskWorkers:
         self.workers = sorted(address for address, key in keys.items() if key == self.key)
         self.refused = {address: key for address, key in keys.items() if key != self.key}
         for address, key in sorted(self.refused.items()):
-            print(tr("dlgrade: refused Dask worker {address}: its grader key {key} differs from this "
-                     "coordinator's {ours} (another dlgrade version, grading code or configuration)", address=address, key=key,
+            print(tr("dlgrade: refused Dask worker {address}: its grader key {key} differs from this coordinator's "
+                     "{ours} (another dlgrade version, grading code or configuration)", address=address, key=key,
                      ours=self.key), file=sys.stderr)
         if not self.workers:
             self.close()
-            raise SystemExit(tr("no Dask worker runs this grader (key {key}); refused: {refused}", key=self.key, refused=self.refused))
+            raise SystemExit(tr("no Dask worker runs this grader (key {key}); refused: {refused}", key=self.key,
+                                refused=self.refused))
 
     def submit(self, handin: Path) -> Future:
         future: Future = Future()
@@ -180,13 +181,15 @@ class DaskWorkers:
             try:
                 future.set_result(done.result())
             except KilledWorker:
-                future.set_result(_failed(handin.name, tr("the Dask workers grading it died {times} times (killed or out of memory); "
-                                                          "not retried in this run", times=ALLOWED_FAILURES + 1)))
+                future.set_result(_failed(handin.name, tr("the Dask workers grading it died {times} times (killed or "
+                                                          "out of memory); not retried in this run",
+                                                          times=ALLOWED_FAILURES + 1)))
             except Exception as error:
                 if self.client.status != "running" or done.cancelled():  # the scheduler went away
                     future.set_exception(WorkersLost(tr("lost the Dask scheduler ({kind})", kind=type(error).__name__)))
                 else:
-                    future.set_result(_failed(handin.name, tr("grading on Dask failed: {kind}: {error}", kind=type(error).__name__, error=error)))
+                    future.set_result(_failed(handin.name, tr("grading on Dask failed: {kind}: {error}",
+                                                              kind=type(error).__name__, error=error)))
 
         task.add_done_callback(settle)
         return future

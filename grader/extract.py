@@ -302,7 +302,8 @@ def extract_file(path: Path, display: str, max_bytes: int = DEFAULT_MAX_FILE_BYT
 
     for position, chunk in chunks:
         if is_notebook:
-            where, label, offset = tr("{file}, cell {position}", file=display, position=position), f"<dlgrade {display} cell {position}>", 0
+            where = tr("{file}, cell {position}", file=display, position=position)
+            label, offset = f"<dlgrade {display} cell {position}>", 0
         else:
             where, label, offset = display, f"<dlgrade {display}>", position  # line numbers stay absolute
         source, skip = neutralise_magics(chunk)

@@ -160,6 +160,7 @@ def limits_from(config: Config) -> Limits:
 
 def _record_grader_error(result: SubmissionResult, family: Family, target: str, error: Exception) -> None:
     """Fail the target's checks with the grader's own error, flagged so the exit status says so."""
-    message = tr("grader error while grading `{target}`: {error}", target=target, error=type(error).__name__ + ": " + str(error))
+    message = tr("grader error while grading `{target}`: {error}", target=target,
+                 error=type(error).__name__ + ": " + str(error))
     result.internal_errors.append(message)
     result.checks += all_failed(target, family.check_ids(target), message)

@@ -44,8 +44,8 @@ class Roster:
         for number, row in enumerate(rows, start=2):
             name = row[key].lower()
             if name and name in seen:
-                raise RosterError(tr("{path}: {key} {value!r} appears twice (lines {first} and {second})", path=path, key=key,
-                                     value=row[key], first=seen[name], second=number))
+                raise RosterError(tr("{path}: {key} {value!r} appears twice (lines {first} and {second})", path=path,
+                                     key=key, value=row[key], first=seen[name], second=number))
             seen[name] = number
         return cls(columns, rows, key, prefix)
 

@@ -48,12 +48,14 @@ def mismatch(expected: np.ndarray, got: np.ndarray, tolerance: Tolerance, scalar
         index = tuple(int(i) for i in np.argwhere(~finite)[0])
         where = tr(" at {index}", index=list(index)) if index else ""
         return tr("got non-finite values ({count} of {size}; {got}{where} where {expected} was expected)",
-                  count=int((~finite).sum()), size=got.size, got=_fmt(got[index]), where=where, expected=_fmt(expected[index]))
+                  count=int((~finite).sum()), size=got.size, got=_fmt(got[index]), where=where,
+                  expected=_fmt(expected[index]))
     excess = np.abs(got - expected) - (tolerance.atol + tolerance.rtol * np.abs(expected))
     if (excess <= 0).all():
         return None
     if not excess.shape:
-        return tr("expected {expected}, got {got} (abs err {error:.2g})", expected=_fmt(expected), got=_fmt(got), error=abs(got - expected))
+        return tr("expected {expected}, got {got} (abs err {error:.2g})", expected=_fmt(expected), got=_fmt(got),
+                  error=abs(got - expected))
     index = np.unravel_index(int(np.argmax(excess)), excess.shape)
     error = abs(got[index] - expected[index])
     return tr("worst element at {index}: expected {expected}, got {got} (abs err {error:.2g}, {described})",

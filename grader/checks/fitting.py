@@ -90,7 +90,8 @@ def _environment_problem(notes: list[str]) -> tuple[str, str] | None:
     for note in notes:
         package = missing_package(note)
         if package:
-            return tr("the package `{package}` is not installed where dlgrade runs", package=package), install_hint(package)
+            return (tr("the package `{package}` is not installed where dlgrade runs", package=package),
+                    install_hint(package))
         if "CUDA" in note or "cuda" in note:
             return (_("the code asks for a GPU (CUDA), which the grading machine does not have"),
                     N_("a human should judge this fit (or make the code fall back to the CPU: `device = 'cuda' if "
@@ -198,7 +199,8 @@ class FunctionFitting(Family):
             for name in CHECKS:
                 if name != "report":
                     checks[name] = self._result(name, False, message, needs_human=described and name == "runs",
-                                                hint=N_("the report describes a fit, but its code was not found: a human should look") if described and name == "runs" else None)
+                                                hint=N_("the report describes a fit, but its code was not found: a "
+                                                        "human should look") if described and name == "runs" else None)
             checks["report"] = report_check
             return [checks[name] for name in CHECKS]
         unit, call = self._best_run(runs) if runs else (units[0], None)
@@ -294,17 +296,19 @@ class FunctionFitting(Family):
         notes = data.get("notes", [])
         lacking = _environment_problem(notes)
         if failure:
-            return self._result("runs", False, tr("{display}: the fitting code could not be run to the end: {failure}", display=unit.display, failure=failure),
+            return self._result("runs", False, tr("{display}: the fitting code could not be run to the end: {failure}",
+                                                  display=unit.display, failure=failure),
                                 details=details)
         if lacking and not data.get("models"):
-            return self._result("runs", False, tr("{display}: {lacking}, so this code could not run ({notes})", display=unit.display,
-                                   lacking=lacking[0], notes="; ".join(notes[:2])), lacking[1], details, needs_human=True)
+            message = tr("{display}: {lacking}, so this code could not run ({notes})", display=unit.display,
+                         lacking=lacking[0], notes="; ".join(notes[:2]))
+            return self._result("runs", False, message, lacking[1], details, needs_human=True)
         how = (_("ran to the end") if data.get("status") == "completed" else
                tr("was stopped at its {cap:g} s cap at {where}, and is measured as it stood",
                   cap=data.get("time_limit", self.settings["time_limit"]), where=data.get("stopped_at")))
         found = [m["name"] for m in data.get("models", [])]
-        summary = tr("{display} {how} (seed {seed}); models found: {models}", display=unit.display, how=how, seed=self.seed,
-                     models=", ".join(found) or _("none"))
+        summary = tr("{display} {how} (seed {seed}); models found: {models}", display=unit.display, how=how,
+                     seed=self.seed, models=", ".join(found) or _("none"))
         errors = tr("; statements that failed: {notes}", notes="; ".join(notes[:3])) if notes else ""
         if not found and notes:
             return self._result("runs", False, summary + errors, N_("fix the error above: the model was never built"),
@@ -325,49 +329,68 @@ class FunctionFitting(Family):
                 scale = max(float(np.ptp(train_values)), 1e-12)
                 shared = float(np.mean(nearest <= 1e-9 * scale))
                 if shared >= 0.9:
-                    return self._result("test_set", False, tr("`{test}` repeats the training points (`{train}`): {shared:.0%} of its points are training "
-                                           "points", test=x_test["name"], train=x_train["name"], shared=shared),
+                    return self._result("test_set", False, tr("`{test}` repeats the training points (`{train}`): "
+                                                              "{shared:.0%} of its points are training points",
+                                                              test=x_test["name"], train=x_train["name"], shared=shared),
                                         N_("sample the test set separately (other points of the interval)"))
                 outside = float(np.mean((test_values < train_values[0]) | (test_values > train_values[-1])))
-                where = tr("; {outside:.0%} of it lies outside the training interval (extrapolation)", outside=outside) if outside > 0.5 else ""
-                return self._result("test_set", True, tr("test set `{test}` ({size} points) is distinct from the training set `{train}` "
-                                                         "({train_size} points){where}", test=x_test["name"], size=x_test["values"].size,
-                                                         train=x_train["name"], train_size=x_train["values"].size, where=where))
-            return self._result("test_set", True, tr("test set `{name}` ({size} points) found", name=x_test['name'], size=test_values.size))
+                where = "" if outside <= 0.5 else \
+                    tr("; {outside:.0%} of it lies outside the training interval (extrapolation)", outside=outside)
+                return self._result("test_set", True, tr("test set `{test}` ({size} points) is distinct from the "
+                                                         "training set `{train}` ({train_size} points){where}",
+                                                         test=x_test["name"], size=x_test["values"].size,
+                                                         train=x_train["name"], train_size=x_train["values"].size,
+                                                         where=where))
+            return self._result("test_set", True, tr("test set `{name}` ({size} points) found", name=x_test['name'],
+                                                     size=test_values.size))
         if static:
-            return self._result("test_set", True, tr("a test set is made in the code ({where}); its values were not reachable after the run",
-                                                     where=", ".join(static[:2])))
-        return self._result("test_set", False, _("no test set found: looked for arrays named x_test, x_val, test_x... and train_test_split"), N_("sample a test set distinct from the training set and report the fit on it"))
+            return self._result("test_set", True, tr("a test set is made in the code ({where}); its values were not "
+                                                     "reachable after the run", where=", ".join(static[:2])))
+        return self._result("test_set", False,
+                            _("no test set found: looked for arrays named x_test, x_val, test_x... and train_test_split"),
+                            N_("sample a test set distinct from the training set and report the fit on it"))
 
     def _relu(self, unit: FittingUnit, pairing: Pairing | None, data: dict) -> CheckResult:
         model = pairing.model if pairing else next(iter(data.get("models", [])), None)
         facts = unit.facts
         layers = ", ".join(model.get("layers", [])) if model else ""
         depth = int(model.get("linear_layers", 0)) if model else 0
-        deeper = tr("; {depth} linear layers, deeper than the exercise's two (reported, not penalised)", depth=depth) if depth > 2 else ""
+        deeper = "" if depth <= 2 else tr("; {depth} linear layers, deeper than the exercise's two (reported, not "
+                                          "penalised)", depth=depth)
         if model and model.get("relu"):
-            return self._result("relu", True, tr("`{name}` is a ReLU network ({layers}){deeper}", name=model['name'], layers=layers, deeper=deeper))
+            return self._result("relu", True, tr("`{name}` is a ReLU network ({layers}){deeper}", name=model['name'],
+                                                 layers=layers, deeper=deeper))
         if facts.relu:
-            return self._result("relu", True, tr("ReLU in the code: {where}{deeper}", where=facts.relu[0], deeper=deeper))
-        others = tr(" (it uses {activations})", activations=", ".join(facts.other_activations)) if facts.other_activations else ""
-        return self._result("relu", False, tr("no ReLU found in the model{others}", others=others) + (tr(": layers {layers}", layers=layers) if layers else ""),
+            return self._result("relu", True, tr("ReLU in the code: {where}{deeper}", where=facts.relu[0],
+                                                 deeper=deeper))
+        others = tr(" (it uses {activations})", activations=", ".join(facts.other_activations)) \
+            if facts.other_activations else ""
+        message = tr("no ReLU found in the model{others}", others=others) + \
+            (tr(": layers {layers}", layers=layers) if layers else "")
+        return self._result("relu", False, message,
                             N_("the exercise fits the function with a ReLU network: use ReLU as the hidden activation"))
 
     def _fit(self, pairing: Pairing | None, data: dict) -> CheckResult:
         threshold, margin = self.settings["r2_threshold"], self.settings["line_margin"]
         if pairing is None:
-            problems = [tr("`{name}`: {problem}", name=m['name'], problem=m['problem']) for m in data.get("models", []) if m.get("problem")]
+            problems = [tr("`{name}`: {problem}", name=m["name"], problem=m["problem"])
+                        for m in data.get("models", []) if m.get("problem")]
             found = "; ".join(problems) or (_("no model") if not data.get("models") else _("no target function"))
             interval = "" if data.get("interval") else _("; the training interval could not be found (no x data)")
-            return self._result("fit", False, tr("the fit could not be measured automatically ({found}{interval}); looked for {looked_for}",
-                                                  found=found, interval=interval, looked_for=_(LOOKED_FOR)), N_("a human should judge the fit from the figures"),
+            message = tr("the fit could not be measured automatically ({found}{interval}); looked for {looked_for}",
+                         found=found, interval=interval, looked_for=_(LOOKED_FOR))
+            return self._result("fit", False, message, N_("a human should judge the fit from the figures"),
                                 needs_human=True)
         model, target = pairing.model, pairing.target
         details = self._plot_details(data, pairing)
-        against = (tr("`{name}` on {count} points spanning the training interval [{low:.3g}, {high:.3g}]",
-                      name=target["name"], count=len(data["grid"]), low=data["interval"][0], high=data["interval"][1]) if target else tr("the student's {against}", against=_(pairing.against)))
-        line = tr("; a straight line reaches R² {line_r2:.3f}", line_r2=pairing.line_r2) if pairing.line_r2 is not None else ""
-        summary = tr("`{name}` against {against}: R² {r2:.4f}, max error {max_error:.3g}{line}", name=model['name'], against=against, r2=pairing.r2, max_error=pairing.max_error, line=line)
+        if target:
+            against = tr("`{name}` on {count} points spanning the training interval [{low:.3g}, {high:.3g}]",
+                         name=target["name"], count=len(data["grid"]), low=data["interval"][0], high=data["interval"][1])
+        else:
+            against = tr("the student's {against}", against=_(pairing.against))
+        line = "" if pairing.line_r2 is None else tr("; a straight line reaches R² {line_r2:.3f}", line_r2=pairing.line_r2)
+        summary = tr("`{name}` against {against}: R² {r2:.4f}, max error {max_error:.3g}{line}", name=model['name'],
+                     against=against, r2=pairing.r2, max_error=pairing.max_error, line=line)
         others = self._other_pairs(data, pairing)
         if others:
             summary += tr(" (also measured: {others})", others=others)
@@ -375,13 +398,16 @@ class FunctionFitting(Family):
         if needs_human:
             summary += _("; no target function nor test set was found, so only the training points were compared")
         if not math.isfinite(pairing.r2):
-            return self._result("fit", False, summary, N_("the model outputs NaN or inf: the training diverged (lower the learning rate)"), details, needs_human=needs_human)
+            return self._result("fit", False, summary,
+                                N_("the model outputs NaN or inf: the training diverged (lower the learning rate)"),
+                                details, needs_human=needs_human)
         if pairing.r2 < threshold:
             return self._result("fit", False, summary + tr("; pass: R² >= {threshold:g}", threshold=threshold),
-                                N_("the model does not follow the function between the training points: train longer, or "
-                                   "check the loss and the update"), details, needs_human=needs_human)
+                                N_("the model does not follow the function between the training points: train longer, "
+                                   "or check the loss and the update"), details, needs_human=needs_human)
         if not pairing.passes(threshold, margin):
-            return self._result("fit", False, summary + tr("; a fit must leave at most {margin:.0%} of the line's residual", margin=margin),
+            return self._result("fit", False, summary + tr("; a fit must leave at most {margin:.0%} of the line's "
+                                                           "residual", margin=margin),
                                 N_("the model is no better than a straight line: is there a ReLU between the layers?"),
                                 details, needs_human=needs_human)
         return self._result("fit", True, summary, details=details, needs_human=needs_human)
@@ -417,11 +443,13 @@ class FunctionFitting(Family):
     def _comments(self, unit: FittingUnit) -> CheckResult:
         facts, threshold = unit.facts, self.settings["comment_share"]
         summary = (tr("{comment_lines} comment or docstring lines for {code_lines} lines of code in {display} "
-                      "({comment_share:.0%}; pass >= {threshold:.0%})", comment_lines=facts.comment_lines, code_lines=facts.code_lines, display=unit.display, comment_share=facts.comment_share, threshold=threshold))
+                      "({comment_share:.0%}; pass >= {threshold:.0%})", comment_lines=facts.comment_lines,
+                      code_lines=facts.code_lines, display=unit.display, comment_share=facts.comment_share,
+                      threshold=threshold))
         if facts.comment_share >= threshold:
             return self._result("comments", True, summary)
-        return self._result("comments", False, summary, N_("explain the code: what each block does, the shapes, the choice of function, interval, "
-                                                           "width, learning rate"))
+        return self._result("comments", False, summary, N_("explain the code: what each block does, the shapes, the "
+                                                           "choice of function, interval, width, learning rate"))
 
     def _report(self, report: writeup.ReportSources, documents: CallOutcome | None) -> CheckResult:
         texts = list(report.texts)
@@ -437,17 +465,21 @@ class FunctionFitting(Family):
                  if len(text.strip()) < 20]
         found, missing = verdict.sections, verdict.missing
         credit = len(found) / len(writeup.SECTIONS)
-        aside = tr("; set aside as the course's handout: {files}", files=", ".join(verdict.set_aside)) if verdict.set_aside else ""
+        aside = tr("; set aside as the course's handout: {files}", files=", ".join(verdict.set_aside)) \
+            if verdict.set_aside else ""
         read = tr("read: {files}", files=", ".join(verdict.used)) if verdict.used else _("no report text found")
         details = {"sections": found, "missing": missing, "used": verdict.used, "set_aside": verdict.set_aside}
         human = bool(unreadable or empty) and not found
         if unreadable or empty or report.notes:
-            aside += _("; could not read: ") + ", ".join([f"{n} ({p})" for n, p in unreadable.items()] +
-                                                      [tr("{file} (no text layer: scanned?)", file=n) for n in empty] + report.notes)
-        message = (tr("report sections found: {found}", found=listing([_(name) for name in found]) or _("none"))
-                   + (tr("; missing: {missing}", missing=listing([_(name) for name in missing])) if missing else "") + f" ({read}{aside})")
-        hint = None if not missing else (N_("the report must cover the function's definition, how the data were collected, the model "
-                                            "and the fitting result (函数定义 / 数据采集 / 模型描述 / 拟合效果)"))
+            aside += _("; could not read: ") + ", ".join([f"{n} ({p})" for n, p in unreadable.items()]
+                                                         + [tr("{file} (no text layer: scanned?)", file=n) for n in empty]
+                                                         + report.notes)
+        message = tr("report sections found: {found}", found=listing([_(name) for name in found]) or _("none"))
+        if missing:
+            message += tr("; missing: {missing}", missing=listing([_(name) for name in missing]))
+        message += f" ({read}{aside})"
+        hint = None if not missing else N_("the report must cover the function's definition, how the data were collected, "
+                                           "the model and the fitting result (函数定义 / 数据采集 / 模型描述 / 拟合效果)")
         return self._result("report", not missing, message, hint, details, credit=credit, needs_human=human)
 
     def _numpy_bonus(self, unit: FittingUnit, data: dict, fit: CheckResult) -> CheckResult:
@@ -456,14 +488,17 @@ class FunctionFitting(Family):
         if data.get("torch_used") and "PyTorch" not in frameworks and "torch" in facts.imports:
             frameworks.append("PyTorch")
         if frameworks:
-            return self._result("numpy_bonus", False, tr("no NumPy bonus: the fitting code uses {frameworks}", frameworks=', '.join(frameworks)))
+            return self._result("numpy_bonus", False, tr("no NumPy bonus: the fitting code uses {frameworks}",
+                                                         frameworks=', '.join(frameworks)))
         if facts.autograd:
-            return self._result("numpy_bonus", False, tr("no NumPy bonus: gradients come from automatic differentiation ({where})",
-                                                                   where=facts.autograd[0]))
+            return self._result("numpy_bonus", False, tr("no NumPy bonus: gradients come from automatic "
+                                                         "differentiation ({where})", where=facts.autograd[0]))
         if not facts.hand_backward:
-            return self._result("numpy_bonus", False, _("no NumPy bonus: no hand-written backward pass found (a backward/gradient function, or "
-                                                        "gradient arrays such as dW1 = ...)"))
+            return self._result("numpy_bonus", False, _("no NumPy bonus: no hand-written backward pass found "
+                                                        "(a backward/gradient function, or gradient arrays such as "
+                                                        "dW1 = ...)"))
         earned = points if fit.passed else points / 2
         why = _("and it fits") if fit.passed else _("but it does not fit yet (half the bonus)")
-        return self._result("numpy_bonus", fit.passed, tr("pure NumPy with a hand-written backward pass ({where}) {why}: +{earned:g} extra "
-                                                             "points", where=facts.hand_backward[0], why=why, earned=earned), bonus=earned)
+        message = tr("pure NumPy with a hand-written backward pass ({where}) {why}: +{earned:g} extra points",
+                     where=facts.hand_backward[0], why=why, earned=earned)
+        return self._result("numpy_bonus", fit.passed, message, bonus=earned)

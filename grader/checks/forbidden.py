@@ -140,7 +140,8 @@ def find_violations(file: SourceFile, definition: Definition, exempt: set[str]) 
             if dotted and is_forbidden(dotted) and (dotted, node.lineno) not in reported:
                 reported.add((dotted, node.lineno))
                 pretty = dotted.replace("tensorflow", "tf", 1) if dotted.startswith("tensorflow") else dotted
-                violations.append(Violation(pretty, tr("{where}, line {line}", where=current.cell.where, line=node.lineno), node.lineno, via))
+                violations.append(Violation(pretty, tr("{where}, line {line}", where=current.cell.where,
+                                                       line=node.lineno), node.lineno, via))
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in seen_helpers:
                 helper = file.definitions.get(node.id)
                 if helper is not None:

@@ -147,7 +147,8 @@ class Training(Family):
         target = located.target.name
         protocol = PROTOCOLS[target]
         if outcome.problem:
-            return all_failed(target, self.check_ids(target), tr("in {display}: {problem}", display=located.file.display, problem=outcome.problem),
+            return all_failed(target, self.check_ids(target), tr("in {display}: {problem}",
+                                                                 display=located.file.display, problem=outcome.problem),
                               _(protocol.interface))
         trained, student = outcome.calls
         first = self._numpy_contract(trained) if protocol.kind == "numpy" else self._tf_logits(trained)
@@ -165,15 +166,19 @@ class Training(Family):
             return self._result(target, "output_contract", False, str(_failure(call)), protocol.interface)
         if output.ndim != 2 or output.shape[1] != 10:
             return self._result(target, "output_contract", False,
-                                tr("h2_log has shape {shape} after forward on {count} images; expected ({count}, 10)", shape=output.shape, count=len(self.sample.x_test)), protocol.interface)
+                                tr("h2_log has shape {shape} after forward on {count} images; expected ({count}, 10)",
+                                   shape=output.shape, count=len(self.sample.x_test)), protocol.interface)
         if not np.isfinite(output).all():
             return self._result(target, "output_contract", False, _("h2_log holds NaN or inf for the untrained model"))
         sums = np.exp(output).sum(axis=1)
         typical = float(np.median(sums))  # the median: the given Softmax's epsilon skews saturated rows
         if abs(typical - 1) > 1e-3:
             return self._result(target, "output_contract", False,
-                                tr("h2_log is not log-probabilities: rows of exp(h2_log) sum to {typical:.4g} (median), expected 1", typical=typical), N_("the output layer must stay the given Softmax followed by Log"))
-        return self._result(target, "output_contract", True, _("h2_log holds log-probabilities: rows of exp(h2_log) sum to 1"))
+                                tr("h2_log is not log-probabilities: rows of exp(h2_log) sum to {typical:.4g} "
+                                   "(median), expected 1", typical=typical), N_("the output layer must stay the given "
+                                                                                "Softmax followed by Log"))
+        return self._result(target, "output_contract", True, _("h2_log holds log-probabilities: rows of exp(h2_log) "
+                                                               "sum to 1"))
 
     def _tf_logits(self, call: CallOutcome) -> CheckResult:
         target, protocol = "mnist_tf", PROTOCOLS["mnist_tf"]
@@ -189,18 +194,22 @@ class Training(Family):
         elif not np.isfinite(output).all():
             problem = _("model(x) returned NaN or inf before any training")
         elif (output >= 0).all() and (output <= 1).all() and np.allclose(output.sum(axis=1), 1, atol=1e-3):
-            problem, hint = _("model(x) returns probabilities (rows sum to 1)"), N_("return the logits, before any softmax")
+            problem, hint = _("model(x) returns probabilities (rows sum to 1)"), N_("return the logits, before any "
+                                                                                    "softmax")
         elif (output <= 0).all() and np.allclose(np.log(np.exp(output).sum(axis=1)), 0, atol=1e-3):
             problem, hint = _("model(x) returns log-probabilities"), N_("return the logits, before any (log-)softmax")
         elif (output >= 0).all() and np.mean(output == 0) > 0.05:
-            problem, hint = (tr("model(x) passes its output through a ReLU ({mean:.0%} exact zeros, no negative value)", mean=np.mean(output == 0)), N_("logits must be free to be negative: no ReLU on the last layer"))
+            problem, hint = (tr("model(x) passes its output through a ReLU ({mean:.0%} exact zeros, no negative value)",
+                                mean=np.mean(output == 0)), N_("logits must be free to be negative: no ReLU on the "
+                                                               "last layer"))
         elif "error" in data and "tf.Variable" in data["error"]:
             problem = data["error"]
         if problem:
             return self._result(target, "logits", False, prefix + problem, hint or protocol.interface)
         held = len(data.get("variables", []))
         return self._result(target, "logits", True,
-                            tr("model(x) returns ({n}, 10) unnormalised logits; {held} trainable tf.Variables found", n=n, held=held))
+                            tr("model(x) returns ({n}, 10) unnormalised logits; {held} trainable tf.Variables found",
+                               n=n, held=held))
 
     def _trains(self, target: str, call: CallOutcome) -> CheckResult:
         protocol, sample = PROTOCOLS[target], self.sample
@@ -209,11 +218,12 @@ class Training(Family):
         details = {"curve": data.get("curve", {"loss": [], "accuracy": []}), "threshold": self.threshold(target),
                    "reference": {"mean": reference["mean"], "std": reference["std"],
                                  "curve": {"loss": reference["curve_loss"], "accuracy": reference["curve_accuracy"]}}}
-        setup = (tr("{steps} full-batch steps on {count} images ({lr_text}), held-out {held_out}", steps=protocol.steps, count=len(sample.x_train), lr_text=_(protocol.lr_text),
-                    held_out=len(sample.x_test)))
+        setup = (tr("{steps} full-batch steps on {count} images ({lr_text}), held-out {held_out}", steps=protocol.steps,
+                    count=len(sample.x_train), lr_text=_(protocol.lr_text), held_out=len(sample.x_test)))
         failure = _failure(call)
         if failure or "held_out" not in data:
-            return self._result(target, "trains", False, tr("training under the grader's protocol failed: {failure}", failure=failure),
+            return self._result(target, "trains", False, tr("training under the grader's protocol failed: {failure}",
+                                                            failure=failure),
                                 PROTOCOLS[target].interface, details)
         to_log_probs = (lambda o: o) if protocol.kind == "numpy" else log_softmax
         first = cross_entropy(to_log_probs(data["first_train"]), sample.y_train)
@@ -222,22 +232,25 @@ class Training(Family):
         details.update(held_out_accuracy=held_out, lr=data["lr"], seed=data["seed"],
                        trained=data.get("parameters") or data.get("variables", []))
         if (data["seed"], data["lr"]) != (self.seed, protocol.lr):
-            setup += tr("; the first run did not learn, so seed {seed} with lr {lr:.3g} was used", seed=data['seed'], lr=data['lr'])
+            setup += tr("; the first run did not learn, so seed {seed} with lr {lr:.3g} was used", seed=data['seed'],
+                        lr=data['lr'])
         summary = (tr("{setup}: loss {first:.3g} -> {last:.3g}, held-out accuracy {held_out:.3f} (reference "
-                      "{mean:.3f} ± {std:.3f}; pass >= {threshold})", setup=setup, first=first, last=last, held_out=held_out, mean=reference['mean'], std=reference['std'], threshold=self.threshold(target)))
+                      "{mean:.3f} ± {std:.3f}; pass >= {threshold})", setup=setup, first=first, last=last,
+                      held_out=held_out, mean=reference['mean'], std=reference['std'], threshold=self.threshold(target)))
         if not (np.isfinite(first) and np.isfinite(last)) or last < 0:
             return self._result(target, "trains", False, summary, N_("the loss became NaN, inf or negative"), details)
         if abs(last - first) <= 1e-6 * abs(first):
             return self._result(target, "trains", False, summary,
-                                N_("the loss does not move: with all-zero weights (or a dead network) no gradient reaches the "
-                                   "hidden layer; initialise the weights randomly"), details)
+                                N_("the loss does not move: with all-zero weights (or a dead network) no gradient "
+                                   "reaches the hidden layer; initialise the weights randomly"), details)
         if last > first:
             where = N_("the signs in backward") if protocol.kind == "numpy" else N_("what model(x) computes")
             return self._result(target, "trains", False, summary,
                                 tr("the loss went up under gradient descent: check {where}", where=_(where)), details)
         if held_out < self.threshold(target):
             return self._result(target, "trains", False, summary,
-                                N_("the model barely learns: check the initialisation (all zeros cannot learn) and the gradients"),
+                                N_("the model barely learns: check the initialisation (all zeros cannot learn) and "
+                                   "the gradients"),
                                 details)
         return self._result(target, "trains", True, summary, details=details)
 
@@ -247,17 +260,19 @@ class Training(Family):
         details = {"curve": {"loss": [s[0] for s in steps], "accuracy": [s[1] for s in steps]}}
         failure = _failure(call)
         if failure:
-            return self._result(target, "train_one_step", False, tr("your own training code failed: {failure}", failure=failure),
+            return self._result(target, "train_one_step", False, tr("your own training code failed: {failure}",
+                                                                    failure=failure),
                                 PROTOCOLS[target].interface, details)
         losses = [s[0] for s in steps]
         test_loss, test_accuracy = data["test"]
-        summary = (tr("your train_one_step ran {count} steps: loss {first:.4g} -> {last:.4g}; test() returned "
-                      "loss {test_loss:.4g}, accuracy {test_accuracy:.3f}", count=len(steps), first=losses[0], last=losses[-1], test_loss=test_loss, test_accuracy=test_accuracy))
+        summary = (tr("your train_one_step ran {count} steps: loss {first:.4g} -> {last:.4g}; test() returned loss "
+                      "{test_loss:.4g}, accuracy {test_accuracy:.3f}", count=len(steps), first=losses[0],
+                      last=losses[-1], test_loss=test_loss, test_accuracy=test_accuracy))
         if not all(np.isfinite(v) and v >= 0 for v in losses + [test_loss]) or not 0 <= test_accuracy <= 1:
             return self._result(target, "train_one_step", False, summary,
                                 N_("losses must be finite and non-negative, accuracy within [0, 1]"), details)
         if losses[-1] >= losses[0]:
             return self._result(target, "train_one_step", False, summary,
-                                N_("the loss goes up: the update must subtract the gradient (W -= lr * grad, v.assign_sub(lr "
-                                   "* g)), not add it"), details)
+                                N_("the loss goes up: the update must subtract the gradient (W -= lr * grad, "
+                                   "v.assign_sub(lr * g)), not add it"), details)
         return self._result(target, "train_one_step", True, summary, details=details)

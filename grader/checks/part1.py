@@ -171,7 +171,8 @@ def _softmax_spec() -> FunctionSpec:
         reference=lambda x: _tf().nn.softmax(x, axis=-1),
         scalar=False,
         checks=[
-            Check("softmax.matches_tf", 4, N_("matches tf.nn.softmax(x, axis=-1) on 10x5 inputs (float64/float32, ndarray and tensor)"), reference),
+            Check("softmax.matches_tf", 4, N_("matches tf.nn.softmax(x, axis=-1) on 10x5 inputs (float64/float32, "
+                                              "ndarray and tensor)"), reference),
             Check("softmax.last_axis", 3, N_("normalises over the last axis of 1-D, one-row, 3-D and 4-D inputs"), general),
             Check("softmax.large_logits", 1, N_("stays finite and correct for logits of magnitude 1000"), large),
         ],
@@ -181,16 +182,20 @@ def _softmax_spec() -> FunctionSpec:
                        "max too"),
                     lambda x: np.exp(x - x.max(axis=1, keepdims=True)) / np.exp(x - x.max(axis=1, keepdims=True)).sum(-1, keepdims=True),
                     min_ndim=3),
-            Mistake(N_("reduces over axis 1 instead of the last axis: use axis=-1"), lambda x: _np_softmax(x, axis=1), min_ndim=3),
+            Mistake(N_("reduces over axis 1 instead of the last axis: use axis=-1"), lambda x: _np_softmax(x, axis=1),
+                    min_ndim=3),
             Mistake(N_("normalises over axis 0 (across the batch) instead of the last axis: use axis=-1"),
                     lambda x: _np_softmax(x, axis=0), min_ndim=2),
-            Mistake(N_("normalises over all elements at once; normalise over the last axis only (axis=-1, keepdims=True)"),
+            Mistake(N_("normalises over all elements at once; normalise over the last axis only (axis=-1, "
+                       "keepdims=True)"),
                     lambda x: np.exp(x - x.max()) / np.exp(x - x.max()).sum()),
             Mistake(N_("returns exp(x) without dividing by its sum over the last axis"), lambda x: np.exp(x)),
         ],
         error_hints=[(r"axis|dimension|out of (bounds|range)",
-                      N_("fails on input whose rank differs from 2: reduce over axis=-1 (the last axis), not a fixed axis 1"))],
-        nonfinite_hint=N_("exp overflows for large logits: subtract the max over the last axis (keepdims=True) before exp"),
+                      N_("fails on input whose rank differs from 2: reduce over axis=-1 (the last axis), not a fixed "
+                         "axis 1"))],
+        nonfinite_hint=N_("exp overflows for large logits: subtract the max over the last axis (keepdims=True) before "
+                          "exp"),
     )
 
 
@@ -213,7 +218,8 @@ def _sigmoid_spec() -> FunctionSpec:
         reference=lambda x: _tf().nn.sigmoid(x),
         scalar=False,
         checks=[
-            Check("sigmoid.matches_tf", 5, N_("matches tf.nn.sigmoid on 10x5 inputs (float64/float32, ndarray and tensor)"), reference),
+            Check("sigmoid.matches_tf", 5, N_("matches tf.nn.sigmoid on 10x5 inputs (float64/float32, ndarray and "
+                                              "tensor)"), reference),
             Check("sigmoid.any_shape", 2, N_("works element-wise on 0-d, 1-D, 2-D and 3-D inputs"), general),
             Check("sigmoid.large_logits", 1, N_("stays finite and correct for inputs of magnitude 1000"), large),
         ],
@@ -246,8 +252,8 @@ def _softmax_ce_spec() -> FunctionSpec:
         reference=lambda logits, label: _tf().reduce_mean(_tf().nn.softmax_cross_entropy_with_logits(labels=label, logits=logits)),
         scalar=True,
         checks=[
-            Check("softmax_ce.matches_tf", 5, N_("matches mean(tf.nn.softmax_cross_entropy_with_logits) on the notebook's 10x5 input "
-                                                 "(float64/float32, ndarray and tensor)"), reference),
+            Check("softmax_ce.matches_tf", 5, N_("matches mean(tf.nn.softmax_cross_entropy_with_logits) on the "
+                                                 "notebook's 10x5 input (float64/float32, ndarray and tensor)"), reference),
             Check("softmax_ce.other_shapes", 3, N_("correct for 1 to 25 rows and 3 to 12 classes"), general),
         ],
         mistakes=[
@@ -255,16 +261,19 @@ def _softmax_ce_spec() -> FunctionSpec:
                        "applied twice"),
                     lambda p, label: rows(_np_softmax(p), label).mean()),
             Mistake(N_("returns one loss per row: the loss is their mean over the batch"), rows),
-            Mistake(N_("sums the row losses over the batch: take the mean over rows"), lambda p, label: rows(p, label).sum()),
+            Mistake(N_("sums the row losses over the batch: take the mean over rows"),
+                    lambda p, label: rows(p, label).sum()),
             Mistake(N_("averages over the classes too: sum over the last axis, then average over rows"),
                     lambda p, label: -(label * np.log(p)).mean()),
             Mistake(N_("sign error: the cross-entropy is -sum(label * log(x)), a positive number"),
                     lambda p, label: -rows(p, label).mean()),
             Mistake(N_("uses log10: the cross-entropy uses the natural log"),
                     lambda p, label: rows(p, label).mean() / np.log(10)),
-            Mistake(N_("uses log2: the cross-entropy uses the natural log"), lambda p, label: rows(p, label).mean() / np.log(2)),
+            Mistake(N_("uses log2: the cross-entropy uses the natural log"),
+                    lambda p, label: rows(p, label).mean() / np.log(2)),
         ],
-        nonfinite_hint=N_("got inf/NaN: take the log of x (the probabilities, first argument), not of the one-hot label"),
+        nonfinite_hint=N_("got inf/NaN: take the log of x (the probabilities, first argument), not of the one-hot "
+                          "label"),
     )
 
 
@@ -286,8 +295,8 @@ def _sigmoid_ce_spec() -> FunctionSpec:
         reference=lambda logits, label: _tf().reduce_mean(_tf().nn.sigmoid_cross_entropy_with_logits(labels=label, logits=logits)),
         scalar=True,
         checks=[
-            Check("sigmoid_ce.matches_tf", 5, N_("matches mean(tf.nn.sigmoid_cross_entropy_with_logits) on the notebook's length-10 input "
-                                                 "(float64/float32, ndarray and tensor)"), reference),
+            Check("sigmoid_ce.matches_tf", 5, N_("matches mean(tf.nn.sigmoid_cross_entropy_with_logits) on the "
+                                                 "notebook's length-10 input (float64/float32, ndarray and tensor)"), reference),
             Check("sigmoid_ce.other_shapes", 3, N_("correct for lengths 1, 7, 13 and 25"), general),
         ],
         mistakes=[
@@ -301,7 +310,8 @@ def _sigmoid_ce_spec() -> FunctionSpec:
             Mistake(N_("sign error: the loss is -(label * log(x) + (1 - label) * log(1 - x)), a positive number"),
                     lambda p, label: -elements(p, label).mean()),
         ],
-        nonfinite_hint=N_("got inf/NaN: take log(x) and log(1 - x) of the probabilities (first argument), not of the label"),
+        nonfinite_hint=N_("got inf/NaN: take log(x) and log(1 - x) of the probabilities (first argument), not of the "
+                          "label"),
     )
 
 
@@ -360,7 +370,8 @@ class Part1(Family):
         return self._expected[target]
 
     def missing(self, located: Located) -> list[CheckResult]:
-        hint = tr("define `{name}` with `def` at the top level of a cell (not inside an if, loop or class)", name=located.target.name)
+        hint = tr("define `{name}` with `def` at the top level of a cell (not inside an if, loop or class)",
+                  name=located.target.name)
         return all_failed(located.target.name, self.check_ids(located.target.name), located.missing_message, hint)
 
     def judge(self, located: Located, outcome: JobOutcome) -> list[CheckResult]:
@@ -387,7 +398,8 @@ class Part1(Family):
         message = failures[0][0]
         if len(failures) > 1:
             message += tr(" ({failed} of {total} inputs failed)", failed=len(failures), total=len(check.cases))
-        hint = next((h for _message, h, diagnosed in failures if diagnosed), None) or next((h for _message, h, _diagnosed in failures if h), None)
+        hint = next((h for _message, h, diagnosed in failures if diagnosed), None) \
+            or next((h for _message, h, _diagnosed in failures if h), None)
         return CheckResult(check.id, spec.target, check.points, False, message, hint)
 
     def _judge_case(self, spec: FunctionSpec, case: Case, expected: Array, call: CallOutcome) -> tuple[str, str | None, bool] | None:
@@ -396,7 +408,8 @@ class Part1(Family):
             return tr("on {label} input: {failure}", label=case.label, failure=call.failure), None, False
         data = call.data or {}
         if "error" in data:
-            return tr("on {label} input: {error}", label=case.label, error=data['error']), self._error_hint(spec, data["error"]), False
+            message = tr("on {label} input: {error}", label=case.label, error=data["error"])
+            return message, self._error_hint(spec, data["error"]), False
         got = data["output"]
         tolerance = Tolerance.for_dtype(case.args[0].dtype, loose=spec.loose)
         problem = mismatch(expected, got, tolerance, scalar=spec.scalar)
@@ -432,14 +445,16 @@ class Part1(Family):
         if violations:
             shown = "; ".join(v.describe() for v in violations[:3])
             own_lines = sorted({v.lineno for v in violations if v.via is None})
-            return CheckResult(check_id, target, NO_BUILTIN_POINTS, False, tr("`{target}` {shown}", target=target, shown=shown), advice,
+            return CheckResult(check_id, target, NO_BUILTIN_POINTS, False, tr("`{target}` {shown}", target=target,
+                                                                              shown=shown), advice,
                                {"lines": own_lines} if own_lines else None)
         if hits:
             return CheckResult(check_id, target, NO_BUILTIN_POINTS, False,
-                               tr("`{target}` reached {names} while running (through a name the source does not spell out, "
-                                  "e.g. getattr)", target=target, names=", ".join(_(hit) for hit in hits)), advice)
+                               tr("`{target}` reached {names} while running (through a name the source does not spell "
+                                  "out, e.g. getattr)", target=target, names=", ".join(_(hit) for hit in hits)), advice)
         if not any_correct:
             return CheckResult(check_id, target, NO_BUILTIN_POINTS, False,
                                tr("not awarded: no call of `{target}` returned a correct result", target=target))
         return CheckResult(check_id, target, NO_BUILTIN_POINTS, True,
-                           _("uses no TF/Keras softmax, sigmoid or cross-entropy built-in (source and run time checked)"))
+                           _("uses no TF/Keras softmax, sigmoid or cross-entropy built-in (source and run time "
+                             "checked)"))

@@ -147,7 +147,8 @@ def _specs() -> dict[str, LayerSpec]:
         target="Relu", input_names=["x"], make_inputs=_away_from_kink, shapes=[(5, 6), (3, 8)],
         forward_np=lambda x: np.maximum(x, 0), forward_tf=lambda x: _tf().nn.relu(x), points=layer_points,
         mistakes=[
-            LayerMistake(0, N_("the mask is computed on grad_y; it must come from the forward input (self.mem['x'] > 0)"),
+            LayerMistake(0, N_("the mask is computed on grad_y; it must come from the forward input (self.mem['x'] > "
+                               "0)"),
                          lambda i, g: g * (g > 0)),
             LayerMistake(0, N_("returns the mask (x > 0) without multiplying it by grad_y"), lambda i, g: _relu_mask(i)),
             LayerMistake(0, N_("identity backward: grad_y must be multiplied by the mask (x > 0)"), lambda i, g: g),
@@ -260,7 +261,8 @@ class Part2(Family):
         return self._expected[target]
 
     def missing(self, located: Located) -> list[CheckResult]:
-        hint = tr("define `class {name}` with forward and backward at the top level of a cell", name=located.target.name)
+        hint = tr("define `class {name}` with forward and backward at the top level of a cell",
+                  name=located.target.name)
         return all_failed(located.target.name, self.check_ids(located.target.name), located.missing_message, hint)
 
     def judge(self, located: Located, outcome: JobOutcome) -> list[CheckResult]:
@@ -297,7 +299,8 @@ class Part2(Family):
         verdicts["contract"] = (on + contract_problem if contract_problem else None, contract_hint, {})
         if contract_problem:
             for name in ("backward_fd", "backward_tf"):
-                verdicts[name] = (on + tr("cannot compare gradients: {problem}", problem=contract_problem), contract_hint, {})
+                verdicts[name] = (on + tr("cannot compare gradients: {problem}", problem=contract_problem),
+                                  contract_hint, {})
             return verdicts
         verdicts["backward_tf"] = self._compare(spec, case, values, expected, on, "tf.GradientTape")
         numeric = self._finite_differences(case, forward_many)
@@ -305,7 +308,8 @@ class Part2(Family):
             verdicts["backward_fd"] = (on + numeric, None, {})
         else:
             sampled = [v.reshape(-1)[e] for v, e in zip(values, case.elements)]
-            verdicts["backward_fd"] = self._compare(spec, case, sampled, numeric, on, _("central differences of your forward"),
+            verdicts["backward_fd"] = self._compare(spec, case, sampled, numeric, on, _("central differences of your "
+                                                                                        "forward"),
                                                     full_values=values)
         return verdicts
 
@@ -315,10 +319,12 @@ class Part2(Family):
         names = spec.gradient_names
         if len(names) == 1:
             if returned in ("tuple", "list"):
-                return (tr("backward returned a {kind} of {count}; expected the array grad_x", kind=returned, count=len(values)),
+                return (tr("backward returned a {kind} of {count}; expected the array grad_x", kind=returned,
+                           count=len(values)),
                         _("return grad_x itself"))
             if shapes[0] != wanted[0]:
-                return tr("grad_x has shape {shape}, expected {wanted} (the shape of x)", shape=shapes[0], wanted=wanted[0]), None
+                return tr("grad_x has shape {shape}, expected {wanted} (the shape of x)", shape=shapes[0],
+                          wanted=wanted[0]), None
             return None, None
         if returned not in ("tuple", "list") or len(values) != len(names):
             return (tr("backward returned {kind} with {count} array(s); expected the tuple ({names})",
@@ -344,7 +350,8 @@ class Part2(Family):
         summary = _relative_errors(errors)
         if all(e <= self.pass_relative_error for e in errors.values()):
             return None, None, errors
-        return on + tr("backward differs from {against}: {summary}", against=against, summary=summary), self._diagnose(spec, case, full_values or values, errors), errors
+        message = on + tr("backward differs from {against}: {summary}", against=against, summary=summary)
+        return message, self._diagnose(spec, case, full_values or values, errors), errors
 
     def _diagnose(self, spec: LayerSpec, case: LayerCase, values: list[Array], errors: dict[str, float]) -> str | None:
         tolerance = Tolerance.for_dtype(np.float64)
@@ -385,7 +392,8 @@ class Part2(Family):
         shapes = len(verdicts)
         messages = {
             "forward": tr("forward equals the numpy reference on {count} input shapes", count=shapes),
-            "contract": tr("backward returns {names} with the shapes of the inputs", names=", ".join(spec.gradient_names)),
+            "contract": tr("backward returns {names} with the shapes of the inputs",
+                           names=", ".join(spec.gradient_names)),
             "backward_fd": tr("backward matches central differences of your forward: {summary}",
                               summary=_relative_errors(worst)),
             "backward_tf": tr("backward matches tf.GradientTape: {summary}", summary=_relative_errors(worst)),
@@ -401,7 +409,8 @@ class Part2(Family):
 
 def _relative_errors(errors: dict[str, float]) -> str:
     """`grad_x rel err 3.2e-09 (exact), grad_W ...`, worded in the active language."""
-    return listing([tr("{name} rel err {error:.1e} ({band})", name=name, error=e, band=band(e)) for name, e in errors.items()])
+    return listing([tr("{name} rel err {error:.1e} ({band})", name=name, error=e, band=band(e))
+                    for name, e in errors.items()])
 
 
 def _perturbations(case: LayerCase) -> list[list[Array]]:

@@ -89,7 +89,8 @@ def collect(handin: Path, files: list[SourceFile], max_bytes: int, fitting_files
     PDF/Word files (`fitting_files`: the notebooks that hold fitting code, by display name)."""
     root = handin if handin.is_dir() else handin.parent
     found = ReportSources()
-    found.texts = [ReportText(tr("{file} (markdown cells)", file=file.display), "\n\n".join(file.markdown), file.display in fitting_files)
+    found.texts = [ReportText(tr("{file} (markdown cells)", file=file.display), "\n\n".join(file.markdown),
+                              file.display in fitting_files)
                    for file in files if file.markdown]
     discovered = discover(handin, max_bytes, REPORT_SUFFIXES)
     for path in discovered.sources:

@@ -45,14 +45,17 @@ def to_array(value: Any) -> tuple[np.ndarray | None, str | None]:
             array = np.asarray(value)
         array = np.array(array, copy=True)
     except Exception as error:  # arbitrary objects can fail conversion in arbitrary ways
-        return None, tr("returned a {kind} that cannot be converted to an array ({error})", kind=type_name(value), error=error)
+        return None, tr("returned a {kind} that cannot be converted to an array ({error})", kind=type_name(value),
+                        error=error)
     if array.dtype.kind not in "biufc":
         try:
             array = array.astype(np.float64)  # bfloat16 and friends
         except (TypeError, ValueError):
-            return None, tr("returned a {kind} holding {dtype} values, not numbers", kind=type_name(value), dtype=array.dtype)
+            return None, tr("returned a {kind} holding {dtype} values, not numbers", kind=type_name(value),
+                            dtype=array.dtype)
     if array.size > MAX_OUTPUT_ELEMENTS:
-        return None, tr("returned {size} elements, more than the {cap} accepted", size=array.size, cap=MAX_OUTPUT_ELEMENTS)
+        return None, tr("returned {size} elements, more than the {cap} accepted", size=array.size,
+                        cap=MAX_OUTPUT_ELEMENTS)
     return array, None
 
 

@@ -38,7 +38,8 @@ def _array(stage: str, value: Any) -> np.ndarray:
 
 def _expect_classes(stage: str, output: np.ndarray, rows: int) -> None:
     if output.shape != (rows, 10):
-        raise Stage(tr("{stage} has shape {shape} for {rows} images; expected ({rows}, 10)", stage=stage, shape=output.shape, rows=rows))
+        raise Stage(tr("{stage} has shape {shape} for {rows} images; expected ({rows}, 10)", stage=stage,
+                       shape=output.shape, rows=rows))
 
 
 def _one_hot(labels: np.ndarray) -> np.ndarray:
@@ -50,12 +51,14 @@ def _one_hot(labels: np.ndarray) -> np.ndarray:
 def _scalar_pair(stage: str, value: Any) -> list[float]:
     """(loss, accuracy) as two floats."""
     if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise Stage(tr("{stage} returned {kind}; expected the pair (loss, accuracy)", stage=stage, kind=type(value).__name__))
+        raise Stage(tr("{stage} returned {kind}; expected the pair (loss, accuracy)", stage=stage,
+                       kind=type(value).__name__))
     pair = []
     for item in value:
         array = _array(stage, item)
         if array.size != 1:
-            raise Stage(tr("{stage} returned a {shape} array where a number was expected", stage=stage, shape=array.shape))
+            raise Stage(tr("{stage} returned a {shape} array where a number was expected", stage=stage,
+                           shape=array.shape))
         pair.append(float(array.reshape(-1)[0]))
     return pair
 

@@ -68,7 +68,8 @@ def _check_output(check: dict) -> str:
 def gradescope(result: dict, visibility: str = "visible") -> dict:
     """Gradescope's autograder results.json: the total, and one test per check (visible to students)."""
     notes = [tr("could not load: {note}", note=note) for note in result.get("notes", [])]
-    notes += [tr("grader error (not the student's fault): {error}", error=error) for error in result.get("internal_errors", [])]
+    notes += [tr("grader error (not the student's fault): {error}", error=error)
+              for error in result.get("internal_errors", [])]
     return {
         "score": float(result.get("score", 0)),
         "execution_time": round(float(result.get("duration_s", 0))),
@@ -118,7 +119,8 @@ def junit_xml(results: list[dict]) -> str:
             case = ET.SubElement(suite, "testcase", classname=_text(f"dlgrade.{check['target']}"),
                                  name=_text(check["id"]), time="0")
             if kind == "skipped":
-                ET.SubElement(case, "skipped", message=_text(tr("informational check (0 points): {message}", message=check["message"]))[:500])
+                ET.SubElement(case, "skipped", message=_text(tr("informational check (0 points): {message}",
+                                                                message=check["message"]))[:500])
             elif kind:
                 element = ET.SubElement(case, kind, message=_text(check["message"])[:500], type="dlgrade")
                 element.text = _text(_check_output(check))

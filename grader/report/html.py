@@ -186,7 +186,8 @@ def class_page(entries: list[tuple[dict, str | None]], title: str | None = None,
             for result, href in entries]
     columns = [t for t in TARGET_ORDER if any(t in row.per_target for row in rows)]
     return _render(
-        "index.html.j2", title=title or _("dlgrade: class summary"), rows=rows, columns=columns, points=points, count=len(results),
+        "index.html.j2", title=title or _("dlgrade: class summary"), rows=rows, columns=columns, points=points,
+        count=len(results),
         mean=(sum(scores) / len(scores)) if scores else 0.0, max_score=max_score,
         histogram=charts.histogram(_("total scores"), scores, max_score) if results else None,
         rates=charts.pass_rates(_("hand-ins passing each check (%)"), rates) if rates else None,

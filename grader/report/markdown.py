@@ -20,7 +20,8 @@ def _row(*cells: str) -> str:
 def summary(result: dict) -> str:
     """Total, points per target, then each failed check with its message and hint."""
     failed = failed_checks(result)
-    verdict = _("all checks passed") if not failed else ntr("{count} check failed", "{count} checks failed", len(failed))
+    verdict = _("all checks passed") if not failed else ntr("{count} check failed", "{count} checks failed",
+                                                            len(failed))
     lines = [f"## dlgrade: {_cell(str(result['submission']))}: {points(result['score'])} / "
              f"{points(result['max_score'])} ({verdict})", "", _row(_("target"), _("points")), "|---|---:|"]
     lines += [f"| {view.name} | {points(view.score)} / {points(view.max_score)} |" for view in target_views(result)]
@@ -29,6 +30,7 @@ def summary(result: dict) -> str:
         lines += [f"| {_cell(c['id'])} | {_cell(c['message'])} | {_cell(c.get('hint') or '')} |" for c in failed]
     if result.get("late"):
         late = result["late"]
-        lines += ["", tr("Late by {days} day(s): the score is reduced by {percent:g}%; before the penalty it was {raw}.", days=late["days_late"],
-                         percent=late["penalty"] * 100, raw=points(result["raw_score"]))]
+        lines += ["", tr("Late by {days} day(s): the score is reduced by {percent:g}%; before the penalty it was "
+                         "{raw}.", days=late["days_late"], percent=late["penalty"] * 100,
+                         raw=points(result["raw_score"]))]
     return "\n".join(lines) + "\n"

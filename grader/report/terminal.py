@@ -46,8 +46,8 @@ def render(result: SubmissionResult, console: Console, show_hidden: bool = False
     console.print(Text(tr("Total: {score}/{max_score} ({verdict})", score=_points(result.score),
                           max_score=_points(result.max_score), verdict=verdict), style="bold"))
     if result.late:
-        console.print(Text(tr("late by {days} day(s): the score is reduced by {percent:g}%; before the penalty it was {raw}",
-                              days=result.late["days_late"], percent=result.late["penalty"] * 100,
+        console.print(Text(tr("late by {days} day(s): the score is reduced by {percent:g}%; before the penalty it was "
+                              "{raw}", days=result.late["days_late"], percent=result.late["penalty"] * 100,
                               raw=_points(result.raw_score)), style="yellow"))
     console.print(Text(per_target, style="dim"))
 

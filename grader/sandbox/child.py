@@ -127,7 +127,8 @@ def _problem(namespace: dict, target: str) -> str | None:
     if found is None:
         return tr("`{target}` was not defined after loading (see the load notes)", target=target)
     if not callable(found):
-        return tr("`{target}` is a {kind} after loading, not a function or class", target=target, kind=type(found).__name__)
+        return tr("`{target}` is a {kind} after loading, not a function or class", target=target,
+                  kind=type(found).__name__)
     return None
 
 

@@ -112,7 +112,8 @@ def _enter_namespaces(report: Confinement) -> bool:
         _write("/proc/self/gid_map", f"{gid} {gid} 1")
         return True
     except OSError as error:
-        report.missing.append(tr("namespaces (network, mount): unprivileged user namespaces are not available ({error})", error=error))
+        report.missing.append(tr("namespaces (network, mount): unprivileged user namespaces are not available "
+                                 "({error})", error=error))
         return False
 
 
@@ -298,7 +299,8 @@ def confine(workdir: str, memory_mb: int, group: Cgroup | None = None, no_group:
     if os.getpid() == 1:
         report.applied.append(_("own PID namespace: sees no other process; all it starts dies with it"))
     else:
-        report.missing.append(_("PID namespace (needs root): processes it starts are found and killed by scanning /proc instead"))
+        report.missing.append(_("PID namespace (needs root): processes it starts are found and killed by scanning "
+                                "/proc instead"))
     if _enter_namespaces(report):
         report.applied.append(_("no network (empty network namespace)"))
         try:
@@ -306,8 +308,8 @@ def confine(workdir: str, memory_mb: int, group: Cgroup | None = None, no_group:
                 raise OSError(_("a fresh /proc needs its own PID namespace (root)"))
             _private_root(workdir, report)
         except OSError as error:
-            report.missing.append(tr("own file system view and /proc (other hand-ins, the output folder and home folders stay "
-                                     "readable): {error}", error=error))
+            report.missing.append(tr("own file system view and /proc (other hand-ins, the output folder and home "
+                                     "folders stay readable): {error}", error=error))
             try:
                 _read_only_file_systems(workdir, report)
             except OSError as error:

@@ -201,7 +201,8 @@ def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutco
         what = exit_description if lost.died else lost.how
         if progress.call is not None:
             target = job.call_target(progress.call)
-            outcome.calls[progress.call].failure = tr("while running `{target}` the process {what}", target=target, what=what)
+            outcome.calls[progress.call].failure = tr("while running `{target}` the process {what}", target=target,
+                                                      what=what)
             timeouts[target] += not lost.died
             crashes_in_a_row[target] = crashes_in_a_row[target] + 1 if lost.died and progress.call == start \
                 else int(lost.died)
@@ -211,8 +212,8 @@ def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutco
                                                target=target, count=timeouts[target])
             elif crashes_in_a_row[target] >= MAX_CRASHES:
                 outcome.problems[target] = tr("`{target}` was not called again after {count} calls in a row ended the "
-                                              "process (last: it {what})", target=target, count=crashes_in_a_row[target],
-                                              what=what)
+                                              "process (last: it {what})", target=target,
+                                              count=crashes_in_a_row[target], what=what)
             if all(job.call_target(i) in outcome.problems for i in range(start, len(job.calls))):
                 break
         elif progress.loaded:  # every call answered; only the closing message went missing

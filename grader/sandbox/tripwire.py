@@ -24,7 +24,8 @@ _CHOKE_POINTS = [
     ("tensorflow.python.ops.gen_nn_ops", "Softmax", "tf.raw_ops.Softmax"),
     ("tensorflow.python.ops.gen_nn_ops", "log_softmax", N_("TensorFlow's log_softmax")),
     ("tensorflow.python.ops.gen_nn_ops", "LogSoftmax", "tf.raw_ops.LogSoftmax"),
-    ("tensorflow.python.ops.gen_math_ops", "sigmoid", N_("TensorFlow's sigmoid (tf.sigmoid / tf.nn.sigmoid or an alias)")),
+    ("tensorflow.python.ops.gen_math_ops", "sigmoid", N_("TensorFlow's sigmoid (tf.sigmoid / tf.nn.sigmoid or an "
+                                                         "alias)")),
     ("tensorflow.python.ops.gen_math_ops", "Sigmoid", "tf.raw_ops.Sigmoid"),
     ("tensorflow.python.ops.gen_nn_ops", "softmax_cross_entropy_with_logits", "tf.nn.softmax_cross_entropy_with_logits"),
     ("tensorflow.python.ops.gen_nn_ops", "SoftmaxCrossEntropyWithLogits", "tf.raw_ops.SoftmaxCrossEntropyWithLogits"),
