@@ -24,8 +24,8 @@ def _add_selection(command: argparse.ArgumentParser) -> None:
                          help=_("grade only this part of the homework (repeatable)"))
     command.add_argument("--target", action="append", choices=list(TARGETS), metavar="NAME",
                          help=_("grade only this target (repeatable): ") + ", ".join(TARGETS))
-    command.add_argument("--fast", action="store_true", help=_("skip the checks that train models (MNIST, function "
-                                                               "fitting)"))
+    command.add_argument("--fast", action="store_true",
+                         help=_("skip the checks that train models (MNIST, function fitting)"))
     command.add_argument("--config", type=Path, metavar="TOML",
                          help=_("course configuration (default: ./dlgrade.toml if present, else the shipped one)"))
     command.add_argument("--mnist", type=Path, metavar="NPZ",
@@ -87,17 +87,16 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("root", type=Path, metavar="DIR")
     batch.add_argument("--out", type=Path, metavar="DIR", default=Path("reports"),
                        help=_("reports, exports and the gradebook (default: reports)"))
-    batch.add_argument("--gradebook", type=Path, metavar="FILE", help=_("SQLite gradebook (default: "
-                                                                        "OUT/gradebook.sqlite)"))
+    batch.add_argument("--gradebook", type=Path, metavar="FILE",
+                       help=_("SQLite gradebook (default: OUT/gradebook.sqlite)"))
     batch.add_argument("--force", action="store_true", help=_("re-grade every hand-in, changed or not"))
-    batch.add_argument("--only", action="append", metavar="NAME", default=[], help=_("grade only this student "
-                                                                                     "(repeatable)"))
+    batch.add_argument("--only", action="append", metavar="NAME", default=[],
+                       help=_("grade only this student (repeatable)"))
     _add_selection(batch)
     batch.add_argument("--handin-timeout", type=float, metavar="S", help=_("wall-time cap per hand-in (config: 300 s)"))
-    batch.add_argument("--call-timeout", type=float, metavar="S", help=_("cap per call of a student's function "
-                                                                         "(config: 10 s)"))
-    batch.add_argument("--memory-mb", type=int, metavar="MB", help=_("memory cap of each sandboxed child (config: "
-                                                                     "2048)"))
+    batch.add_argument("--call-timeout", type=float, metavar="S",
+                       help=_("cap per call of a student's function (config: 10 s)"))
+    batch.add_argument("--memory-mb", type=int, metavar="MB", help=_("memory cap of each sandboxed child (config: 2048)"))
     batch.add_argument("--scheduler", metavar="ADDRESS",
                        help=_("grade on a Dask cluster: a scheduler address (tcp://host:8786), or local:N for a "
                               "LocalCluster of N worker processes (needs pip install 'dlgrade[dask]')"))
@@ -125,18 +124,18 @@ def _parser() -> argparse.ArgumentParser:
     _add_language(report)
 
     bundle = commands.add_parser("gradescope-bundle", help=_("write the autograder zip for Gradescope (dlgrade inside)"))
-    bundle.add_argument("--out", type=Path, metavar="ZIP", default=Path("autograder.zip"), help=_("default: "
-                                                                                                  "autograder.zip"))
+    bundle.add_argument("--out", type=Path, metavar="ZIP", default=Path("autograder.zip"),
+                        help=_("default: autograder.zip"))
     bundle.add_argument("--config", type=Path, metavar="TOML", help=_("the course configuration to grade with"))
 
     init_ci = commands.add_parser("init-ci", help=_("write a GitHub Actions workflow that runs dlgrade on every push"))
-    init_ci.add_argument("repo", nargs="?", type=Path, default=Path("."), help=_("the submission repository (default: "
-                                                                                 ".)"))
+    init_ci.add_argument("repo", nargs="?", type=Path, default=Path("."),
+                         help=_("the submission repository (default: .)"))
     init_ci.add_argument("--package", default="dlgrade",
                          help=_("what the workflow pip-installs (a pin, wheel URL or git URL; default: dlgrade)"))
     init_ci.add_argument("--python", default="3.11", help=_("Python version in CI (default: 3.11)"))
-    init_ci.add_argument("--fast", action="store_true", help=_("skip the checks that train models (MNIST, function "
-                                                               "fitting) in CI"))
+    init_ci.add_argument("--fast", action="store_true",
+                         help=_("skip the checks that train models (MNIST, function fitting) in CI"))
     init_ci.add_argument("--force", action="store_true", help=_("replace an existing workflow"))
     return parser
 
@@ -181,6 +180,7 @@ def _print_documents(args: argparse.Namespace, documents: list[dict]) -> None:
 def _check(args: argparse.Namespace) -> int:
     from grader import profile
     from grader.config import ConfigError, load_config
+
     if args.profile:
         profile.enable()
     missing = [str(p) for p in args.paths + ([args.mnist] if args.mnist else []) if not p.exists()]

@@ -155,12 +155,15 @@ def test_the_course_file_sets_the_language_and_rejects_an_unknown_one(tmp_path):
     assert load_config().language is None
 
 
-def test_the_language_is_not_part_of_the_grade_but_is_part_of_the_stored_messages_key():
+def test_the_language_is_not_part_of_the_grade_but_is_part_of_the_stored_messages_key(tmp_path):
     config = load_config()
     english, chinese = BatchSettings(targets=("softmax",), config=config), BatchSettings(targets=("softmax",),
                                                                                           config=config, language="zh")
     assert english.key() != chinese.key()
-    assert config.fingerprint() == load_config().fingerprint()
+    plain, worded = tmp_path / "plain.toml", tmp_path / "worded.toml"
+    plain.write_text('[points]\n"softmax.matches_tf" = 6\n', encoding="utf-8")
+    worded.write_text('language = "zh"\n[points]\n"softmax.matches_tf" = 6\n', encoding="utf-8")
+    assert load_config(worded).fingerprint() == load_config(plain).fingerprint() != config.fingerprint()
 
 
 def test_a_timeout_is_recognised_in_either_language(chinese):
