@@ -27,8 +27,8 @@ _LIMIT_KEYS = ("call_timeout", "load_timeout", "handin_timeout", "memory_mb", "m
 _TOLERANCE_KEYS = ("gradient_relative_error", "mnist_numpy_accuracy", "mnist_tf_accuracy")
 _LATE_KEYS = ("due", "penalty_per_day", "max_penalty")
 _SIMILARITY_KEYS = ("flag_score", "flag_evidence", "min_fingerprints", "floor")
-_FITTING_KEYS = ("time_limit", "r2_threshold", "line_margin", "comment_share", "numpy_bonus", "max_figures",
-                 "max_shipped_mb")
+_FITTING_KEYS = ("time_limit", "r2_threshold", "line_margin", "grid_guard", "partial_r2", "settle_r2",
+                 "comment_share", "numpy_bonus", "max_figures", "max_shipped_mb")
 
 
 class ConfigError(ValueError):

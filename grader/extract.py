@@ -59,6 +59,7 @@ class Cell:
     kept: list[int] = field(default_factory=list)
     error: str | None = None
     tree: ast.Module | None = None
+    position: int = 0  # among a notebook's cells (markdown included), from 1
 
 
 @dataclass
@@ -72,7 +73,7 @@ class SourceFile:
     definitions: dict[str, Definition] = field(default_factory=dict)  # the binding that wins, as Python runs it
     history: dict[str, list[Definition]] = field(default_factory=dict)  # every binding, in load order
     linecache: dict[str, str] = field(default_factory=dict)
-    markdown: list[str] = field(default_factory=list)  # a notebook's markdown cells (Part 4's report)
+    markdown: list[tuple[int, str]] = field(default_factory=list)  # a notebook's markdown cells: (position, text)
 
     @property
     def problems(self) -> list[str]:
@@ -227,9 +228,9 @@ def _decode_python(raw: bytes) -> tuple[str, str | None]:
         return raw.decode("latin-1"), _("file is not valid UTF-8; read as Latin-1")
 
 
-def _notebook_cells(raw: bytes) -> tuple[list[tuple[int, str]], list[str]]:
-    """(position among all cells, source) of each code cell, and the text of each markdown cell
-    (Part 4's report), read from the notebook's JSON: cells of nbformat 4 (`source`), or worksheets
+def _notebook_cells(raw: bytes) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """(position among all cells, source) of each code cell and of each markdown cell (Part 4's
+    report), read from the notebook's JSON: cells of nbformat 4 (`source`), or worksheets
     of nbformat 3 (`input`). No schema validation: a notebook nbformat would reject is still read
     if its cells are there, and a large one is read fast. A truncated file raises ValueError and is
     reported as unreadable."""
@@ -246,7 +247,7 @@ def _notebook_cells(raw: bytes) -> tuple[list[tuple[int, str]], list[str]]:
         if cell["cell_type"] == "code":
             sources.append((position, text))
         else:
-            markdown.append(text)
+            markdown.append((position, text))
     return sources, markdown
 
 
@@ -307,7 +308,7 @@ def extract_file(path: Path, display: str, max_bytes: int = DEFAULT_MAX_FILE_BYT
         else:
             where, label, offset = display, f"<dlgrade {display}>", position  # line numbers stay absolute
         source, skip = neutralise_magics(chunk)
-        cell = Cell(where=where, label=label, source=source, line_offset=offset)
+        cell = Cell(where=where, label=label, source=source, line_offset=offset, position=position if is_notebook else 0)
         file.cells.append(cell)
         if skip:
             continue

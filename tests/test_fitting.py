@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.checks.fitting import CHECKS, FunctionFitting, line_r_squared, r_squared
+from grader.checks.fitting import CHECKS, FunctionFitting
+from grader.fitting.measures import line_r_squared, r_squared
 from grader.checks.model import CheckResult
 from grader.config import load_config
 from grader.extract import extract_file

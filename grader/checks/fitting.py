@@ -24,6 +24,8 @@ from grader.checks.model import CheckResult, install_hint, missing_package
 from grader.discover import DATA_SUFFIXES, discover, read_source
 from grader.extract import SourceFile
 from grader.fitting import writeup
+from grader.fitting.measures import Pairing, against_target, best_pairing
+from grader.probes.parameters import MOVES
 from grader.fitting.units import FittingUnit, find_units
 from grader.i18n import N_, _, listing, tr
 from grader.sandbox.jobs import CallOutcome, Job, JobOutcome, Limits
@@ -34,6 +36,7 @@ CHECKS = ("runs", "test_set", "relu", "fit", "comments", "report", "numpy_bonus"
 SHIPPED_SUFFIXES = (".py",) + DATA_SUFFIXES
 MEASURE_SECONDS = 120.0  # beyond the run's cap: imports, finding and evaluating models, saving figures
 PLOT_POINTS = 200
+SETTLE_KEYS = ("settle_r2", "r2_threshold", "line_margin", "grid_guard", "partial_r2")  # the child's early stop (probes/early_stop.py)
 LOOKED_FOR = (N_("models: torch nn.Module, Keras/tf models, objects with forward/predict/__call__, "
                  "functions named forward/predict/model; targets: one-argument functions (f, fun1, "
                  "target...) or `y = <expression of x>`; data: arrays named x_train/x_test/x/y..."))
@@ -48,46 +51,14 @@ class FittingLocated(Located):
     handin: Path | None = None
 
 
-@dataclass
-class Pairing:
-    """One model measured against one target (or against the student's own data)."""
-
-    model: dict
-    target: dict | None
-    r2: float
-    max_error: float
-    line_r2: float | None
-    against: str  # "grid", "test set" or "training points"
-    truth: np.ndarray | None = None  # the target on the grid, noise mean added (see _noise_mean)
-
-    def passes(self, threshold: float, margin: float) -> bool:
-        if not math.isfinite(self.r2) or self.r2 < threshold:
-            return False
-        if self.line_r2 is None or self.line_r2 >= 0.999:  # a (nearly) straight target: any good fit will do
-            return True
-        return (1 - self.r2) <= margin * (1 - self.line_r2)
-
-
-def r_squared(predicted: np.ndarray, truth: np.ndarray) -> float:
-    """1 - SS_res / SS_tot; -inf for NaN or inf predictions."""
-    if predicted.shape != truth.shape or not np.isfinite(predicted).all():
-        return -math.inf
-    residual = float(np.sum((predicted - truth) ** 2))
-    total = float(np.sum((truth - truth.mean()) ** 2))
-    return 1.0 - residual / total if total > 0 else (1.0 if residual < 1e-12 else -math.inf)
-
-
-def line_r_squared(x: np.ndarray, truth: np.ndarray) -> float:
-    """R² of the best straight line through (x, truth): what a network without ReLU can reach."""
-    design = np.stack([x, np.ones_like(x)], axis=1)
-    coefficients, *_ = np.linalg.lstsq(design, truth, rcond=None)
-    return r_squared(design @ coefficients, truth)
-
-
-def _environment_problem(notes: list[str]) -> tuple[str, str] | None:
+def _environment_problem(data: dict) -> tuple[str, str] | None:
     """(what the grading machine lacks, what a human should do) when a statement failed for want of a
-    package or of a GPU: not the student's fault."""
-    for note in notes:
+    package, of Keras 2 or of a GPU: not the student's fault."""
+    if data.get("keras2_missing"):
+        return (tr("the code was written for Keras 2 and fails under Keras 3 ({problem})",
+                   problem=data["keras2_missing"][:200]),
+                N_("a human should judge this fit, or install Keras 2 where dlgrade runs: pip install 'dlgrade[keras2]'"))
+    for note in data.get("notes", []):
         package = missing_package(note)
         if package:
             return (tr("the package `{package}` is not installed where dlgrade runs", package=package),
@@ -158,8 +129,9 @@ class FunctionFitting(Family):
                 "kind": "run", "plan": unit.plan(), "time_limit": cap,
                 "notebook": unit.notebook, "plots": facts.plots, "imports": facts.imports,
                 "roles": facts.roles, "watch": sorted(n for n, r in facts.roles.items() if r == "other"),
-                "expressions": facts.expressions, "templates": facts.templates, "interval": facts.interval,
+                "expressions": facts.expressions, "templates": facts.templates, "predictions": facts.predictions, "interval": facts.interval,
                 "max_figures": int(self.settings["max_figures"]), "files": shipped, "folder": folder,
+                "settle": {key: float(self.settings[key]) for key in SETTLE_KEYS},
                 "script": (root / unit.file.display).name})
         where = {label: text for unit in located.units for label, text in unit.where().items()}
         return Job(target=TARGET, probe="fitting", plan={"display": "", "linecache": {}, "cells": []}, calls=calls,
@@ -205,12 +177,12 @@ class FunctionFitting(Family):
             return [checks[name] for name in CHECKS]
         unit, call = self._best_run(runs) if runs else (units[0], None)
         data = (call.data or {}) if call else {}
-        pairing = self._pairing(data)
+        pairing = best_pairing(data)
         checks["runs"] = self._runs(unit, call, outcome, data)
-        checks["test_set"] = self._test_set(unit, data)
+        checks["test_set"] = self._best_test_set(runs, unit, data)
         checks["relu"] = self._relu(unit, pairing, data)
         checks["fit"] = self._fit(pairing, data)
-        lacking = _environment_problem(data.get("notes", []))
+        lacking = _environment_problem(data)
         if lacking and not checks["fit"].passed:  # the grading machine lacks what a statement needed: not the student's fault
             checks["fit"].needs_human, checks["fit"].hint = True, _(lacking[1])
         checks["comments"] = self._comments(unit)
@@ -227,10 +199,23 @@ class FunctionFitting(Family):
             if other is unit or best.bonus == self.settings["numpy_bonus"]:
                 continue
             other_data = call.data or {}
-            other_fit = self._fit(self._pairing(other_data), other_data)
+            other_fit = self._fit(best_pairing(other_data), other_data)
             candidate = self._numpy_bonus(other, other_data, other_fit)
             if candidate.bonus > best.bonus:
                 best = replace(candidate, message=f"{other.display}: {candidate.message}")
+        return best
+
+    def _best_test_set(self, runs: list[tuple[FittingUnit, CallOutcome]], unit: FittingUnit,
+                       data: dict) -> CheckResult:
+        """The test set of the graded unit, or of another fitting piece of the hand-in that has one."""
+        best = self._test_set(unit, data)
+        for other, call in runs:
+            if best.passed:
+                break
+            if other is not unit:
+                candidate = self._test_set(other, call.data or {})
+                if candidate.passed:
+                    best = replace(candidate, message=f"{other.display}: {candidate.message}")
         return best
 
     def _result(self, name: str, passed: bool, message: str, hint: str | None = None, details: dict | None = None,
@@ -243,58 +228,19 @@ class FunctionFitting(Family):
         """The unit whose run fits best (the first when none could be measured)."""
         scored = []
         for position, (unit, call) in enumerate(runs):
-            pairing = self._pairing(call.data or {})
+            pairing = best_pairing(call.data or {})
             scored.append(((pairing.r2 if pairing else -math.inf, -position), (unit, call)))
         return max(scored, key=lambda item: item[0])[1]
-
-    def _pairing(self, data: dict) -> Pairing | None:
-        """The best (model, target) pair on the grid; else the best model on the student's own data."""
-        models = [m for m in data.get("models", []) if isinstance(m.get("grid"), np.ndarray)]
-        targets = [t for t in data.get("targets", []) if isinstance(t.get("grid"), np.ndarray)]
-        grid = data.get("grid")
-        pairs = []
-        for model in models:
-            for target in targets:
-                if model["grid"].shape == target["grid"].shape and np.isfinite(target["grid"]).all():
-                    truth = target["grid"] + self._noise_mean(target, data.get("data", {}))
-                    pairs.append(Pairing(model, target, r_squared(model["grid"], truth),
-                                         float(np.max(np.abs(model["grid"] - truth))) if np.isfinite(model["grid"]).all() else math.inf,
-                                         line_r_squared(grid, truth), "grid", truth))
-        if not pairs:
-            given = data.get("data", {})
-            for model in models:
-                for role, label in (("test", N_("test set")), ("train", N_("training points"))):
-                    predicted, truth = model.get(f"on_x_{role}"), (given.get(f"y_{role}") or {}).get("values")
-                    if predicted is None and role == "train":
-                        predicted, truth = model.get("on_x"), (given.get("y") or {}).get("values")
-                    if isinstance(predicted, np.ndarray) and isinstance(truth, np.ndarray) and predicted.shape == truth.shape:
-                        finite = np.isfinite(predicted).all()
-                        pairs.append(Pairing(model, None, r_squared(predicted, truth),
-                                             float(np.max(np.abs(predicted - truth))) if finite else math.inf, None, label))
-                        break
-        return max(pairs, key=lambda p: (p.r2, p.against == "grid")) if pairs else None
-
-    @staticmethod
-    def _noise_mean(target: dict, given: dict) -> float:
-        """The mean of the noise taken off an inline target (`x.pow(2) + 0.2 * torch.rand(...)` adds 0.1
-        on average): what the student's own y holds above the noiseless expression."""
-        if not target.get("noisy"):
-            return 0.0
-        for role in ("train", ""):
-            on_x, y = target.get(f"on_x_{role}" if role else "on_x"), (given.get(f"y_{role}" if role else "y") or {}).get("values")
-            if isinstance(on_x, np.ndarray) and isinstance(y, np.ndarray) and on_x.shape == y.shape:
-                offset = float(np.mean(y - on_x))
-                return offset if math.isfinite(offset) else 0.0
-        return 0.0
 
     def _runs(self, unit: FittingUnit, call: CallOutcome | None, outcome: JobOutcome, data: dict) -> CheckResult:
         details = {"figures": [base64.b64encode(np.asarray(f, dtype=np.uint8).tobytes()).decode("ascii")
                                for f in data.get("figures", [])],
                    "output_tail": data.get("output_tail", ""), "seed": self.seed,
-                   "notes": data.get("notes", []), "unit": unit.display}
+                   "notes": data.get("notes", []), "unit": unit.display, "settled": data.get("settled", []),
+                   "monitored": data.get("monitored", [])}
         failure = (call.failure if call else None) or data.get("error") or (outcome.problem if not data else None)
         notes = data.get("notes", [])
-        lacking = _environment_problem(notes)
+        lacking = _environment_problem(data)
         if failure:
             return self._result("runs", False, tr("{display}: the fitting code could not be run to the end: {failure}",
                                                   display=unit.display, failure=failure),
@@ -306,6 +252,14 @@ class FunctionFitting(Family):
         how = (_("ran to the end") if data.get("status") == "completed" else
                tr("was stopped at its {cap:g} s cap at {where}, and is measured as it stood",
                   cap=data.get("time_limit", self.settings["time_limit"]), where=data.get("stopped_at")))
+        if data.get("keras2"):
+            how += tr("; it was run again under Keras 2 (tf_keras) because it failed under Keras 3: {problem}",
+                      problem=data["keras2"][:200])
+        for stop in data.get("settled", []):
+            how += tr("; training was stopped early at {seconds:g} s ({where}): the fit had stayed at R² >= {bar:g} "
+                      "for {checks} checks in a row (last {r2:.4f}), and the statements after it ran",
+                      seconds=stop["seconds"], where=stop["where"], bar=self.settings["settle_r2"],
+                      checks=stop["checks"], r2=stop["r2"])
         found = [m["name"] for m in data.get("models", [])]
         summary = tr("{display} {how} (seed {seed}); models found: {models}", display=unit.display, how=how,
                      seed=self.seed, models=", ".join(found) or _("none"))
@@ -381,16 +335,33 @@ class FunctionFitting(Family):
                          found=found, interval=interval, looked_for=_(LOOKED_FOR))
             return self._result("fit", False, message, N_("a human should judge the fit from the figures"),
                                 needs_human=True)
+        run, data = data, pairing.measured or data
         model, target = pairing.model, pairing.target
         details = self._plot_details(data, pairing)
-        if target:
-            against = tr("`{name}` on {count} points spanning the training interval [{low:.3g}, {high:.3g}]",
-                         name=target["name"], count=len(data["grid"]), low=data["interval"][0], high=data["interval"][1])
+        guard, partial = self.settings["grid_guard"], self.settings["partial_r2"]
+        low, high = data["interval"]
+        spanned = data.get("grid_interval") or data["interval"]
+        grid = tr("{count} points spanning the training interval [{low:.3g}, {high:.3g}]", count=len(data["grid"]),
+                  low=low, high=high) if spanned == data["interval"] else \
+            tr("{count} points spanning [{low:.3g}, {high:.3g}] (the training interval and the student's test points)",
+               count=len(data["grid"]), low=spanned[0], high=spanned[1])
+        if pairing.against == "test set":
+            against = tr("the student's {count} test points within the training interval [{low:.3g}, {high:.3g}]",
+                         count=pairing.test_points, low=low, high=high)
+        elif pairing.against == "grid":
+            against = grid
         else:
             against = tr("the student's {against}", against=_(pairing.against))
+        truth = tr("`{name}`", name=target["name"]) if target else tr("the student's own y")
         line = "" if pairing.line_r2 is None else tr("; a straight line reaches R² {line_r2:.3f}", line_r2=pairing.line_r2)
-        summary = tr("`{name}` against {against}: R² {r2:.4f}, max error {max_error:.3g}{line}", name=model['name'],
-                     against=against, r2=pairing.r2, max_error=pairing.max_error, line=line)
+        summary = tr("`{name}` against {truth} on {against}: R² {r2:.4f}, max error {max_error:.3g}{line}",
+                     name=model["name"], truth=truth, against=against, r2=pairing.r2, max_error=pairing.max_error,
+                     line=line)
+        if pairing.grid_r2 is not None:
+            summary += tr("; on {grid} (the guard against memorising and straight lines, >= {guard:g}): R² {grid_r2:.4f}",
+                          grid=grid, guard=guard, grid_r2=pairing.grid_r2)
+        if data.get("at"):
+            summary += tr("; measured right after the student's prediction at {at}", at=data["at"])
         others = self._other_pairs(data, pairing)
         if others:
             summary += tr(" (also measured: {others})", others=others)
@@ -401,27 +372,79 @@ class FunctionFitting(Family):
             return self._result("fit", False, summary,
                                 N_("the model outputs NaN or inf: the training diverged (lower the learning rate)"),
                                 details, needs_human=needs_human)
+        origin, trained_by = self._origin(pairing.model)
+        summary += origin
+        if pairing.passes(threshold, margin, guard):
+            if trained_by is None:
+                return self._result("fit", False, summary, N_("a human should check that the predictions come from a "
+                                                              "trained network"), details, needs_human=True)
+            if not trained_by:
+                return self._result("fit", False, summary, N_("the fit must come from the network: its output should "
+                                                              "depend on the weights it learned"), details)
+            return self._result("fit", True, summary, details=details, needs_human=needs_human)
         if pairing.r2 < threshold:
-            return self._result("fit", False, summary + tr("; pass: R² >= {threshold:g}", threshold=threshold),
-                                N_("the model does not follow the function between the training points: train longer, "
-                                   "or check the loss and the update"), details, needs_human=needs_human)
-        if not pairing.passes(threshold, margin):
-            return self._result("fit", False, summary + tr("; a fit must leave at most {margin:.0%} of the line's "
-                                                           "residual", margin=margin),
-                                N_("the model is no better than a straight line: is there a ReLU between the layers?"),
-                                details, needs_human=needs_human)
-        return self._result("fit", True, summary, details=details, needs_human=needs_human)
+            failed = tr("; pass: R² >= {threshold:g}", threshold=threshold)
+            hint = N_("the model does not follow the function between the training points: train longer, "
+                      "or check the loss and the update")
+        elif pairing.grid_r2 is not None and not pairing.grid_r2 >= guard:
+            failed = tr("; between the test points it strays from the function (R² {grid_r2:.3f} < {guard:g} on "
+                        "the dense grid)", grid_r2=pairing.grid_r2, guard=guard)
+            hint = N_("the model fits its test points but not the function between them: sample the interval "
+                      "more densely or train longer")
+        else:
+            failed = tr("; a fit must leave at most {margin:.0%} of the line's residual", margin=margin)
+            hint = N_("the model is no better than a straight line: is there a ReLU between the layers?")
+        if run.get("reruns"):
+            return self._reruns(run, summary + failed, hint, details, needs_human)
+        if partial <= pairing.r2 < threshold and (pairing.grid_r2 is None or pairing.grid_r2 >= partial):
+            failed += tr("; a borderline fit (R² >= {partial:g}) earns half the point", partial=partial)
+            return self._result("fit", False, summary + failed, hint, details, credit=0.5, needs_human=needs_human)
+        return self._result("fit", False, summary + failed, hint, details, needs_human=needs_human)
+
+    def _reruns(self, run: dict, summary: str, hint: str, details: dict, needs_human: bool) -> CheckResult:
+        """A borderline fit was run again under other seeds (probes/fitting.py): it passes when most
+        seeds fit, earns half the point when only one does (unstable), and fails when none does."""
+        threshold, margin, guard = (self.settings[k] for k in ("r2_threshold", "line_margin", "grid_guard"))
+        results = [(rerun.get("seed"), best_pairing(rerun)) for rerun in run["reruns"]]
+        passing = [seed for seed, pairing in results if pairing and pairing.passes(threshold, margin, guard)]
+        seeds = "; ".join(tr("seed {seed}: R² {r2:.4f}", seed=seed, r2=pairing.r2) if pairing else
+                          tr("seed {seed}: not measured", seed=seed) for seed, pairing in results)
+        summary += tr("; run again under other seeds ({seeds})", seeds=seeds)
+        if len(passing) * 2 > len(results) + 1:  # most runs fit, the first (borderline) one included
+            return self._result("fit", True, summary + _("; most seeds fit: it passes, though the fit depends on "
+                                                         "the initialisation"), details=details, needs_human=needs_human)
+        if passing:
+            return self._result("fit", False, summary + _("; only some seeds fit (unstable): half the point"), hint,
+                                details, credit=0.5, needs_human=needs_human)
+        return self._result("fit", False, summary, hint, details, needs_human=needs_human)
+
+    @staticmethod
+    def _origin(model: dict) -> tuple[str, bool | None]:
+        """What perturbing the model's parameters showed (probes/parameters.py), and whether the fit
+        comes from them: True, False, or None when no parameter was found."""
+        perturbed = model.get("perturbed")
+        if not perturbed or perturbed.get("change") is None and perturbed.get("arrays"):
+            return _("; whether its output depends on its parameters could not be checked"), True
+        if not perturbed["arrays"]:
+            return _("; no parameters (weights) were found that its output could come from"), None
+        if perturbed["change"] < MOVES:
+            return tr("; perturbing its {arrays} parameter arrays by 10% moves its output by only {change:.2g} of its "
+                      "range: the output does not come from the network", arrays=perturbed["arrays"],
+                      change=perturbed["change"]), False
+        return tr("; its output moves with its {arrays} parameter arrays (by {change:.2g} of its range when they are "
+                  "perturbed by 10%)", arrays=perturbed["arrays"], change=perturbed["change"]), True
 
     def _other_pairs(self, data: dict, chosen: Pairing) -> str:
-        """R² of the other model/target pairs (several targets in one notebook)."""
+        """R² of the other model/target pairs of the same domain (several targets in one notebook)."""
         texts = []
         for model in data.get("models", []):
             for target in data.get("targets", []):
-                if model is chosen.model and target is chosen.target:
+                if model is chosen.model and target is chosen.target or not isinstance(target.get("grid"), np.ndarray):
                     continue
-                if isinstance(model.get("grid"), np.ndarray) and isinstance(target.get("grid"), np.ndarray):
+                pairing = against_target(model, target, data)
+                if pairing is not None and math.isfinite(pairing.r2):
                     texts.append(tr("`{model}` vs `{target}` R² {r2:.3f}", model=model["name"], target=target["name"],
-                                    r2=r_squared(model["grid"], target["grid"])))
+                                    r2=pairing.r2))
         return "; ".join(texts[:6])
 
     @staticmethod
@@ -462,17 +485,18 @@ class FunctionFitting(Family):
                 texts += [writeup.ReportText(name, text) for name, text in documents.data["texts"].items()]
         verdict = writeup.judge(texts)
         empty = [name for name, text in ((documents.data or {}).get("texts", {}) if documents else {}).items()
-                 if len(text.strip()) < 20]
+                 if len(text.strip()) < 20 or writeup.garbled(text)]
         found, missing = verdict.sections, verdict.missing
         credit = len(found) / len(writeup.SECTIONS)
         aside = tr("; set aside as the course's handout: {files}", files=", ".join(verdict.set_aside)) \
             if verdict.set_aside else ""
         read = tr("read: {files}", files=", ".join(verdict.used)) if verdict.used else _("no report text found")
         details = {"sections": found, "missing": missing, "used": verdict.used, "set_aside": verdict.set_aside}
-        human = bool(unreadable or empty) and not found
+        human = bool(unreadable or empty) and bool(missing)
         if unreadable or empty or report.notes:
             aside += _("; could not read: ") + ", ".join([f"{n} ({p})" for n, p in unreadable.items()]
-                                                         + [tr("{file} (no text layer: scanned?)", file=n) for n in empty]
+                                                         + [tr("{file} (no readable text layer: scanned, or fonts without a Unicode map?)", file=n)
+                                                            for n in empty]
                                                          + report.notes)
         message = tr("report sections found: {found}", found=listing([_(name) for name in found]) or _("none"))
         if missing:

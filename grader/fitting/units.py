@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 from grader.extract import SourceFile
 from grader.i18n import tr
+from grader.fitting.predictions import OUTPUT, find_predictions
+from grader.fitting.relu import LEAKY, relu_uses
 from grader.probes.fitting import data_role
 from grader.targets import TARGETS
 
@@ -34,9 +36,12 @@ _NETWORK = re.compile(r"nn\.Linear|Dense\(|nn\.Module|Sequential|@\s*self\.W|np\
 _MNIST = re.compile(r"mnist|softmax_ce|sigmoid_ce|784|28\s*\*\s*28|\(28,\s*28\)|one_hot|"
                     r"softmax_cross_entropy|sparse_categorical|prepare_mnist", re.I)
 # Parts 1-3 code and its tests (the homework's own functions, called bare: `torch.sigmoid(` is no match;
-# Matmul and Relu stay allowed, a NumPy fit may reuse them).
-_OTHER_PARTS = re.compile(r"(?<![.\w])(softmax|sigmoid|softmax_ce|sigmoid_ce)\s*\(|\bmyModel\b|\btrain_one_step\b|"
+# Matmul and Relu stay allowed, a NumPy fit may reuse them). The MNIST notebooks' own names (myModel,
+# train_one_step) are common in fits too: they mark Parts 1-3 only in a file that mentions MNIST.
+_OTHER_PARTS = re.compile(r"(?<![.\w])(softmax|sigmoid|softmax_ce|sigmoid_ce)\s*\(|"
                           r"\bclass (Softmax|Log)\b|(?<![.\w])(Softmax|Log)\(\)")
+_MNIST_NAMES = re.compile(r"\bmyModel\b|\btrain_one_step\b")
+_FIT_NAMES = {"myModel", "Relu", "Matmul"}
 # y computed from x by a formula: what tells a fit from the homework's own gradient checks
 _TARGET_MATH = re.compile(r"\b(sin|cos|exp|tan|sqrt|log)\s*\(|\b[a-wyz_]*x\w*\s*\*\*\s*[2-9]|\.pow\(|\bx\s*\*\s*x\b")
 _NAME_HINT = re.compile(r"fit|拟合|func|relu|approx|regress|chap(ter)?_?4|part_?4|ex(ercise)?_?2|作业二|函数", re.I)
@@ -45,8 +50,16 @@ _TARGET_NAME = re.compile(r"^(f|g|h|fun|func|function|target|true_?f(unc(tion)?)
                           r"my_?func(tion)?|objective|f_?true|func_?to_?fit|fx)$", re.I)
 _MODEL_NAME = re.compile(r"^(forward|predict|model|net|network|mlp|inference|nn|two_?layer_?net|"
                          r"forward_?pass|predict_?fn|model_?forward|fc_?net|relu_?net(work)?)$", re.I)
+_ACTIVATION_NAME = re.compile(r"^(d_?)?(relu|leaky_?relu|sigmoid|tanh|softplus|activation|act|elu|gelu)(_?\w*)?$", re.I)
+_DRIVER_NAME = re.compile(r"train|fit|loss|cost|error|mse|criterion|step|update|optimi[sz]|evaluat|test|plot|show|"
+                          r"draw|visuali[sz]|main|run|sgd|adam|init|generate|sample|make_?data|load|save|metric|r2|score",
+                          re.I)
 _BACKWARD_NAME = re.compile(r"backward|backprop|back_?propagat|gradient|grads?$|^grad_|derivative|^d_?loss", re.I)
 _GRADIENT_NAME = re.compile(r"^(d_?(w|b|z|a|h|l|y|out|hidden)\w*|grad_?\w+|\w+_grad|g_?w\d*|delta\w*)$", re.I)
+# a held-out split by name: `train, val = split(...)`, `test_loader = DataLoader(test_set)`
+_TRAIN_PART = re.compile(r"^_?(train|tr)(ing)?(_?(set|data(set)?|loader|ds|x|split))?$", re.I)
+_HELD_OUT = re.compile(r"^_?(test|val|valid|validation|var|holdout|eval)(_?(set|data(set)?|loader|ds|x|split))?$", re.I)
+_HELD_OUT_SET = re.compile(r"^(test|val|valid|validation|holdout|eval)_?(set|data(set)?|loader|ds|split)$", re.I)
 _ACTIVATIONS = re.compile(r"tanh|sigmoid|softplus|\belu\b|gelu|leaky", re.I)
 _NUMERIC_MODULES = {"np", "numpy", "torch", "math", "tf", "jnp"}
 
@@ -58,11 +71,13 @@ class StaticFacts:
     imports: list[str] = field(default_factory=list)  # top-level modules the fitting code uses
     frameworks: list[str] = field(default_factory=list)  # deep-learning frameworks among them
     plots: bool = False
-    relu: list[str] = field(default_factory=list)  # where ReLU appears (line texts)
+    relu: list[str] = field(default_factory=list)  # where the code computes a ReLU (grader/fitting/relu.py)
+    leaky: bool = False  # a leaky ReLU among them
     other_activations: list[str] = field(default_factory=list)
     roles: dict[str, str] = field(default_factory=dict)  # function name -> target / model / backward / other
     expressions: list[dict] = field(default_factory=list)  # inline targets: {"y", "x", "text"}
     templates: list[dict] = field(default_factory=list)  # model calls with more arguments than x
+    predictions: list[dict] = field(default_factory=list)  # how the code predicts (grader/fitting/predictions.py)
     interval: list[float] | None = None  # of the first sampling call with constant bounds
     test_names: list[str] = field(default_factory=list)  # assignments of test inputs, "name (line)"
     hand_backward: list[str] = field(default_factory=list)  # evidence of a hand-written backward pass
@@ -118,14 +133,15 @@ def _graded_names() -> set[str]:
     return {t.defined_name for t in TARGETS.values()}
 
 
-def _is_other_part(source: str) -> bool:
-    """A cell of Parts 1-3: MNIST, or the homework's own functions defined or tested."""
-    return bool(_MNIST.search(source) or _OTHER_PARTS.search(source))
+def is_other_part(source: str, mnist_file: bool = True) -> bool:
+    """A cell of Parts 1-3: MNIST, the homework's own functions defined or tested, or (in a file
+    that mentions MNIST) the MNIST notebooks' model and training step."""
+    return bool(_MNIST.search(source) or _OTHER_PARTS.search(source) or mnist_file and _MNIST_NAMES.search(source))
 
 
-def _is_fitting_cell(source: str) -> bool:
-    return not _is_other_part(source) and bool(_SAMPLING.search(source) or
-                                                (_LOSS.search(source) and _RELU.search(source)))
+def _is_fitting_cell(source: str, mnist_file: bool = True) -> bool:
+    return not is_other_part(source, mnist_file) and bool(_SAMPLING.search(source) or
+                                                            (_LOSS.search(source) and _RELU.search(source)))
 
 
 def find_units(files: list[SourceFile]) -> list[FittingUnit]:
@@ -134,24 +150,28 @@ def find_units(files: list[SourceFile]) -> list[FittingUnit]:
     for file in files:
         if not file.cells:
             continue
-        fitting = [i for i, cell in enumerate(file.cells) if cell.tree is not None and _is_fitting_cell(cell.source)]
+        mnist = any(_MNIST.search(cell.source) for cell in file.cells)
+        fitting = [i for i, cell in enumerate(file.cells)
+                   if cell.tree is not None and _is_fitting_cell(cell.source, mnist)]
         if not fitting:
             continue
-        other = [i for i, cell in enumerate(file.cells) if _is_other_part(cell.source)]
+        other = [i for i, cell in enumerate(file.cells) if is_other_part(cell.source, mnist)]
         after = [i for i in fitting if not other or i > other[-1]]
-        start = after[0] if after else fitting[0]  # fitting appended after Parts 1-3: from there on
+        # a fit appended after Parts 1-3 starts right after their last cell (its imports and classes too)
+        start = (other[-1] + 1 if other else after[0]) if after else fitting[0]
         text = "\n".join(file.cells[i].source for i in range(start, len(file.cells))
-                         if not _is_other_part(file.cells[i].source))
+                         if not is_other_part(file.cells[i].source, mnist))
         evidence = [bool(_SAMPLING.search(text)), bool(_LOSS.search(text)), bool(_RELU.search(text)),
                     bool(_NETWORK.search(text))]
         named = bool(_NAME_HINT.search(file.display.rsplit("/", 1)[-1]))
         if not (named and sum(evidence) >= 2 or evidence[0] and evidence[1] and (evidence[2] or evidence[3])):
             continue
-        mixed = any(_is_other_part(c.source) for c in file.cells) or bool(set(file.definitions) & _graded_names())
+        # a fit may name its own classes Relu, Matmul or myModel: only beside MNIST do they mark Parts 2-3
+        mixed = bool(other) or bool(set(file.definitions) & _graded_names() - (set() if mnist else _FIT_NAMES))
         if mixed and not (evidence[0] and _TARGET_MATH.search(text)):
             continue  # beside Parts 1-3, a fit must also compute y from x by a formula
         cells = [i for i in range(start, len(file.cells))
-                 if file.cells[i].tree is not None and not _is_other_part(file.cells[i].source)] if mixed \
+                 if file.cells[i].tree is not None and not is_other_part(file.cells[i].source, mnist)] if mixed \
             else [i for i, c in enumerate(file.cells) if c.tree is not None]
         unit = FittingUnit(file, cells, whole_file=not mixed)
         unit.facts = analyse(unit)
@@ -257,22 +277,37 @@ def _pure_math(node: ast.AST, aliases: dict[str, str], student_functions: set[st
 
 
 def _role(function: ast.FunctionDef | ast.Lambda, name: str, aliases: dict[str, str]) -> str:
-    """target / model / backward / other for a student function, by its name and body."""
+    """target / model / activation / backward / method / other for a student function, by its name
+    and body. Activations (`relu(x)`), losses and training drivers are never the model."""
     if _BACKWARD_NAME.search(name):
         return "backward"
     arguments = function.args
     required = len(arguments.posonlyargs) + len(arguments.args) - len(arguments.defaults)
     if arguments.args and arguments.args[0].arg in ("self", "cls"):
         return "method"
-    body = ast.unparse(function)
+    if _ACTIVATION_NAME.search(name):
+        return "activation"
+    if _DRIVER_NAME.search(name):
+        return "other"
+    body = ast.unparse(function.body) if isinstance(function, ast.Lambda) else \
+        "\n".join(ast.unparse(statement) for statement in function.body)  # decorators (`@tf.function`) aside
     networkish = bool(_RELU.search(body) or re.search(r"@|\bdot\(|matmul|Linear|Dense", body))
     loops = any(isinstance(n, (ast.For, ast.While)) for n in ast.walk(function))
-    if _MODEL_NAME.match(name) or (networkish and required >= 1 and not loops and not _TARGET_NAME.match(name)):
+    if _MODEL_NAME.match(name) or (networkish and required >= 1 and not loops and not _TARGET_NAME.match(name)
+                                   and not _elementwise(function)):
         return "model"
     if required == 1 and not loops and not networkish and (
             _TARGET_NAME.match(name) or isinstance(function, ast.Lambda) or len(function.body) <= 4):
         return "target"
     return "other"
+
+
+def _elementwise(function: ast.FunctionDef | ast.Lambda) -> bool:
+    """One argument and no weights: `np.maximum(0, z)` under any name is an activation, not a network."""
+    arguments = function.args
+    if len(arguments.args) != 1 or arguments.vararg:
+        return False
+    return not re.search(r"@|\bdot\(|matmul|Linear|Dense|\bW\w*|weight|param|self\.", ast.unparse(function))
 
 
 def _code_only(code: str) -> str:
@@ -350,8 +385,12 @@ def analyse(unit: FittingUnit) -> StaticFacts:
     student_functions = set(facts.roles)
     for tree in trees:
         _scan_statements(tree, facts, aliases, student_functions)
+    facts.predictions = find_predictions([(unit.file.cells[i].label, unit.file.cells[i].tree) for i in unit.cells],
+                                         facts.roles, set(aliases))
     code = "\n".join(_code_only(unit.file.cells[i].source) for i in unit.cells)
-    facts.relu = list(dict.fromkeys(line.strip()[:120] for line in code.splitlines() if _RELU.search(line)))[:5]
+    uses = relu_uses(trees, aliases)
+    facts.relu = [line for _, line in uses][:5]
+    facts.leaky = any(kind == LEAKY for kind, _ in uses)
     facts.other_activations = sorted({m.group(0).lower() for m in _ACTIVATIONS.finditer(code)})
     facts.comment_lines, facts.code_lines = 0, 0
     for index in unit.cells:
@@ -377,17 +416,23 @@ def _scan_statements(tree: ast.AST, facts: StaticFacts, aliases: dict[str, str],
                 facts.autograd.append(tr("line {line}: {code}", line=node.lineno, code=ast.unparse(node)[:80]))
             if callee and facts.roles.get(callee) == "model" and len(node.args) > 1:
                 x_args = [a.id for a in node.args if isinstance(a, ast.Name) and data_role(a.id) in ("x", "x_train", "x_test")]
-                if x_args and len(facts.templates) < 4:
-                    facts.templates.append({"function": callee, "x": x_args[0], "text": ast.unparse(node),
-                                            "names": sorted(_names(node))})
-            if callee == "train_test_split":
-                facts.test_names.append(tr("{name} (line {line})", name="train_test_split", line=node.lineno))
+                text = ast.unparse(node)
+                if x_args and len(facts.templates) < 4 and all(t["text"] != text for t in facts.templates):
+                    facts.templates.append({"scope": None, "code": f"{OUTPUT} = {text}", "output": OUTPUT,
+                                            "x": x_args[0], "text": text,
+                                            "names": sorted(_names(node) - {x_args[0]})})
+            split = callee or (func.attr if isinstance(func, ast.Attribute) else "")
+            if split in ("train_test_split", "random_split", "KFold") or \
+                    any(k.arg in ("validation_split", "validation_data") for k in node.keywords):
+                facts.test_names.append(tr("{name} (line {line})", name=ast.unparse(node)[:60], line=node.lineno))
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+            if len(names) >= 2 and any(_TRAIN_PART.match(n) for n in names) and any(_HELD_OUT.match(n) for n in names):
+                facts.test_names.append(tr("{name} (line {line})", name=", ".join(names), line=node.lineno))
             for name in names:
                 role = data_role(name)
-                if role == "x_test":
+                if role == "x_test" or _HELD_OUT_SET.match(name):
                     facts.test_names.append(tr("{name} (line {line})", name=name, line=node.lineno))
                 if _GRADIENT_NAME.match(name) and node.value is not None and _uses_transpose_or_product(node.value):
                     facts.hand_backward.append(tr("line {line}: {code}", line=node.lineno,

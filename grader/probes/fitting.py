@@ -11,10 +11,10 @@ arrays, strings and numbers; the parent judges.
 
 from __future__ import annotations
 
+import builtins
 import io
 import os
 import re
-import signal
 import sys
 import time
 import types
@@ -23,6 +23,11 @@ from typing import Any, Callable
 import numpy as np
 
 from grader.probes.convert import describe_exception, to_array, type_name
+from grader.probes.early_stop import PERIOD, Monitor, Settled, Ticker, TimeUp
+from grader.probes import keras2
+from grader.fitting.measures import best_pairing
+from grader.probes.keras2 import keras3_problem
+from grader.probes.parameters import parameters, sensitivity
 from grader.sandbox.loader import SUBMISSION_MODULE, load, statements
 from grader.i18n import _, tr
 
@@ -32,23 +37,24 @@ MAX_FIGURE_BYTES = 400_000
 MAX_FIGURE_PIXELS = 1200
 EVALUATION_SECONDS = 5.0
 MAX_CANDIDATES = 8
+MAX_SNAPSHOTS = 6
+RERUN_SEEDS = (1, 2)  # a borderline fit runs again under seed + 1 and seed + 2 (time permitting)
+MIN_RERUN_SECONDS = 5.0
 OUTPUT_TAIL_CHARS = 3000
 _STUDENT_FILE = "<dlgrade "
 
 # Names of the student's data, as hand-ins spell them (lower case, underscores removed).
 _X = re.compile(r"^(x|xs|xx|inputs?|xdata|xvals?|xvalues|xpoints|samples?)(train(ing)?|tr|set|data|all|tensor|torch|np|_?\d)?$")
 _Y = re.compile(r"^(y|ys|yy|targets?|labels?|ydata|yvals?|yvalues|ytrue|ypoints)(train(ing)?|tr|set|data|all|tensor|torch|np|_?\d)?$")
-_X_TRAIN = re.compile(r"^(x|xs|inputs?|xdata)(train(ing)?|tr)|^train(ing)?(x|xs|inputs?|data|set)$")
-_Y_TRAIN = re.compile(r"^(y|ys|targets?|labels?|ydata)(train(ing)?|tr)|^train(ing)?(y|ys|targets?|labels?)$")
-_X_TEST = re.compile(r"^(x|xs|inputs?|xdata)(test(ing)?|te|val(id(ation)?)?|eval)|^(test(ing)?|val(id)?)(x|xs|inputs?|data|set)$")
-_Y_TEST = re.compile(r"^(y|ys|targets?|labels?|ydata)(test(ing)?|te|val(id(ation)?)?|eval)(true)?$|^(test(ing)?|val(id)?)(y|ys|targets?|labels?)$")
+# "tr" and "te" are abbreviations only at the end or before a digit (x_tr, x_te1), not in x_true or x_tensor
+_X_TRAIN = re.compile(r"^(x|xs|inputs?|xdata)(train(ing)?|tr(?=$|\d))|^train(ing)?(x|xs|inputs?|data|set)$")
+_Y_TRAIN = re.compile(r"^(y|ys|targets?|labels?|ydata)(train(ing)?|tr(?=$|\d))|^train(ing)?(y|ys|targets?|labels?)$")
+_X_TEST = re.compile(r"^(x|xs|inputs?|xdata)(test(ing)?|te(?=$|\d)|val(id(ation)?)?|eval)|"
+                     r"^(test(ing)?|val(id)?)(x|xs|inputs?|data|set)$")
+_Y_TEST = re.compile(r"^(y|ys|targets?|labels?|ydata)(test(ing)?|te(?=$|\d)|val(id(ation)?)?|eval)(true)?$|"
+                     r"^(test(ing)?|val(id)?)(y|ys|targets?|labels?)$")
 _ROLES = (("x_train", _X_TRAIN), ("y_train", _Y_TRAIN), ("x_test", _X_TEST), ("y_test", _Y_TEST),
           ("x", _X), ("y", _Y))
-
-
-class TimeUp(BaseException):
-    """The run or one evaluation reached its time cap (a BaseException: `except Exception` in the
-    student's loop must not swallow it)."""
 
 
 def data_role(name: str) -> str | None:
@@ -60,26 +66,9 @@ def data_role(name: str) -> str | None:
     return None
 
 
-class _Alarm:
-    """SIGALRM after `seconds`, raising TimeUp in the main thread; re-fires every second after
-    that, in case a bare `except:` in the student's code swallowed the first one."""
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-        self.fired = False
-
-    def __enter__(self) -> "_Alarm":
-        def ring(signum: int, frame: Any) -> None:
-            self.fired = True
-            raise TimeUp()
-
-        signal.signal(signal.SIGALRM, ring)
-        signal.setitimer(signal.ITIMER_REAL, max(self.seconds, 0.01), 1.0)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+def _alarm(seconds: float) -> Ticker:
+    """TimeUp after `seconds` (re-fired every second), for one evaluation or document."""
+    return Ticker(seconds, 1.0)
 
 
 class _Figures:
@@ -183,8 +172,36 @@ def _seed_frameworks(seed: int, imports: list[str]) -> None:
             pass
 
 
+class _Keras3Only(BaseException):
+    """A statement failed in a way only Keras 3 fails: the run stops to start again under Keras 2."""
+
+
 def run_fitting(namespace: dict, job: dict, call: dict) -> dict:
-    """Run one fitting unit (call["plan"]) and measure what it trained; see the module docstring."""
+    """Run one fitting unit (call["plan"]) and measure what it trained; see the module docstring.
+    Code written for Keras 2 runs again under Keras 2 (grader/probes/keras2.py); a borderline fit
+    runs again under other seeds (RERUN_SEEDS), so that the parent sees whether it holds."""
+    seed = int(job.get("seed", 0))
+    data = _run_once(job, call, seed)
+    if data.get("keras2_needed") and keras2.available():  # written for Keras 2: run it again under Keras 2
+        keras2.use_keras2()
+        problem, spent = data["keras2_needed"], data["seconds"]
+        data = _run_once(job, dict(call, time_limit=max(float(call["time_limit"]) - spent,
+                                                        float(call["time_limit"]) / 2)), seed)
+        data["keras2"] = problem
+    else:
+        data["keras2_missing"] = data.pop("keras2_needed", None)
+    pairing = best_pairing(data)
+    bar = call.get("settle") or {}
+    left = float(call["time_limit"]) - data["seconds"]
+    if pairing is not None and bar and bar.get("partial_r2", 1.0) <= pairing.r2 < bar["r2_threshold"] \
+            and left / len(RERUN_SEEDS) >= MIN_RERUN_SECONDS:
+        data["reruns"] = [_run_once(job, dict(call, time_limit=left / len(RERUN_SEEDS)), seed + offset)
+                          for offset in RERUN_SEEDS]
+    return data
+
+
+def _run_once(job: dict, call: dict, seed: int) -> dict:
+    """One run of the unit under `seed`, measured."""
     started = time.perf_counter()
     home = os.getcwd()
     output = os.path.join(home, "output.txt")
@@ -194,16 +211,38 @@ def run_fitting(namespace: dict, job: dict, call: dict) -> dict:
     workdir = os.path.normpath(os.path.join(folder, call.get("folder", ".")))
     os.makedirs(workdir, exist_ok=True)
     os.chdir(workdir)
-    sys.path.insert(0, workdir)
+    if workdir not in sys.path:
+        sys.path.insert(0, workdir)
     sys.argv = [call.get("script", "fitting.py")]
-    _seed_frameworks(int(job.get("seed", 0)), call.get("imports", []))
+    _seed_frameworks(seed, call.get("imports", []))
     figures = _Figures(int(call.get("max_figures", 8)))
     if call.get("plots"):
         figures.install()
-    cells = [cell["label"] for cell, _ in statements(call["plan"])]
+    planned = statements(call["plan"])
+    cells = [cell["label"] for cell, _ in planned]
     current = {"cell": None}
+    snapshots: list[dict] = []
+    monitor = Monitor(call, lambda: sys.modules[SUBMISSION_MODULE].__dict__, _measure, snapshots)
+    ticker = Ticker(float(call["time_limit"]), PERIOD, monitor.tick)
+    points = _prediction_points(call, planned)
+    notes: list[str] = []
+    watch_keras = not keras2.active() and keras2.available()
+
+    def snapshot(done: int) -> None:
+        """Measure the student's prediction right after the statement that makes it (`done`), before
+        later cells rebind its names."""
+        if done not in points or len(snapshots) >= MAX_SNAPSHOTS:
+            return
+        with ticker.paused():
+            taken = monitor.measure_now(dict(call, predictions=points.pop(done), templates=[], only_predictions=True),
+                                        perturb=True)
+        if taken is not None and any("grid" in model for model in taken.get("models", [])):
+            snapshots.append(dict(taken, at=_where(call["plan"], done)))
 
     def before(index: int) -> None:
+        if watch_keras and keras3_problem(notes[-1:], call.get("imports", [])):
+            raise _Keras3Only()
+        snapshot(index - 1)
         if cells[index] != current["cell"]:
             if current["cell"] is not None and call.get("notebook"):
                 figures.capture()  # a notebook shows the figures of a cell when the cell ends
@@ -212,27 +251,48 @@ def run_fitting(namespace: dict, job: dict, call: dict) -> dict:
 
     status, stopped_at = "completed", None
     scope: dict = {}
-    notes: list[str] = []
+    stops: list[str] = []
     with _Frames(set(call.get("watch", []))) as frames:
         try:
-            with _Alarm(float(call["time_limit"])):
-                scope, _ = load(dict(call["plan"], main=True), before, interrupt=TimeUp, notes=notes)
+            with ticker:
+                scope, _ = load(dict(call["plan"], main=True), before, interrupt=(TimeUp, _Keras3Only), notes=notes,
+                                stopped=Settled, on_stop=lambda: stops.append(_where(call["plan"], current["statement"])))
+                snapshot(len(planned) - 1)
         except TimeUp:
             status = "time_cap"
             stopped_at = _where(call["plan"], current.get("statement"))
             scope = sys.modules[SUBMISSION_MODULE].__dict__
+        except _Keras3Only:
+            os.chdir(home)
+            return {"keras2_needed": keras3_problem(notes, call.get("imports", [])),
+                    "seconds": round(time.perf_counter() - started, 2)}
     run_seconds = time.perf_counter() - started
-    with _Alarm(EVALUATION_SECONDS):
+    with _alarm(EVALUATION_SECONDS):
         try:
             figures.capture()
         except TimeUp:
             pass
     measured = _measure(scope, frames.kept, call)
+    os.chdir(home)
     return {
-        "status": status, "stopped_at": stopped_at, "time_limit": float(call["time_limit"]), "notes": notes[:20], "seconds": round(run_seconds, 2),
+        "seed": seed, "keras2_needed": None if keras2.active() else keras3_problem(notes, call.get("imports", [])),
+        "status": status, "stopped_at": stopped_at, "time_limit": float(call["time_limit"]), "notes": notes[:20],
+        "seconds": round(run_seconds, 2), "settled": [dict(stop, where=where) for stop, where in zip(monitor.settled, stops)],
+        "monitored": monitor.history[-20:], "snapshots": snapshots,
         "output_tail": _tail(output, offset), "figures": figures.images, "figures_dropped": figures.dropped,
         "torch_used": "torch" in sys.modules, **measured,
     }
+
+
+def _prediction_points(call: dict, planned: list) -> dict[int, list[dict]]:
+    """Statement index -> the prediction templates the student makes right after it."""
+    positions = {(cell["label"], statement.lineno): index for index, (cell, statement) in enumerate(planned)}
+    points: dict[int, list[dict]] = {}
+    for template in call.get("predictions", []):
+        at = template.get("at")
+        if at and (at["cell"], at["line"]) in positions:
+            points.setdefault(positions[(at["cell"], at["line"])], []).append(template)
+    return points
 
 
 def _where(plan: dict, index: int | None) -> str | None:
@@ -406,7 +466,7 @@ def _evaluate(function: Callable[[Any], Any], inputs: list[np.ndarray], kind: st
     problem = None
     for position, array in enumerate(inputs):
         try:
-            with _Alarm(EVALUATION_SECONDS):
+            with _alarm(EVALUATION_SECONDS):
                 value = function(_convert_input(array, kind, like))
         except TimeUp:
             return None, None, tr("did not answer within {seconds:g} s", seconds=EVALUATION_SECONDS)
@@ -446,8 +506,9 @@ def _describe(value: Any, kind: str) -> dict:
     return {"layers": [getattr(value, "__name__", "function")], "parameters": 0, "relu": None, "linear_layers": 0}
 
 
-def _measure(namespace: dict, frames: dict[str, dict], call: dict) -> dict:
-    """Find data, models and targets after the run, and evaluate them on a dense grid."""
+def _measure(namespace: dict, frames: dict[str, dict], call: dict, perturb: bool = True) -> dict:
+    """Find data, models and targets after the run, and evaluate them on a dense grid (and, with
+    `perturb`, whether their output moves with their parameters: grader/probes/parameters.py)."""
     scopes = _scopes(namespace, frames)
     roles = call.get("roles", {})
     data = _find_data(scopes)
@@ -461,11 +522,69 @@ def _measure(namespace: dict, frames: dict[str, dict], call: dict) -> dict:
                               "models": [], "targets": [], "interval": interval, "interval_from": interval_from}
     if interval is None or not interval[1] > interval[0]:
         return result
-    grid = np.linspace(interval[0], interval[1], GRID_POINTS)
+    x_test = data.get("x_test")
+    spanned = list(interval)
+    if x_test is not None and np.isfinite(x_test["values"]).all():  # the student claims the fit there too
+        spanned = [min(spanned[0], float(x_test["values"].min())), max(spanned[1], float(x_test["values"].max()))]
+    result["grid_interval"] = spanned
+    grid = np.linspace(spanned[0], spanned[1], GRID_POINTS)
     result["grid"] = grid
     template = x_train["shape"] if x_train else None
     like = x_train["value"] if x_train else None
-    models = []
+    for candidate in _candidates(scopes, roles, call)[:MAX_CANDIDATES]:
+        name, scope_name, value, kind = candidate["name"], candidate["scope"], candidate["value"], candidate["kind"]
+        function = (lambda x, v=value, k=kind: _call_model(v, k, x))
+        own = candidate.get("like")
+        inputs = _inputs(grid, _shape(own) if own is not None else template, kind)
+        predictions, position, problem = _evaluate(function, inputs, kind, own if own is not None else like)
+        entry = {"name": name, "scope": scope_name, "kind": kind, **_describe(value, kind), "problem": problem,
+                 "predicts": bool(candidate.get("predicts"))}
+        if predictions is not None:
+            entry["grid"] = predictions
+            entry.update(_on_student_x(function, inputs[position], kind, data, with_like=True))
+            if perturb:
+                entry["perturbed"] = _perturbation(candidate, function, inputs[position], own if own is not None
+                                                   else like, data, predictions, int(call.get("seed", 0)))
+        result["models"].append(entry)
+    result["targets"] = _targets(scopes, roles, call.get("expressions", []), grid, template, like, data)
+    return result
+
+
+def _perturbation(candidate: dict, function: Callable[[Any], Any], layout: np.ndarray, like: Any, data: dict,
+                  before: np.ndarray, seed: int) -> dict:
+    """How many parameter arrays the model holds, and how far its grid predictions move when they
+    are perturbed (relative to their range; None: not measurable)."""
+    arrays = [d["values"] for d in data.values()]
+    found = parameters(candidate.get("roots", [candidate["value"]]), arrays)
+
+    def predict() -> np.ndarray | None:
+        values, _, _ = _evaluate(function, [layout], candidate["kind"], like)
+        return values
+
+    change = sensitivity(predict, found, before, seed)
+    return {"arrays": len(found), "change": None if change is None else float(min(change, 1e6))}
+
+
+def _shape(value: Any) -> list[int] | None:
+    try:
+        return [int(d) for d in np.shape(value)]
+    except Exception:  # a hostile or shapeless object: no layout to copy
+        return None
+
+
+def _candidates(scopes: list[tuple[str, dict]], roles: dict, call: dict) -> list[dict]:
+    """The models to measure: first what the student predicts with (prediction templates), then
+    objects found by type and functions with the model role."""
+    found = []
+    for template in call.get("predictions", []) + call.get("templates", []):
+        bound = _bind_template(template, scopes)
+        if bound is not None:
+            found.append({"name": template["text"], "scope": bound[0], "value": bound[1], "kind": "call",
+                          "like": bound[2], "predicts": template in call.get("predictions", []),
+                          "roots": [bound[3][name] for name in template["names"] if name in bound[3]]})
+    if call.get("only_predictions"):
+        return found
+    objects = []
     for scope_name, scope in scopes:
         for name, value in _members(scope):
             try:
@@ -473,22 +592,10 @@ def _measure(namespace: dict, frames: dict[str, dict], call: dict) -> dict:
             except Exception:  # an object whose type checks raise is no model we can use
                 kind = None
             if kind:
-                models.append((name[:80], scope_name, value, kind))
-    for template_call in call.get("templates", []):
-        bound = _bind_template(template_call, scopes)
-        if bound is not None:
-            models.append((template_call["text"], bound[0], bound[1], "call"))
-    for name, scope_name, value, kind in _outermost(models)[:MAX_CANDIDATES]:
-        function = (lambda x, v=value, k=kind: _call_model(v, k, x))
-        inputs = _inputs(grid, template, kind)
-        predictions, position, problem = _evaluate(function, inputs, kind, like)
-        entry = {"name": name, "scope": scope_name, "kind": kind, **_describe(value, kind), "problem": problem}
-        if predictions is not None:
-            entry["grid"] = predictions
-            entry.update(_on_student_x(function, inputs[position], kind, data, with_like=True))
-        result["models"].append(entry)
-    result["targets"] = _targets(scopes, roles, call.get("expressions", []), grid, template, like, data)
-    return result
+                objects.append((name[:80], scope_name, value, kind))
+    found += [{"name": name, "scope": scope_name, "value": value, "kind": kind}
+              for name, scope_name, value, kind in _outermost(objects)]
+    return found
 
 
 def _reshaped(values: np.ndarray, shape: tuple) -> np.ndarray:
@@ -511,22 +618,27 @@ def _on_student_x(function: Callable[[Any], Any], layout: np.ndarray, kind: str,
     return found
 
 
-def _bind_template(template: dict, scopes: list[tuple[str, dict]]) -> tuple[str, Callable] | None:
-    """A call such as `forward(x, W1, b1, W2, b2)` as a function of x, in the scope holding its names."""
+def _bind_template(template: dict, scopes: list[tuple[str, dict]]) -> tuple[str, Callable, Any, dict] | None:
+    """A prediction template (statements that compute `output` from the student's x variable) as a
+    function of x, in the scope that holds its names: (scope name, function, the student's x, the
+    names it reads)."""
+    try:
+        code = compile(template["code"], "<dlgrade prediction>", "exec")
+    except SyntaxError:
+        return None
     for scope_name, scope in scopes:
-        function = scope.get(template["function"])
-        if not _is_student_function(function):
-            continue
-        names = {n for n in template["names"] if n != template["x"]}
-        if not names <= set(scope) | set(scopes[0][1]):
+        if template.get("scope") not in (None, scope_name):
             continue
         context = dict(scopes[0][1], **scope)
-        code = compile(template["text"], "<dlgrade call template>", "eval")
+        if template["x"] not in context or any(n not in context and not hasattr(builtins, n) for n in template["names"]):
+            continue
 
         def predict(x: Any, code: types.CodeType = code, context: dict = context) -> Any:
-            return eval(code, dict(context, **{template["x"]: x}))  # noqa: S307 (the student's own call, in the child)
+            names = dict(context, **{template["x"]: x})
+            exec(code, names)  # noqa: S102 (the student's own statements, in the child)
+            return names[template["output"]]
 
-        return scope_name, predict
+        return scope_name, predict, context[template["x"]], context
     return None
 
 
@@ -580,7 +692,7 @@ def extract_documents(namespace: dict, job: dict, call: dict) -> dict:
     for name, content in call["documents"].items():
         data = np.asarray(content, dtype=np.uint8).tobytes()
         try:
-            with _Alarm(20.0):
+            with _alarm(20.0):
                 texts[name] = (_pdf_text(data) if name.lower().endswith(".pdf") else _docx_text(data))[:100_000]
         except TimeUp:
             problems[name] = _("reading it took longer than 20 s")

@@ -61,13 +61,15 @@ def statements(plan: dict) -> list[tuple[dict, ast.stmt]]:
 
 
 def load(plan: dict, before_statement: Callable[[int], None],
-         interrupt: type[BaseException] | tuple = (), notes: list[str] | None = None) -> tuple[dict, list[str]]:
+         interrupt: type[BaseException] | tuple = (), notes: list[str] | None = None,
+         stopped: type[BaseException] | tuple = (), on_stop: Callable[[], None] | None = None) -> tuple[dict, list[str]]:
     """Execute the plan into a fresh module namespace; returns it and notes on what failed.
 
     `before_statement(k)` is called before the k-th statement so the parent can tell which
     statement hung or crashed; statements listed in `plan["skip"]` are not executed. Exceptions
-    of type `interrupt` (a time cap) stop the load instead of costing one statement; `notes`
-    collects as it goes, so they survive such a stop. With `plan["main"]` the code runs as a
+    of type `interrupt` (a time cap) stop the load instead of costing one statement; those of type
+    `stopped` (Part 4's training stopped once the fit settled) end their statement by the grader's
+    choice, call `on_stop` and the load goes on; `notes` collects as it goes, so they survive a stop. With `plan["main"]` the code runs as a
     script does (`__name__ == "__main__"`), for Part 4.
     """
     module = types.ModuleType("__main__" if plan.get("main") else SUBMISSION_MODULE)
@@ -90,6 +92,9 @@ def load(plan: dict, before_statement: Callable[[int], None],
             exec(code, namespace)
         except interrupt:
             raise
+        except stopped:
+            if on_stop is not None:
+                on_stop()
         except ImportError as error:
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 _bind_missing(stmt, namespace)

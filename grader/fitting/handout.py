@@ -1,0 +1,72 @@
+"""The course's own handout text, recognised by a shipped fingerprint, so it never counts as a report.
+
+The fingerprint (grader/data/handout.json, made by reference/make_handout_fingerprint.py) holds
+hashes of the handout's normalised lines and of their character shingles, not the text. A line
+of a hand-in is the handout's when its normalised form is one of those lines, or when nearly all
+of its shingles are (a line lightly edited, or two handout lines joined). Short lines ("## 要求:",
+"## Data") are common words too: they are dropped only inside a run of handout lines that holds a
+long one, so a student's own "## 数据集" heading above their own text still counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+
+SHINGLE = 5  # characters of a normalised line per shingle
+LONG = 8  # normalised characters from which a line is recognised on its own
+SHINGLE_SHARE = 0.8  # share of a line's shingles that makes it the handout's
+
+
+def normalise(line: str) -> str:
+    """Letters and digits only, case-folded and NFKC-normalised: markdown, spacing and punctuation
+    (full-width or not) do not tell two copies of the handout apart."""
+    text = unicodedata.normalize("NFKC", line).casefold()
+    return "".join(ch for ch in text if unicodedata.category(ch)[0] in "LN")
+
+
+def digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def shingles(normalised: str) -> list[str]:
+    return [normalised[i:i + SHINGLE] for i in range(len(normalised) - SHINGLE + 1)]
+
+
+@lru_cache(maxsize=1)
+def _fingerprint() -> tuple[frozenset[str], frozenset[str]]:
+    data = json.loads(resources.files("grader.data").joinpath("handout.json").read_text(encoding="utf-8"))
+    return frozenset(data["lines"]), frozenset(data["shingles"])
+
+
+def is_handout(line: str) -> bool:
+    """Whether one line is the handout's (see the module docstring)."""
+    text = normalise(line)
+    if not text:
+        return False
+    lines, known = _fingerprint()
+    if digest(text) in lines:
+        return True
+    pieces = shingles(text)
+    return len(text) >= LONG + SHINGLE and sum(digest(p) in known for p in pieces) >= SHINGLE_SHARE * len(pieces)
+
+
+def strip(text: str) -> tuple[str, int]:
+    """`text` without its handout lines, and how many non-empty lines were dropped."""
+    lines = text.splitlines()
+    handout = [is_handout(line) for line in lines]
+    drop = [False] * len(lines)
+    run: list[int] = []
+    for index in [i for i, line in enumerate(lines) if normalise(line)] + [None]:
+        if index is not None and handout[index]:
+            run.append(index)
+            continue
+        if any(len(normalise(lines[i])) >= LONG for i in run):  # a run of handout lines holding a long one
+            for i in run:
+                drop[i] = True
+        run = []
+    kept = [line for line, dropped in zip(lines, drop) if not dropped]
+    return "\n".join(kept), sum(drop)
