@@ -50,9 +50,9 @@ _CODE_LINE = re.compile(r"^\s*(from \S+ import|import \w|def \w+\(|class \w+|ret
 SHORT_LINE = 16  # non-space characters up to which a line reads as a title ("4 拟合效果")
 _RESULT_SHOWN = re.compile(
     r"!\[|<img|(误差|损失|loss|mse|rmse|r²|r\^?2|决定系数|准确率|accuracy)\W{0,3}(约|为|是|达到|降到|降至|=|:|：)?\s*"
-    r"[-+]?\d|(拟合|效果|结果|曲线|预测).{0,8}(好|不错|准确|理想|一般|较差|差|重合|吻合|接近|贴合|一致)|"
+    r"[-+]?\d|(loss|mse|rmse|error|r²|r2|accuracy)( (is|was|of|reaches|reached|about|around|below|under|only))+\s*[-+≈~]?\s*\d|(拟合|效果|结果|曲线|预测).{0,8}(好|不错|准确|理想|一般|较差|差|重合|吻合|接近|贴合|一致)|"
     r"(基本|几乎|完全)(重合|一致|吻合)|收敛|fits? (the \w+ )?(well|closely|poorly|accurately)|close(ly)? (to|match)|"
-    r"converge|match(es)? (the|well)|almost (identical|overlap)|see (the )?figure|如图|见图", re.I)
+    r"converge|match(es)? (the|well)|almost (identical|overlap)|on top of|see (the )?figure|如图|见图", re.I)
 _PROOF = re.compile(r"(?<!实验)证明|proof|theorem|定理|逼近理论", re.I)  # the chapter's other exercise, not this report
 _PROOF_OPENING = re.compile(r"^\W*((要|我们(来)?|下面)?证明|proof\b|theorem\b)", re.I)
 _RULE_LINE = re.compile(r"^\W*(请|please\b|you (should|must|need|are (asked|required)))|\d+\s*(分|points?|pts)\b|\(\s*\d+\s*分|（\s*\d+\s*分|bonus|加分|额外|提交|submit|deadline|截止|"
