@@ -6,9 +6,9 @@ of the same class (the `results.json` of `dlgrade batch`), and prints, per check
 hand-ins agree:
 
 - fit: the TA's verdict of the hand-in is its best piece's (dlgrade grades the best unit).
-  WORKS and FAILS are clear; PARTIAL, UNSTABLE and MOSTLY are not, and agree with a pass, a
-  partial credit or a `needs_human` flag alike. A clear verdict flagged `needs_human` is counted
-  apart (neither agreeing nor disagreeing).
+  A plain "fit WORKS (...)" or "fit FAILS (...)" is clear; a qualified one ("WORKS but unstable",
+  "WORKS in range", "MOSTLY WORKS", PARTIAL, UNSTABLE) is not, and is not counted. A clear verdict
+  flagged `needs_human` is counted apart (neither agreeing nor disagreeing).
 - report: the number of sections found equals the TA's "Rep n/4" exactly.
 - test_set: T yes / NO (a "partial" T is not clear and is left out).
 - relu: ReLU yes (a Leaky ReLU counts as a ReLU variant).
@@ -48,7 +48,7 @@ def _piece(text: str) -> tuple[str | None, bool | None, bool | None, int | None]
     fit = _FIT.match(text)
     word = fit.group(1) if fit else None
     verdict = {"WORKS": "pass", "FAILS": "fail"}.get(word, "unclear" if word else None)
-    if verdict == "pass" and re.match(r"fit WORKS but unstable", text):
+    if verdict and fit and not text[fit.end():].startswith(" ("):  # "WORKS but unstable", "WORKS in range"...
         verdict = "unclear"
     test = re.search(r"\bT:? (yes|NO|partial)", text)
     relu = re.search(r"\bReLU:? ?(yes|no|Leaky)", text, re.I)

@@ -27,7 +27,7 @@ from grader.fitting import writeup
 from grader.fitting.measures import Pairing, against_target, best_pairing
 from grader.probes.parameters import MOVES
 from grader.fitting.units import FittingUnit, find_units
-from grader.i18n import N_, _, listing, tr
+from grader.i18n import N_, _, listing, ntr, tr
 from grader.sandbox.jobs import CallOutcome, Job, JobOutcome, Limits
 from grader.targets import Located, Target
 
@@ -256,10 +256,11 @@ class FunctionFitting(Family):
             how += tr("; it was run again under Keras 2 (tf_keras) because it failed under Keras 3: {problem}",
                       problem=data["keras2"][:200])
         for stop in data.get("settled", []):
-            how += tr("; training was stopped early at {seconds:g} s ({where}): the fit had stayed at R² >= {bar:g} "
-                      "for {checks} checks in a row (last {r2:.4f}), and the statements after it ran",
-                      seconds=stop["seconds"], where=stop["where"], bar=self.settings["settle_r2"],
-                      checks=stop["checks"], r2=stop["r2"])
+            how += ntr("; training was stopped early at {seconds:g} s ({where}): the fit passed, at R² >= {bar:g}, "
+                       "{count} check in a row (last {r2:.4f}), and the statements after it ran",
+                       "; training was stopped early at {seconds:g} s ({where}): the fit passed, at R² >= {bar:g}, "
+                       "{count} checks in a row (last {r2:.4f}), and the statements after it ran", stop["checks"],
+                       seconds=stop["seconds"], where=stop["where"], bar=self.settings["settle_r2"], r2=stop["r2"])
         found = [m["name"] for m in data.get("models", [])]
         summary = tr("{display} {how} (seed {seed}); models found: {models}", display=unit.display, how=how,
                      seed=self.seed, models=", ".join(found) or _("none"))
@@ -352,7 +353,7 @@ class FunctionFitting(Family):
             against = grid
         else:
             against = tr("the student's {against}", against=_(pairing.against))
-        truth = tr("`{name}`", name=target["name"]) if target else tr("the student's own y")
+        truth = f"`{target['name']}`" if target else _("the student's own y")
         line = "" if pairing.line_r2 is None else tr("; a straight line reaches R² {line_r2:.3f}", line_r2=pairing.line_r2)
         summary = tr("`{name}` against {truth} on {against}: R² {r2:.4f}, max error {max_error:.3g}{line}",
                      name=model["name"], truth=truth, against=against, r2=pairing.r2, max_error=pairing.max_error,

@@ -4,8 +4,8 @@ The fingerprint (grader/data/handout.json, made by reference/make_handout_finger
 hashes of the handout's normalised lines and of their character shingles, not the text. A line
 of a hand-in is the handout's when its normalised form is one of those lines, or when nearly all
 of its shingles are (a line lightly edited, or two handout lines joined). Short lines ("## 要求:",
-"## Data") are common words too: they are dropped only inside a run of handout lines that holds a
-long one, so a student's own "## 数据集" heading above their own text still counts.
+"## 数据集") are common words too: they are dropped only above more handout text, so a student's
+own "## 数据集" heading above their own text still counts.
 """
 
 from __future__ import annotations
@@ -55,18 +55,19 @@ def is_handout(line: str) -> bool:
 
 
 def strip(text: str) -> tuple[str, int]:
-    """`text` without its handout lines, and how many non-empty lines were dropped."""
+    """`text` without its handout lines, and how many non-empty lines were dropped. A short handout
+    line goes only when the next line is the handout's too (a handout heading over handout text)."""
     lines = text.splitlines()
-    handout = [is_handout(line) for line in lines]
-    drop = [False] * len(lines)
-    run: list[int] = []
-    for index in [i for i, line in enumerate(lines) if normalise(line)] + [None]:
-        if index is not None and handout[index]:
-            run.append(index)
+    filled = [i for i, line in enumerate(lines) if normalise(line)]
+    handout = {i for i in filled if is_handout(lines[i])}
+    drop = set()
+    for position, index in enumerate(filled):
+        if index not in handout:
             continue
-        if any(len(normalise(lines[i])) >= LONG for i in run):  # a run of handout lines holding a long one
-            for i in run:
-                drop[i] = True
-        run = []
-    kept = [line for line, dropped in zip(lines, drop) if not dropped]
-    return "\n".join(kept), sum(drop)
+        following = filled[position + 1] if position + 1 < len(filled) else None
+        previous = filled[position - 1] if position else None
+        if len(normalise(lines[index])) >= LONG or following in handout or \
+                following is None and previous in handout:
+            drop.add(index)
+    kept = [line for i, line in enumerate(lines) if i not in drop]
+    return "\n".join(kept), len(drop)

@@ -44,7 +44,8 @@ _MNIST_NAMES = re.compile(r"\bmyModel\b|\btrain_one_step\b")
 _FIT_NAMES = {"myModel", "Relu", "Matmul"}
 # y computed from x by a formula: what tells a fit from the homework's own gradient checks
 _TARGET_MATH = re.compile(r"\b(sin|cos|exp|tan|sqrt|log)\s*\(|\b[a-wyz_]*x\w*\s*\*\*\s*[2-9]|\.pow\(|\bx\s*\*\s*x\b")
-_NAME_HINT = re.compile(r"fit|拟合|func|relu|approx|regress|chap(ter)?_?4|part_?4|ex(ercise)?_?2|作业二|函数", re.I)
+_NAME_HINT = re.compile(r"fit|拟合|逼近|func|relu|approx|regress|curve|universal|chap(ter)?_?4|part_?4|"
+                        r"ex(ercise)?_?2|作业二|函数", re.I)
 _TARGET_NAME = re.compile(r"^(f|g|h|fun|func|function|target|true_?f(unc(tion)?)?|ground_?truth|real_?f(unc)?|"
                           r"y_?func(tion)?|f_?\d+|fun_?\d+|func_?\d+|target_?func(tion)?|original_?func(tion)?|"
                           r"my_?func(tion)?|objective|f_?true|func_?to_?fit|fx)$", re.I)
