@@ -61,8 +61,19 @@ def similarity_csv(rows: list[PairScore]) -> str:
     return out.getvalue()
 
 
+def _reviewed(decision: dict) -> str:
+    """A reviewer's decision as the student reads it."""
+    if decision.get("comment"):
+        return tr("reviewed by {by}: {comment}", by=decision["by"], comment=decision["comment"])
+    return tr("reviewed by {by}", by=decision["by"])
+
+
 def _check_output(check: dict) -> str:
-    return check["message"] + ("\n" + tr("hint: {hint}", hint=check["hint"]) if check.get("hint") else "")
+    text = check["message"] + ("\n" + tr("hint: {hint}", hint=check["hint"]) if check.get("hint") else "")
+    if "override" in check:
+        text += "\n" + _reviewed(check["override"]) + " " + tr("(automated score {score:g})",
+                                                                score=float(check["auto_score"]))
+    return text
 
 
 def gradescope(result: dict, visibility: str = "visible") -> dict:
@@ -70,6 +81,8 @@ def gradescope(result: dict, visibility: str = "visible") -> dict:
     notes = [tr("could not load: {note}", note=note) for note in result.get("notes", [])]
     notes += [tr("grader error (not the student's fault): {error}", error=error)
               for error in result.get("internal_errors", [])]
+    notes += [tr("total adjusted by {points:+g}: {reviewed}", points=float(a["score"]), reviewed=_reviewed(a))
+              for a in result.get("adjustments", [])]
     return {
         "score": float(result.get("score", 0)),
         "execution_time": round(float(result.get("duration_s", 0))),

@@ -129,7 +129,7 @@ def review(args: argparse.Namespace) -> int:
             return EXIT_OK
     from grader.review.server import serve
 
-    return serve(args.reports, config, args.port, not args.no_browser)
+    return serve(args.reports, config, args.port, not args.no_browser, args.by or "")
 
 
 def _import(args: argparse.Namespace, gradebook, config) -> int:
