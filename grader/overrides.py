@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -182,6 +183,8 @@ def validate(request: Request, results: dict[str, dict], inputs: dict[str, dict[
     if request.kind not in KINDS:
         raise OverrideError(tr("unknown kind {kind!r}; expected one of: {kinds}", kind=request.kind,
                                kinds=", ".join(KINDS)))
+    if request.score is not None and not math.isfinite(request.score):
+        raise OverrideError(tr("a score must be a finite number; got {score!r}", score=request.score))
     if request.name not in results:
         raise OverrideError(tr("unknown hand-in {name!r}: the gradebook holds {count} hand-ins ({some})",
                                name=request.name, count=len(results), some=", ".join(sorted(results)[:5])))
@@ -211,8 +214,6 @@ def validate(request: Request, results: dict[str, dict], inputs: dict[str, dict[
         if request.score is not None:
             raise OverrideError(tr("a pair decision records no score: adjust either hand-in's total instead"))
         fingerprint = fingerprint or pair_fingerprint(*(inputs[n] for n in sorted((request.name, request.subject))))
-    if request.score is not None and request.score != request.score:  # NaN
-        raise OverrideError(tr("score must be a number; got {score!r}", score=request.score))
     name, subject = sorted((request.name, request.subject)) if request.kind == "pair" else (request.name, request.subject)
     return Decision(0, request.kind, name, subject, None if request.undo else request.score,
                     request.undo, request.comment, request.note, request.by,
