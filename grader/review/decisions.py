@@ -1,7 +1,7 @@
 """Recording review decisions: checked first, appended in one transaction, then the reports rendered
 again; and the decisions as a CSV file a team can edit in a spreadsheet and import back.
 
-A file lock around each record-and-render keeps two reviewers (two browsers, or a browser and the
+A lock on the reports folder around each record-and-render keeps two reviewers (two browsers, or a browser and the
 command line) from overwriting each other's rendered reports with an older view: the gradebook
 keeps every decision either way.
 """
@@ -12,6 +12,7 @@ import csv
 import fcntl
 import getpass
 import io
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +28,6 @@ from grader.report.exports import _cell
 from grader.review.queue import stamp
 
 COLUMNS = ("kind", "submission", "check", "other", "score", "undo", "comment", "note", "by", "at", "fingerprint")
-LOCK_FILE = ".review.lock"
 
 
 def reviewer(name: str | None = None) -> str:
@@ -42,12 +42,13 @@ def reviewer(name: str | None = None) -> str:
 
 @contextmanager
 def _locked(out: Path) -> Iterator[None]:
-    with open(out / LOCK_FILE, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    """Hold the reports folder itself (flock on its descriptor: no lock file is left behind)."""
+    descriptor = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
 
 
 def record(gradebook: Gradebook, out: Path, requests: list[overrides.Request], config: Config) -> list[Decision]:
