@@ -71,7 +71,7 @@ def create_app(reports: Path, config: Config, token: str, reviewer: str, port: i
             response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/")
         response.headers["Content-Security-Policy"] = CSP + "; frame-ancestors 'none'"
         response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Referrer-Policy"] = "same-origin"  # "no-referrer" would send "Origin: null" on a POST
         response.headers["Cache-Control"] = "no-store"
         return response
 
