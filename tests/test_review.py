@@ -279,3 +279,33 @@ def test_two_concurrent_saves_are_both_kept(app, graded):
     check = next(c for c in json.loads((graded[1] / "ben" / "results.json").read_text())["checks"]
                  if c["id"] == "sigmoid.matches_tf")
     assert check["override"]["by"] == kept[-1].by  # the report shows the later one, rendered after both
+
+
+def test_a_flagged_pair_is_queued_shown_side_by_side_and_decided(grader, tmp_path, capsys):
+    import random
+
+    from grader.batch import BatchSettings
+    from grader.sandbox.jobs import Limits
+    from grader.similarity import SimilaritySettings
+    from tests.conftest import FAST
+    from tests.similarity_variants import disguise, write_student
+    from tests.test_similarity import TEXTBOOK
+
+    root, out = tmp_path / "class", tmp_path / "out"
+    disguise(write_student(root / "ana", {t: 2 for t in TEXTBOOK}), root / "mallory", random.Random(2))
+    write_student(root / "bob", {t: 1 for t in TEXTBOOK})
+    settings = BatchSettings(targets=tuple(sorted(FAST)), limits=Limits(call_timeout=5.0, load_timeout=6.0))
+    *_, book = batch(grader, root, out, settings, similarity=SimilaritySettings())
+    book.close()
+    pairs = [i for i in queue(capsys, out) if i["kind"] == "pair"]
+    assert [(p["pair"], p["status"]) for p in pairs] == [(["ana", "mallory"], "open")]
+    client = signed_in(create_app(out, load_config(None), TOKEN, "ta"))
+    page = client.get("/item?k=pair&n=ana&s=mallory")
+    assert page.status_code == 200 and 'class="line shared"' in page.text
+    before = totals(out, "mallory")
+    answer = client.post("/decide", data={"token": TOKEN, "k": "pair", "n": "ana", "s": "mallory", "adjust": "mallory",
+                                          "points": "-3", "comment": "copied Part 1", "then": "stay"},
+                         headers={"Origin": "http://localhost"})
+    assert answer.status_code == 303
+    assert totals(out, "mallory") == tuple(t - 3 for t in before)
+    assert [p["status"] for p in queue(capsys, out) if p["kind"] == "pair"] == ["done"]
