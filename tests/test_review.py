@@ -309,3 +309,56 @@ def test_a_flagged_pair_is_queued_shown_side_by_side_and_decided(grader, tmp_pat
     assert answer.status_code == 303
     assert totals(out, "mallory") == tuple(t - 3 for t in before)
     assert [p["status"] for p in queue(capsys, out) if p["kind"] == "pair"] == ["done"]
+
+
+def test_an_override_reaches_the_canvas_and_moodle_files(tmp_path):
+    from tests.helpers import CORRECT_PART1, IMPORTS
+    from tests.test_roster import ROSTER, _rows
+
+    (tmp_path / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    for user in ("ana", "bob"):
+        write_notebook(tmp_path / "class" / f"hw1-{user}" / "hw.ipynb", [IMPORTS, CORRECT_PART1["sigmoid"]])
+    out = tmp_path / "out"
+    assert main(["batch", str(tmp_path / "class"), "--out", str(out), "--target", "sigmoid", "--roster",
+                 str(tmp_path / "roster.csv"), "--roster-key", "github", "--folder-prefix", "hw1-", "--export",
+                 "canvas", "--export", "moodle", "--no-similarity"]) == 0
+    assert [r["dlgrade"] for r in _rows((out / "canvas.csv").read_text())][:2] == ["10", "10"]
+    assert main(["override", str(out), "hw1-bob", "sigmoid.matches_tf", "1", "--comment", "hard-coded", "--by",
+                 "ta"]) == 0
+    assert [r["dlgrade"] for r in _rows((out / "canvas.csv").read_text())][:2] == ["10", "6"]
+    moodle = {r["Email address"]: r["dlgrade"] for r in _rows((out / "moodle.csv").read_text())}
+    assert moodle["bob@x.edu"] == "6" and moodle["ana@x.edu"] == "10"
+
+
+def test_the_grading_pipeline_does_not_import_the_review_package():
+    import subprocess
+    import sys
+
+    code = ("import sys, grader.batch, grader.pipeline, grader.report.write, grader.report.reviewed\n"
+            "print(sorted(m for m in sys.modules if m.startswith('grader.review') or m == 'flask'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_dlgrade_review_serves_on_127_0_0_1_behind_its_token(graded):
+    import re
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    server = subprocess.Popen([sys.executable, "-m", "grader", "review", str(graded[1]), "--no-browser"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        url = re.search(r"(http://127\.0\.0\.1:(\d+))/\?token=(\S+)", line)
+        assert url, line + server.stderr.read()
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url.group(1) + "/", timeout=30)
+        assert refused.value.code == 403
+        with urllib.request.urlopen(url.group(0), timeout=30) as answer:
+            assert answer.status == 200 and b'id="progress"' in answer.read()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
