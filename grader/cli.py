@@ -330,8 +330,8 @@ def _report(args: argparse.Namespace) -> int:
     similarity = None
     if len(documents) > 1 and not args.no_similarity:
         similarity = SimilaritySettings.from_config(config.similarity)
-    gradebook = args.gradebook or next((p for p in (args.out / "gradebook.sqlite", args.results.parent / "gradebook.sqlite")
-                                        if p.is_file()), None)
+    beside = (args.out / "gradebook.sqlite", args.results.parent / "gradebook.sqlite")
+    gradebook = args.gradebook or next((p for p in beside if p.is_file()), None)
     if gradebook is not None:
         documents = _reviewed(documents, gradebook)
         if documents is None:

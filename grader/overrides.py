@@ -65,7 +65,8 @@ def _report_files(handin: Path, max_bytes: int) -> list[bytes]:
     return parts
 
 
-def fingerprints(handin: Path, result: dict, content_hash: str, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> dict[str, str]:
+def fingerprints(handin: Path, result: dict, content_hash: str,
+                 max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> dict[str, str]:
     """Check id -> fingerprint of what it read (its target's graded code; the report too for the report
     check), and the hand-in's own (`HANDIN` -> its content hash) for hand-in and pair decisions."""
     found = {HANDIN: content_hash}
@@ -97,7 +98,7 @@ def is_stale(decision: Decision, inputs: dict[str, str], other_inputs: dict[str,
     """Whether the work a decision was made on has changed since (the latest grade read other inputs)."""
     if decision.kind == "pair":
         return decision.fingerprint != pair_fingerprint(inputs, other_inputs or {})
-    return decision.fingerprint != inputs.get(decision.subject if decision.kind == "check" else HANDIN)
+    return decision.fingerprint != inputs.get(decision.subject if decision.kind == "check" else HANDIN, "")
 
 
 def upper_bound(check: dict, config: Config) -> float:
@@ -214,7 +215,9 @@ def validate(request: Request, results: dict[str, dict], inputs: dict[str, dict[
         if request.score is not None:
             raise OverrideError(tr("a pair decision records no score: adjust either hand-in's total instead"))
         fingerprint = fingerprint or pair_fingerprint(*(inputs[n] for n in sorted((request.name, request.subject))))
-    name, subject = sorted((request.name, request.subject)) if request.kind == "pair" else (request.name, request.subject)
+    name, subject = request.name, request.subject
+    if request.kind == "pair":
+        name, subject = sorted((name, subject))
     return Decision(0, request.kind, name, subject, None if request.undo else request.score,
                     request.undo, request.comment, request.note, request.by,
                     now if request.at is None else request.at, fingerprint)

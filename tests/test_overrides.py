@@ -106,7 +106,8 @@ def test_unknown_hand_in_and_an_adjustment_without_a_reason_are_refused():
     document = result()
     known, inputs = {"ana": document}, {"ana": inputs_of(document)}
     with pytest.raises(overrides.OverrideError, match="unknown hand-in 'bob'"):
-        overrides.validate(overrides.Request("check", "bob", "softmax.matches_tf", 1, by="ta"), known, inputs, CONFIG, 0)
+        overrides.validate(overrides.Request("check", "bob", "softmax.matches_tf", 1, by="ta"), known, inputs,
+                           CONFIG, 0)
     with pytest.raises(overrides.OverrideError, match="needs a reason"):
         overrides.validate(overrides.Request("handin", "ana", "", -1, by="ta"), known, inputs, CONFIG, 0)
 

@@ -15,7 +15,7 @@ from grader.similarity import PairScore
 _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def _cell(value: object) -> object:
+def spreadsheet_cell(value: object) -> object:
     """Keep a spreadsheet from running a student's text as a formula (CSV injection)."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
@@ -39,15 +39,16 @@ def grades_csv(results: list[dict], roster_columns: list[str] = (), students: di
         failed = bool(failed_checks(result))
         problems = len(result.get("notes", [])) + len(result.get("internal_errors", []))
         student = students.get(str(result.get("submission", "")), {})
-        writer.writerow([*(_cell(student.get(c, "")) for c in roster_columns), _cell(str(result.get("submission", ""))),
+        writer.writerow([*(spreadsheet_cell(student.get(c, "")) for c in roster_columns),
+                         spreadsheet_cell(str(result.get("submission", ""))),
                          *[f"{totals[t][0]:g}" if t in totals else "" for t in targets],
                          f"{float(result.get('score', 0)):g}", f"{float(result.get('max_score', 0)):g}",
                          "no" if failed or result.get("internal_errors") else "yes", problems,
                          " ".join(c["id"] for c in result.get("checks", []) if c.get("needs_human"))])
     maximum = max((float(r.get("max_score", 0)) for r in results), default=0.0)
     for student in absent:
-        writer.writerow([*(_cell(student.get(c, "")) for c in roster_columns), "", *["0"] * len(targets), "0",
-                         f"{maximum:g}", "no", "no hand-in", ""])
+        writer.writerow([*(spreadsheet_cell(student.get(c, "")) for c in roster_columns), "", *["0"] * len(targets),
+                         "0", f"{maximum:g}", "no", "no hand-in", ""])
     return out.getvalue()
 
 
@@ -57,7 +58,8 @@ def similarity_csv(rows: list[PairScore]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["a", "b", "target", "score", "flagged"])
     for row in rows:
-        writer.writerow([_cell(row.a), _cell(row.b), row.target, f"{row.score:.3f}", "yes" if row.flagged else "no"])
+        writer.writerow([spreadsheet_cell(row.a), spreadsheet_cell(row.b), row.target, f"{row.score:.3f}",
+                         "yes" if row.flagged else "no"])
     return out.getvalue()
 
 

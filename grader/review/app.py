@@ -35,7 +35,8 @@ FILTERS = ("kind", "target", "status")
 def _environment(language: str) -> jinja2.Environment:
     """The review templates, beside the report's (whose look they extend), speaking `language`."""
     environment = jinja2.Environment(
-        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(HERE / "templates"), jinja2.FileSystemLoader(html.TEMPLATES)]),
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(HERE / "templates"),
+                                    jinja2.FileSystemLoader(html.TEMPLATES)]),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"])
     environment.install_gettext_translations(i18n.catalog(language), newstyle=True)

@@ -24,7 +24,7 @@ from grader.config import Config
 from grader.gradebook import Decision, Gradebook
 from grader.i18n import tr
 from grader.report import reviewed
-from grader.report.exports import _cell
+from grader.report.exports import spreadsheet_cell
 from grader.review.queue import stamp
 
 COLUMNS = ("kind", "submission", "check", "other", "score", "undo", "comment", "note", "by", "at", "fingerprint")
@@ -79,15 +79,16 @@ def export_csv(decisions: list[Decision]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for d in decisions:
-        writer.writerow([d.kind, _cell(d.name), d.subject if d.kind == "check" else "",
-                         _cell(d.subject) if d.kind == "pair" else "", "" if d.score is None else f"{d.score:g}",
-                         "yes" if d.undo else "no", _cell(d.comment), _cell(d.note), _cell(d.by), stamp(d.at),
+        writer.writerow([d.kind, spreadsheet_cell(d.name), d.subject if d.kind == "check" else "",
+                         spreadsheet_cell(d.subject) if d.kind == "pair" else "",
+                         "" if d.score is None else f"{d.score:g}", "yes" if d.undo else "no",
+                         spreadsheet_cell(d.comment), spreadsheet_cell(d.note), spreadsheet_cell(d.by), stamp(d.at),
                          d.fingerprint])
     return out.getvalue()
 
 
 def _uncell(text: str) -> str:
-    """What `_cell` protected from the spreadsheet, back as it was."""
+    """What `spreadsheet_cell` protected from the spreadsheet, back as it was."""
     return text[1:] if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
@@ -122,7 +123,8 @@ def parse_csv(text: str, by: str) -> list[overrides.Request]:
     requests = []
     for number, row in enumerate(reader, start=2):
         if None in row or any(value is None for value in row.values()):
-            raise overrides.OverrideError(tr("row {row}: expected {count} cells", row=number, count=len(reader.fieldnames)))
+            raise overrides.OverrideError(tr("row {row}: expected {count} cells", row=number,
+                                             count=len(reader.fieldnames)))
         kind = row["kind"].strip()
         undo = row["undo"].strip().lower()
         if undo not in ("yes", "no", ""):
