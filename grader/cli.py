@@ -1,6 +1,7 @@
 """Command line. `dlgrade check [PATH...]` grades hand-ins and exits 0 (all passed), 1 (a check
 failed) or 2 (usage, configuration or internal error); `batch` grades a class, `report` renders
-stored results again, `init-ci` writes a CI workflow."""
+stored results again, `init-ci` writes a CI workflow; `override` and `review` record decisions made by
+hand (grader/review)."""
 
 from __future__ import annotations
 
