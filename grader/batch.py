@@ -221,7 +221,7 @@ def run_batch(root: Path, out: Path, settings: BatchSettings, workers: Callable[
             pool.close()
     results = reviewed.reviewed_results(gradebook, [h.name for h in everyone])
     present = [h.name for h in everyone if h.name in results]
-    reviewed.remember(gradebook, {n: folders[n] for n in present}, similarity, roster_settings)
+    reviewed.remember(gradebook, {n: folders[n] for n in present}, similarity, roster_settings, root)
     for name in present:  # not graded now but reviewed since, or its report missing (e.g. a new `out`)
         if name not in summary.names and ("auto_score" in results[name]
                                           or not (out / folders[name] / "report.html").exists()):

@@ -42,7 +42,7 @@ def _digest(parts: Iterable[bytes]) -> str:
     return digest.hexdigest()[:32]
 
 
-def _markdown(notebook: bytes) -> bytes:
+def notebook_markdown(notebook: bytes) -> bytes:
     """The markdown cells of a notebook (what the report check reads of it); the bytes if it is not JSON."""
     try:
         cells = json.loads(notebook).get("cells", [])
@@ -61,7 +61,7 @@ def _report_files(handin: Path, max_bytes: int) -> list[bytes]:
             data = read_source(path, max_bytes)
         except OSError as error:
             data = f"unreadable: {error}".encode()
-        parts += [path.relative_to(root).as_posix().encode(), _markdown(data) if path.suffix == ".ipynb" else data]
+        parts += [path.relative_to(root).as_posix().encode(), notebook_markdown(data) if path.suffix == ".ipynb" else data]
     return parts
 
 

@@ -362,3 +362,41 @@ def test_dlgrade_review_serves_on_127_0_0_1_behind_its_token(graded):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+REPORT = """# Function fitting report
+
+## Function definition
+We fit f(x) = sin(x) + 0.5 x on [-3, 3], a smooth non-linear function chosen to test the ReLU network.
+
+## Data collection
+We sampled 2000 points uniformly at random for training and 500 separate points for testing.
+
+## Model description
+A two-layer ReLU network with 64 hidden units, trained with Adam for 3000 epochs on the MSE loss.
+
+## Fitting result
+The test MSE is 0.0005 <script>document.body.dataset.pwned=1</script> and the model follows the target.
+"""
+
+
+def test_the_report_check_shows_the_report_and_goes_stale_when_only_the_report_changes(grader, tmp_path, capsys):
+    from grader.batch import BatchSettings
+    from grader.sandbox.jobs import Limits
+
+    root, out = tmp_path / "class", tmp_path / "out"
+    (root / "eve").mkdir(parents=True)
+    (root / "eve" / "report.md").write_text(REPORT, encoding="utf-8")
+    settings = BatchSettings(targets=("function_fitting",), limits=Limits(call_timeout=5.0, load_timeout=6.0))
+    *_, book = batch(grader, root, out, settings)
+    book.close()
+    for check, score in (("function_fitting.report", "4"), ("function_fitting.runs", "1")):
+        assert main(["override", str(out), "eve", check, score, "--by", "ta"]) == 0
+    page = signed_in(create_app(out, load_config(None), TOKEN, "ta")).get(
+        "/item?k=check&n=eve&s=function_fitting.report").text
+    assert "We sampled 2000 points" in page and "&lt;script&gt;document.body" in page and "<script>document" not in page
+    (root / "eve" / "report.md").write_text(REPORT.replace("2000", "3000"), encoding="utf-8")
+    *_, book = batch(grader, root, out, settings)
+    book.close()
+    status = {i["check"]: i["status"] for i in queue(capsys, out) if i.get("check")}
+    assert (status["function_fitting.report"], status["function_fitting.runs"]) == ("stale", "done")

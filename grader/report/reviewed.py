@@ -20,10 +20,11 @@ RENDERING = "rendering"  # the meta key
 
 
 def remember(gradebook: Gradebook, folders: dict[str, str], similarity: SimilaritySettings | None,
-             roster: dict | None) -> None:
-    """Store how the class was rendered: `roster` holds Roster.read's arguments and RosterOptions' flags."""
+             roster: dict | None, root: Path | None = None) -> None:
+    """Store how the class was rendered: `roster` holds Roster.read's arguments and RosterOptions' flags;
+    `root` is the class folder (the review app shows the Part 4 report from it)."""
     gradebook.set_meta(RENDERING, {"folders": folders, "similarity": asdict(similarity) if similarity else None,
-                                   "roster": roster})
+                                   "roster": roster, "root": str(root.resolve()) if root else None})
 
 
 def roster_meta(path: Path, key: str, prefix: str, zero_missing: bool, exports: tuple[str, ...],
