@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import threading
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -235,8 +237,6 @@ def test_every_page_reached_from_the_queue_answers(app):
         answer = client.get(path)
         assert answer.status_code == 200, path
         if "text/html" in answer.content_type:
-            import re
-
             todo += [href.replace("&amp;", "&") for href in re.findall(r'href="(/[^"]*)"', answer.text)]
     assert any(p.startswith("/item?k=handin&n=cleo") for p in seen) and any(p.startswith("/handin") for p in seen)
 
@@ -400,3 +400,27 @@ def test_the_report_check_shows_the_report_and_goes_stale_when_only_the_report_c
     book.close()
     status = {i["check"]: i["status"] for i in queue(capsys, out) if i.get("check")}
     assert (status["function_fitting.report"], status["function_fitting.runs"]) == ("stale", "done")
+
+
+def test_a_save_over_another_reviewers_says_so_and_keeps_both(app, graded):
+    first, second = signed_in(app), signed_in(app)
+    origin = {"Origin": "http://localhost"}
+    seen = re.search(r'name="seen" value="(\d+)"', first.get("/item?k=check&n=ben&s=sigmoid.matches_tf").text)[1]
+    assert second.post("/decide", data=form(by="tb", score="2", seen=seen), headers=origin).status_code == 303
+    answer = first.post("/decide", data=form(by="ta", score="1", seen=seen), headers=origin, follow_redirects=True)
+    assert 'id="conflict"' in answer.text and [(d.by, d.score) for d in decisions(graded)] == [("tb", 2), ("ta", 1)]
+    alone = first.post("/decide", data=form(score="3", seen=str(decisions(graded)[-1].id)), headers=origin,
+                       follow_redirects=True)
+    assert 'id="saved"' in alone.text and 'id="conflict"' not in alone.text
+
+
+def test_save_and_next_moves_along_the_filtered_queue(app):
+    client = signed_in(app)
+    queue_page = client.get("/?status=open&kind=needs_human").text
+    first, second = [href.replace("&amp;", "&") for href in re.findall(r'class="open-item" href="([^"]+)"',
+                                                                        queue_page)][:2]
+    assert "status=open" in first and first != second
+    item = {key: values[0] for key, values in parse_qs(urlsplit(first).query).items()}  # with the filters
+    answer = client.post("/decide", data={"token": TOKEN, **item, "score": "0", "then": "next"},
+                         headers={"Origin": "http://localhost"})
+    assert answer.status_code == 303 and answer.headers["Location"] == second

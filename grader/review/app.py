@@ -155,6 +155,7 @@ def create_app(reports: Path, config: Config, token: str, reviewer: str, port: i
     def item() -> Response:
         with gradebook() as book:
             return page("item.html.j2", reviewer=reviewer, error=None, saved=request.args.get("saved"),
+                        conflict=request.args.get("conflict"),
                         **item_context(book, key_of(request.args)))
 
     @app.post("/decide")
@@ -177,18 +178,22 @@ def create_app(reports: Path, config: Config, token: str, reviewer: str, port: i
         except overrides.OverrideError as error:
             return _refused(kind, name, subject, str(error))
         with gradebook() as book:
+            context = item_context(book, (kind, name, subject))  # the queue as the reviewer saw it: its next item
             try:
                 recording.record(book, reports, requests, config)
             except overrides.OverrideError as error:
                 return _refused(kind, name, subject, str(error))
-            context = item_context(book, (kind, name, subject))
+        latest = context["history"][-1].id if context["history"] else 0
+        if form.get("seen", str(latest)) != str(latest):  # someone saved this item meanwhile: stay and say so
+            return redirect(_item_url((kind, name, subject), context["wanted"], saved="1", conflict="1"), code=303)
         following = context["next"] if form.get("then") == "next" else None
-        target = following.key if following is not None else (kind, name, subject)
-        return redirect(_item_url(target, context["wanted"], saved=following is None), code=303)
+        if following is not None:
+            return redirect(_item_url(following.key, context["wanted"]), code=303)
+        return redirect(_item_url((kind, name, subject), context["wanted"], saved="1"), code=303)
 
     def _refused(kind: str, name: str, subject: str, message: str) -> Response:
         with gradebook() as book:
-            return page("item.html.j2", status=400, reviewer=reviewer, error=message, saved=None,
+            return page("item.html.j2", status=400, reviewer=reviewer, error=message, saved=None, conflict=None,
                         **item_context(book, (kind, name, subject)))
 
     environment.globals["item_url"] = _item_url
@@ -205,9 +210,9 @@ def _number(text: str) -> float | None:
         raise overrides.OverrideError(tr("a score must be a number; got {score!r}", score=text)) from None
 
 
-def _item_url(key: tuple[str, str, str], wanted: dict[str, str] | None = None, saved: bool = False) -> str:
-    """The address of one item, keeping the queue's filters (for next and previous)."""
+def _item_url(key: tuple[str, str, str], wanted: dict[str, str] | None = None, **notices: str) -> str:
+    """The address of one item, keeping the queue's filters (for next and previous), with `notices`
+    to show (saved, conflict)."""
     from urllib.parse import urlencode
 
-    query = {"k": key[0], "n": key[1], "s": key[2], **(wanted or {})} | ({"saved": "1"} if saved else {})
-    return "/item?" + urlencode(query)
+    return "/item?" + urlencode({"k": key[0], "n": key[1], "s": key[2], **(wanted or {}), **notices})
