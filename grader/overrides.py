@@ -36,6 +36,7 @@ class OverrideError(ValueError):
 
 
 def _digest(parts: Iterable[bytes]) -> str:
+    """A short hash of `parts`, each length-prefixed so that no two splits of the same bytes collide."""
     digest = hashlib.sha256()
     for part in parts:
         digest.update(len(part).to_bytes(8, "big") + part)
@@ -61,7 +62,8 @@ def _report_files(handin: Path, max_bytes: int) -> list[bytes]:
             data = read_source(path, max_bytes)
         except OSError as error:
             data = f"unreadable: {error}".encode()
-        parts += [path.relative_to(root).as_posix().encode(), notebook_markdown(data) if path.suffix == ".ipynb" else data]
+        text = notebook_markdown(data) if path.suffix == ".ipynb" else data
+        parts += [path.relative_to(root).as_posix().encode(), text]
     return parts
 
 
@@ -108,8 +110,9 @@ def upper_bound(check: dict, config: Config) -> float:
     return max(float(check["max_score"]), ceiling)
 
 
-def _stamp(decision: Decision) -> str:
-    return datetime.fromtimestamp(decision.at, timezone.utc).isoformat(timespec="seconds")
+def stamp(at: float) -> str:
+    """When a decision was made, for people, results.json and CSV: ISO 8601, UTC, to the second."""
+    return datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="seconds")
 
 
 def strip(result: dict) -> dict:
@@ -141,7 +144,7 @@ def apply(result: dict, decisions: dict[tuple[str, str, str], Decision], inputs:
             continue
         check["auto_score"] = check["score"]
         check["score"] = decision.score
-        check["override"] = {"score": decision.score, "by": decision.by, "at": _stamp(decision),
+        check["override"] = {"score": decision.score, "by": decision.by, "at": stamp(decision.at),
                              "comment": decision.comment}
         changed = True
     adjustment = decisions.get(("handin", name, HANDIN))
@@ -152,7 +155,7 @@ def apply(result: dict, decisions: dict[tuple[str, str, str], Decision], inputs:
     raw = sum(float(c["score"]) for c in reviewed.get("checks", []))
     if live:
         raw += adjustment.score
-        reviewed["adjustments"] = [{"score": adjustment.score, "by": adjustment.by, "at": _stamp(adjustment),
+        reviewed["adjustments"] = [{"score": adjustment.score, "by": adjustment.by, "at": stamp(adjustment.at),
                                     "comment": adjustment.comment}]
     penalty = reviewed["late"]["penalty"] if reviewed.get("late") else 0.0
     reviewed["auto_score"] = reviewed["score"]

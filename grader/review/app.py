@@ -23,7 +23,7 @@ from grader.i18n import _, tr
 from grader.report import html, reviewed
 from grader.review import decisions as recording
 from grader.review.reading import report_texts
-from grader.review.queue import KIND_ORDER, STATUSES, Item, build, stamp
+from grader.review.queue import KIND_ORDER, STATUSES, Item, build
 from grader.similarity import SimilaritySettings, compare
 
 COOKIE = "dlgrade_review"
@@ -79,7 +79,7 @@ def create_app(reports: Path, config: Config, token: str, reviewer: str, port: i
 
     def page(template: str, status: int = 200, **context: object) -> Response:
         text = environment.get_template(template).render(
-            html_lang=i18n.HTML_LANG[i18n.active()], csp=CSP, token=token, points=html.points, stamp=stamp,
+            html_lang=i18n.HTML_LANG[i18n.active()], csp=CSP, token=token, points=html.points, stamp=overrides.stamp,
             **context)
         return Response(text, status=status, mimetype="text/html")
 

@@ -25,7 +25,6 @@ from grader.gradebook import Decision, Gradebook
 from grader.i18n import tr
 from grader.report import reviewed
 from grader.report.exports import spreadsheet_cell
-from grader.review.queue import stamp
 
 COLUMNS = ("kind", "submission", "check", "other", "score", "undo", "comment", "note", "by", "at", "fingerprint")
 
@@ -69,6 +68,7 @@ def record(gradebook: Gradebook, out: Path, requests: list[overrides.Request], c
 
 
 def _identity(decision: Decision) -> tuple:
+    """What makes two entries the same decision (ids and float noise in the time aside)."""
     return (decision.kind, decision.name, decision.subject, decision.score, decision.undo, decision.comment,
             decision.note, decision.by, round(decision.at, 3), decision.fingerprint)
 
@@ -82,8 +82,8 @@ def export_csv(decisions: list[Decision]) -> str:
         writer.writerow([d.kind, spreadsheet_cell(d.name), d.subject if d.kind == "check" else "",
                          spreadsheet_cell(d.subject) if d.kind == "pair" else "",
                          "" if d.score is None else f"{d.score:g}", "yes" if d.undo else "no",
-                         spreadsheet_cell(d.comment), spreadsheet_cell(d.note), spreadsheet_cell(d.by), stamp(d.at),
-                         d.fingerprint])
+                         spreadsheet_cell(d.comment), spreadsheet_cell(d.note), spreadsheet_cell(d.by),
+                         overrides.stamp(d.at), d.fingerprint])
     return out.getvalue()
 
 
@@ -93,6 +93,7 @@ def _uncell(text: str) -> str:
 
 
 def _score(text: str, row: int) -> float | None:
+    """A CSV cell's score (empty: none)."""
     if not text.strip():
         return None
     try:
@@ -102,6 +103,7 @@ def _score(text: str, row: int) -> float | None:
 
 
 def _time(text: str, row: int) -> float | None:
+    """A CSV cell's ISO 8601 time as unix time (empty: none, that is now; no zone: UTC)."""
     if not text.strip():
         return None
     try:

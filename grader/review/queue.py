@@ -8,8 +8,7 @@ work that has changed since: the automated score stands until someone decides ag
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 
 from grader import overrides
 from grader.batch import failed_to_load, timed_out
@@ -37,35 +36,32 @@ class Item:
     check: str | None = None
     pair: list[str] | None = None
     decision: Decision | None = None  # the one in force (for a stale item: the old one, shown again)
-    history: list[Decision] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         data = {"kind": self.kind, "submission": self.submission, "status": self.status, "reason": self.reason}
         data |= {"pair": self.pair} if self.pair else {"check": self.check}
         if self.decision is not None:
-            data["decision"] = {"score": self.decision.score, "by": self.decision.by, "at": stamp(self.decision.at),
-                                "comment": self.decision.comment}
+            data["decision"] = {"score": self.decision.score, "by": self.decision.by,
+                                "at": overrides.stamp(self.decision.at), "comment": self.decision.comment}
         return data
 
 
-def stamp(at: float) -> str:
-    """A decision's time for people and CSV: ISO 8601, UTC, to the second."""
-    return datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="seconds")
-
-
 def _status(decision: Decision | None, stale: bool) -> str:
+    """open (never decided, or undone), stale (decided on other work) or done."""
     if decision is None or decision.undo:
         return "open"
     return "stale" if stale else "done"
 
 
 def _stale_reason(decision: Decision) -> str:
+    """The old decision, said again, for the item it no longer settles."""
     score = _("no change") if decision.score is None else f"{decision.score:g}"
     return tr("the work changed since {by} decided {score} on {at} ({comment}): the automated score stands",
-              by=decision.by, score=score, at=stamp(decision.at), comment=decision.comment or "-")
+              by=decision.by, score=score, at=overrides.stamp(decision.at), comment=decision.comment or "-")
 
 
 def _handin_kind(result: dict) -> tuple[str, str] | None:
+    """(kind, reason) when the whole hand-in needs a look: a grader error, nothing loaded, a timeout."""
     if result.get("internal_errors"):
         return "grader_error", "; ".join(result["internal_errors"])
     if failed_to_load(result):
@@ -75,7 +71,8 @@ def _handin_kind(result: dict) -> tuple[str, str] | None:
     return None
 
 
-def flagged_pairs(results: dict[str, dict], settings: SimilaritySettings | None) -> list[tuple[str, str, float, float]]:
+def flagged_pairs(results: dict[str, dict],
+                  settings: SimilaritySettings | None) -> list[tuple[str, str, float, float]]:
     """(a, b, similarity, surprise) of every flagged pair, as the class page lists them."""
     if settings is None or len(results) < 2:
         return []
@@ -87,8 +84,7 @@ def build(gradebook: Gradebook, config: Config) -> list[Item]:
     """Every item of the queue, in hand-in order, then by kind and check."""
     folders = reviewed.folders_of(gradebook)
     entries = {e.name: e for e in gradebook.entries(list(folders))}
-    history = gradebook.decisions()
-    latest = overrides.latest(history)
+    latest = overrides.latest(gradebook.decisions())
     inputs = {name: gradebook.inputs(name) for name in entries}
     items: list[Item] = []
 
@@ -97,8 +93,7 @@ def build(gradebook: Gradebook, config: Config) -> list[Item]:
         stale = decision is not None and overrides.is_stale(decision, inputs[name], inputs.get(key[2]))
         status = _status(decision, stale)
         items.append(Item(kind, name, key, status, _stale_reason(decision) if status == "stale" else reason,
-                          decision=decision if decision is not None and not decision.undo else None,
-                          history=[d for d in history if d.key == key], **extra))
+                          decision=decision if decision is not None and not decision.undo else None, **extra))
 
     for name, entry in entries.items():
         result = entry.result
