@@ -25,7 +25,7 @@ def spreadsheet_cell(value: object) -> object:
 def grades_csv(results: list[dict], roster_columns: list[str] = (), students: dict[str, dict[str, str]] | None = None,
                absent: list[dict[str, str]] = ()) -> str:
     """One row per hand-in: the score of each target that carries points, then the total, and the
-    checks a human must review (`needs_human`). With a
+    checks a human must review (`needs_human`, until a reviewer has decided them). With a
     roster, its columns come first (`students`: hand-in name -> roster row), and `absent`
     students get a row of zeros."""
     targets = [t for t in TARGET_ORDER if any(target_totals(r).get(t, (0, 0))[1] for r in results)]
@@ -44,7 +44,8 @@ def grades_csv(results: list[dict], roster_columns: list[str] = (), students: di
                          *[f"{totals[t][0]:g}" if t in totals else "" for t in targets],
                          f"{float(result.get('score', 0)):g}", f"{float(result.get('max_score', 0)):g}",
                          "no" if failed or result.get("internal_errors") else "yes", problems,
-                         " ".join(c["id"] for c in result.get("checks", []) if c.get("needs_human"))])
+                         " ".join(c["id"] for c in result.get("checks", [])
+                                  if c.get("needs_human") and "override" not in c)])
     maximum = max((float(r.get("max_score", 0)) for r in results), default=0.0)
     for student in absent:
         writer.writerow([*(spreadsheet_cell(student.get(c, "")) for c in roster_columns), "", *["0"] * len(targets),

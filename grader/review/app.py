@@ -96,8 +96,9 @@ def create_app(reports: Path, config: Config, token: str, reviewer: str, port: i
     def queue() -> Response:
         with gradebook() as book:
             items = build(book, config)
+            names = list(reviewed.folders_of(book))
         wanted = filters()
-        return page("queue.html.j2", items=chosen(items, wanted), everything=items, wanted=wanted,
+        return page("queue.html.j2", items=chosen(items, wanted), everything=items, wanted=wanted, names=names,
                     kinds=[k for k in KIND_ORDER if any(i.kind == k for i in items)], statuses=STATUSES,
                     targets=sorted({i.target for i in items if i.target}),
                     done=sum(i.status == "done" for i in items))
