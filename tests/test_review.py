@@ -328,6 +328,10 @@ def test_an_override_reaches_the_canvas_and_moodle_files(tmp_path):
     assert [r["dlgrade"] for r in _rows((out / "canvas.csv").read_text())][:2] == ["10", "6"]
     moodle = {r["Email address"]: r["dlgrade"] for r in _rows((out / "moodle.csv").read_text())}
     assert moodle["bob@x.edu"] == "6" and moodle["ana@x.edu"] == "10"
+    (tmp_path / "roster.csv").rename(tmp_path / "moved.csv")  # the exports cannot be rendered: nothing is recorded
+    before = snapshot(out)
+    assert main(["override", str(out), "hw1-ana", "sigmoid.matches_tf", "1", "--by", "ta"]) == 2
+    assert snapshot(out) == before
 
 
 def test_the_grading_pipeline_does_not_import_the_review_package():

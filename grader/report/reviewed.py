@@ -34,7 +34,9 @@ def roster_meta(path: Path, key: str, prefix: str, zero_missing: bool, exports: 
             "exports": list(exports), "assignment": assignment}
 
 
-def _roster(stored: dict | None) -> RosterOptions | None:
+def stored_roster(gradebook: Gradebook) -> RosterOptions | None:
+    """The roster the batch last rendered with, read again (RosterError when it cannot be read)."""
+    stored = (gradebook.meta(RENDERING) or {}).get("roster")
     if not stored:
         return None
     return RosterOptions(Roster.read(Path(stored["path"]), stored["key"], stored["prefix"]), stored["zero_missing"],
@@ -81,7 +83,7 @@ def render(gradebook: Gradebook, out: Path, submissions: list[str] | None = None
     if stored_settings:
         stored = gradebook.meta(RENDERING) or {}
         similarity = SimilaritySettings(**stored["similarity"]) if stored.get("similarity") else None
-        roster = _roster(stored.get("roster"))
+        roster = stored_roster(gradebook)
     for name in results if submissions is None else submissions:
         write_submission(results[name], out / folders[name], index_href="../index.html")
     return write_class(list(results.values()), out, list(folders.values()), similarity, roster)

@@ -24,6 +24,7 @@ from grader.config import Config
 from grader.gradebook import Decision, Gradebook
 from grader.i18n import tr
 from grader.report import reviewed
+from grader.roster import RosterError
 from grader.report.exports import spreadsheet_cell
 
 COLUMNS = ("kind", "submission", "check", "other", "score", "undo", "comment", "note", "by", "at", "fingerprint")
@@ -54,6 +55,11 @@ def record(gradebook: Gradebook, out: Path, requests: list[overrides.Request], c
     """Check every request, store them all (or none: OverrideError), then render the reports of the
     hand-ins they touch and the class-wide files again. Returns what was stored."""
     with _locked(out):
+        try:
+            reviewed.stored_roster(gradebook)  # the exports must render again: refuse before writing if not
+        except RosterError as error:
+            raise overrides.OverrideError(tr("cannot render the LMS exports again ({error}): restore the roster, or "
+                                             "run dlgrade batch with the roster where it is now", error=error)) from None
         results = {entry.name: entry.result for entry in gradebook.entries()}
         inputs = {name: gradebook.inputs(name) for name in results}
         now = time.time()
