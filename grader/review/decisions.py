@@ -58,8 +58,9 @@ def record(gradebook: Gradebook, out: Path, requests: list[overrides.Request], c
         try:
             reviewed.stored_roster(gradebook)  # the exports must render again: refuse before writing if not
         except RosterError as error:
-            raise overrides.OverrideError(tr("cannot render the LMS exports again ({error}): restore the roster, or "
-                                             "run dlgrade batch with the roster where it is now", error=error)) from None
+            message = tr("cannot render the LMS exports again ({error}): restore the roster, or run dlgrade batch "
+                         "with the roster where it is now", error=error)
+            raise overrides.OverrideError(message) from None
         results = {entry.name: entry.result for entry in gradebook.entries()}
         inputs = {name: gradebook.inputs(name) for name in results}
         now = time.time()
