@@ -428,3 +428,20 @@ def test_save_and_next_moves_along_the_filtered_queue(app):
     answer = client.post("/decide", data={"token": TOKEN, **item, "score": "0", "then": "next"},
                          headers={"Origin": "http://localhost"})
     assert answer.status_code == 303 and answer.headers["Location"] == second
+
+
+def test_another_host_name_is_refused_even_with_the_token(graded):
+    app = create_app(graded[1], load_config(None), TOKEN, "ta", port=8123)
+    client = app.test_client()
+    assert client.get(f"/?token={TOKEN}", headers={"Host": "attacker.example:8123"}).status_code == 403
+    assert client.get(f"/?token={TOKEN}", headers={"Host": "127.0.0.1:8123"}).status_code == 200
+
+
+def test_undo_in_the_app_brings_the_automated_score_back(app, graded):
+    client = signed_in(app)
+    origin = {"Origin": "http://localhost"}
+    before = totals(graded[1], "ben")
+    assert client.post("/decide", data=form(score="5"), headers=origin).status_code == 303
+    assert totals(graded[1], "ben") == tuple(t + 5 for t in before)
+    assert client.post("/decide", data=form(action="undo"), headers=origin).status_code == 303
+    assert totals(graded[1], "ben") == before and [d.undo for d in decisions(graded)] == [False, True]
