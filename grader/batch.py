@@ -22,7 +22,9 @@ from grader import __version__
 from grader.discover import DEFAULT_MAX_FILE_BYTES, GRADED_SUFFIXES, find_sources, read_source
 from grader.config import Config, load_config
 from grader.gradebook import Gradebook
-from grader.report.write import remove_stale_temporaries, unique_slugs, write_class, write_submission
+from grader import overrides
+from grader.report import reviewed
+from grader.report.write import remove_stale_temporaries, unique_slugs, write_submission
 from grader.results import SubmissionResult
 from grader import i18n
 from grader.i18n import tr
@@ -100,6 +102,8 @@ class Summary:
     stopped: str | None = None  # why the batch ended before grading everything (WorkersLost)
     missing: int | None = None  # with a roster: students with no hand-in
     unmatched: list[str] = field(default_factory=list)  # with a roster: folders matching no student
+    overridden: int = 0  # hand-ins whose score a reviewer's decision changes
+    stale: int = 0  # review decisions no longer applied: the work under them changed
 
     def line(self) -> str:
         stopped = tr("; stopped early: {why} (run it again to grade the rest)", why=self.stopped) if self.stopped else ""
@@ -112,7 +116,13 @@ class Summary:
         return tr("graded {graded}, unchanged {unchanged}, failed to load {failed}, timed out {timed_out}, grader "
                   "errors {errors} in {seconds:.1f} s", graded=self.graded, unchanged=self.unchanged,
                   failed=self.failed_to_load, timed_out=self.timed_out, errors=self.grader_errors,
-                  seconds=self.seconds) + stopped + roster
+                  seconds=self.seconds) + self._review() + stopped + roster
+
+    def _review(self) -> str:
+        if not (self.overridden or self.stale):
+            return ""
+        return tr("; reviewed by hand: {overridden} hand-ins changed, {stale} stale decisions (see dlgrade review)",
+                  overridden=self.overridden, stale=self.stale)
 
 
 def failed_to_load(result: dict) -> bool:
@@ -160,10 +170,12 @@ def grade_one(grader, handin: Path, settings: BatchSettings) -> dict:
 def run_batch(root: Path, out: Path, settings: BatchSettings, workers: Callable[[], LocalWorkers],
               gradebook: Gradebook, force: bool = False, only: Collection[str] = (),
               progress: Callable[[str, dict | None, int, int], None] = lambda *_: None,
-              similarity: SimilaritySettings | None = None, roster: RosterOptions | None = None) -> Summary:
+              similarity: SimilaritySettings | None = None, roster: RosterOptions | None = None,
+              roster_settings: dict | None = None) -> Summary:
     """Grade what changed under `root`, commit each result as it arrives, write all reports to `out`
-    (with `similarity` settings, the similarity report across the class too; with a `roster`,
-    grades joined to the students, and who is missing or unmatched).
+    with the review decisions in force applied (with `similarity` settings, the similarity report
+    across the class too; with a `roster`, grades joined to the students, and who is missing or
+    unmatched; `roster_settings` are remembered to render the same exports again after a review).
 
     `progress(name, result or None if unchanged, done, total)` is called once per hand-in.
     """
@@ -194,7 +206,9 @@ def run_batch(root: Path, out: Path, settings: BatchSettings, workers: Callable[
                     summary.stopped = str(error)
                     break
                 errors = bool(result.get("internal_errors"))
-                gradebook.record(handin.name, hashes[handin.name], ERROR_KEY if errors else key, result)
+                inputs = overrides.fingerprints(handin, result, hashes[handin.name], settings.config.max_file_bytes)
+                gradebook.record(handin.name, hashes[handin.name], ERROR_KEY if errors else key, result, inputs)
+                result = reviewed.reviewed_results(gradebook, [handin.name])[handin.name]
                 write_submission(result, out / folders[handin.name], index_href="../index.html")
                 summary.graded += 1
                 summary.names.append(handin.name)
@@ -205,12 +219,17 @@ def run_batch(root: Path, out: Path, settings: BatchSettings, workers: Callable[
                 progress(handin.name, result, done, len(handins))
         finally:
             pool.close()
-    entries = {e.name: e for e in gradebook.entries([h.name for h in everyone])}
-    present = [h.name for h in everyone if h.name in entries]
-    for name in present:  # not graded now, and its report missing (e.g. a new `out`)
-        if name not in summary.names and not (out / folders[name] / "report.html").exists():
-            write_submission(entries[name].result, out / folders[name], index_href="../index.html")
-    joined = write_class([entries[n].result for n in present], out, [folders[n] for n in present], similarity, roster)
+    results = reviewed.reviewed_results(gradebook, [h.name for h in everyone])
+    present = [h.name for h in everyone if h.name in results]
+    reviewed.remember(gradebook, {n: folders[n] for n in present}, similarity, roster_settings, root)
+    for name in present:  # not graded now but reviewed since, or its report missing (e.g. a new `out`)
+        if name not in summary.names and ("auto_score" in results[name]
+                                          or not (out / folders[name] / "report.html").exists()):
+            write_submission(results[name], out / folders[name], index_href="../index.html")
+    joined = reviewed.render(gradebook, out, submissions=[], similarity=similarity, roster=roster,
+                             stored_settings=False)
+    summary.overridden = sum("auto_score" in results[n] for n in present)
+    summary.stale = len(reviewed.stale(gradebook, present))
     if joined is not None:
         summary.missing, summary.unmatched = len(joined.missing), list(joined.unmatched)
     summary.seconds = time.monotonic() - started

@@ -1,6 +1,7 @@
 """Command line. `dlgrade check [PATH...]` grades hand-ins and exits 0 (all passed), 1 (a check
 failed) or 2 (usage, configuration or internal error); `batch` grades a class, `report` renders
-stored results again, `init-ci` writes a CI workflow."""
+stored results again, `init-ci` writes a CI workflow; `override` and `review` record decisions made by
+hand (grader/review)."""
 
 from __future__ import annotations
 
@@ -121,12 +122,19 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--no-similarity", action="store_true", help=_("skip the similarity report across the hand-ins"))
     report.add_argument("--config", type=Path, metavar="TOML",
                         help=_("course configuration (its [similarity] thresholds and `language`)"))
+    report.add_argument("--gradebook", type=Path, metavar="FILE",
+                        help=_("apply the review decisions of this gradebook (default: gradebook.sqlite in --out or "
+                               "beside RESULTS.json, when there is one)"))
     _add_language(report)
 
     bundle = commands.add_parser("gradescope-bundle", help=_("write the autograder zip for Gradescope (dlgrade inside)"))
     bundle.add_argument("--out", type=Path, metavar="ZIP", default=Path("autograder.zip"),
                         help=_("default: autograder.zip"))
     bundle.add_argument("--config", type=Path, metavar="TOML", help=_("the course configuration to grade with"))
+
+    from grader.review.commands import add_commands
+
+    add_commands(commands)
 
     init_ci = commands.add_parser("init-ci", help=_("write a GitHub Actions workflow that runs dlgrade on every push"))
     init_ci.add_argument("repo", nargs="?", type=Path, default=Path("."),
@@ -287,9 +295,15 @@ def _batch(args: argparse.Namespace) -> int:
             return DaskWorkers(settings, args.scheduler)
         return LocalWorkers(settings, args.workers, zygote)
 
+    roster_settings = None
+    if roster is not None:
+        from grader.report.reviewed import roster_meta
+
+        roster_settings = roster_meta(args.roster, args.roster_key, args.folder_prefix, args.zero_missing,
+                                      tuple(args.export), args.assignment)
     with Gradebook(args.gradebook or args.out / "gradebook.sqlite") as gradebook, BatchProgress(console) as progress:
         summary = run_batch(args.root, args.out, settings, workers, gradebook, force=args.force, only=args.only,
-                            progress=progress, similarity=similarity, roster=roster)
+                            progress=progress, similarity=similarity, roster=roster, roster_settings=roster_settings)
     if zygote is not None:
         zygote.close()
     print(summary.line())
@@ -317,11 +331,29 @@ def _report(args: argparse.Namespace) -> int:
     similarity = None
     if len(documents) > 1 and not args.no_similarity:
         similarity = SimilaritySettings.from_config(config.similarity)
+    beside = (args.out / "gradebook.sqlite", args.results.parent / "gradebook.sqlite")
+    gradebook = args.gradebook or next((p for p in beside if p.is_file()), None)
+    if gradebook is not None:
+        documents = _reviewed(documents, gradebook)
+        if documents is None:
+            return _fail(tr("no gradebook at {file}", file=args.gradebook))
     reports = write_reports(documents, args.out, similarity)
     print(ntr("wrote {count} report, index.html, grades.csv, junit.xml and results.json to {out}",
               "wrote {count} reports, index.html, grades.csv, junit.xml and results.json to {out}", len(reports),
               out=args.out))
     return EXIT_PASSED
+
+
+def _reviewed(documents: list[dict], path: Path) -> list[dict] | None:
+    """The documents with the review decisions of the gradebook at `path` applied (None: no gradebook)."""
+    from grader import overrides
+    from grader.gradebook import Gradebook
+
+    if not path.is_file():
+        return None
+    with Gradebook(path) as gradebook:
+        decisions = overrides.latest(gradebook.decisions())
+        return [overrides.apply(d, decisions, gradebook.inputs(str(d["submission"]))) for d in documents]
 
 
 def _gradescope_bundle(args: argparse.Namespace) -> int:
@@ -357,8 +389,10 @@ def _init_ci(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     i18n.use(i18n.resolve(_flag_language(sys.argv[1:] if argv is None else argv), None))  # until the course file is read
     args = _parser().parse_args(argv)
+    from grader.review.commands import override, review
+
     commands = {"check": _check, "batch": _batch, "report": _report, "gradescope-bundle": _gradescope_bundle,
-                "init-ci": _init_ci}
+                "init-ci": _init_ci, "override": override, "review": review}
     try:
         return commands[args.command](args)
     except KeyboardInterrupt:

@@ -59,6 +59,7 @@ class Config:
     similarity: dict[str, float] = field(default_factory=dict)  # not part of a grade: not in the fingerprint
     fitting: dict[str, float] = field(default_factory=dict)  # Part 4: time cap, thresholds, bonus
     source: str = "default"  # which files were read, for messages
+    review_always: frozenset[str] = frozenset()  # check ids always in the review queue; not in the fingerprint
     language: str | None = None  # feedback language ("en", "zh"); None: the locale's. Not in the fingerprint:
     # it changes the wording, never a grade
 
@@ -135,6 +136,13 @@ def load_config(path: Path | None = None) -> Config:
     if unknown_hidden:
         raise ConfigError(tr("{where}: unknown check id(s) in [hidden] checks: {unknown}", where=where,
                              unknown=", ".join(unknown_hidden)))
+    always = data["review"].get("always", [])
+    if set(data["review"]) - {"always"} or not isinstance(always, list):
+        raise ConfigError(tr('{where}: [review] takes one key, always = ["check.id", ...]', where=where))
+    unknown_always = sorted(set(always) - set(default["points"]))
+    if unknown_always:
+        raise ConfigError(tr("{where}: unknown check id(s) in [review] always: {unknown}", where=where,
+                             unknown=", ".join(unknown_always)))
     for section, keys in (("tolerances", _TOLERANCE_KEYS), ("limits", _LIMIT_KEYS), ("late", _LATE_KEYS),
                           ("similarity", _SIMILARITY_KEYS), ("fitting", _FITTING_KEYS)):
         extra = sorted(set(data[section]) - set(keys))
@@ -151,6 +159,7 @@ def load_config(path: Path | None = None) -> Config:
                         _number(late["max_penalty"], where, "max_penalty")),
         similarity={k: _number(v, where, f"[similarity] {k}") for k, v in data["similarity"].items()},
         fitting={k: _number(v, where, f"[fitting] {k}") for k, v in data["fitting"].items()},
+        review_always=frozenset(always),
         source=where,
         language=language,
     )

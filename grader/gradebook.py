@@ -36,6 +36,30 @@ CREATE TABLE IF NOT EXISTS history (
     result_json TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS history_by_name ON history (name, graded_at);
+CREATE TABLE IF NOT EXISTS inputs (
+    name TEXT NOT NULL,             -- the hand-in
+    subject TEXT NOT NULL,          -- a check id, or "" for the whole hand-in
+    fingerprint TEXT NOT NULL,      -- of what that check read in the latest grade (grader/overrides.py)
+    PRIMARY KEY (name, subject)
+);
+CREATE TABLE IF NOT EXISTS overrides (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,  -- append-only: the latest entry per key wins, an undo is an entry too
+    kind TEXT NOT NULL,             -- "check", "handin" (an adjustment of the total) or "pair" (a similarity decision)
+    name TEXT NOT NULL,             -- the hand-in (a pair: the first of the two)
+    subject TEXT NOT NULL,          -- the check id; "" for "handin"; the second hand-in for "pair"
+    score REAL,                     -- the new score, the points added, or NULL: no change (undo, "no action")
+    undo INTEGER NOT NULL,          -- 1: withdraws the decision before it
+    comment TEXT NOT NULL,          -- to the student
+    note TEXT NOT NULL,             -- private
+    by TEXT NOT NULL,
+    at REAL NOT NULL,               -- unix time
+    fingerprint TEXT NOT NULL       -- of what was reviewed: a later grade of other inputs makes the entry stale
+);
+CREATE INDEX IF NOT EXISTS overrides_by_key ON overrides (kind, name, subject, id);
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value_json TEXT NOT NULL
+);
 """
 
 
@@ -48,6 +72,27 @@ class Entry:
     score: float
     max_score: float
     result: dict
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One stored review decision (a row of `overrides`)."""
+
+    id: int
+    kind: str
+    name: str
+    subject: str
+    score: float | None
+    undo: bool
+    comment: str
+    note: str
+    by: str
+    at: float
+    fingerprint: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.kind, self.name, self.subject
 
 
 class Gradebook:
@@ -75,8 +120,10 @@ class Gradebook:
         row = self._db.execute("SELECT content_hash, grader_key FROM grades WHERE name = ?", (name,)).fetchone()
         return row == (content_hash, grader_key)
 
-    def record(self, name: str, content_hash: str, grader_key: str, result: dict) -> None:
-        """Store a new grade atomically, moving the previous one (if any) into the history."""
+    def record(self, name: str, content_hash: str, grader_key: str, result: dict,
+               inputs: dict[str, str] | None = None) -> None:
+        """Store a new grade atomically, moving the previous one (if any) into the history; `inputs`
+        (subject -> fingerprint of what it read) replace the hand-in's earlier ones in the same transaction."""
         document = json.dumps(result, ensure_ascii=False)  # key order kept: re-rendered reports are identical
         row = (name, content_hash, grader_key, time.time(), float(result["score"]), float(result["max_score"]), document)
         with self._transaction():
@@ -84,6 +131,10 @@ class Gradebook:
                              "result_json) SELECT name, content_hash, grader_key, graded_at, score, max_score, "
                              "result_json FROM grades WHERE name = ?", (name,))
             self._db.execute("INSERT OR REPLACE INTO grades VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+            if inputs is not None:
+                self._db.execute("DELETE FROM inputs WHERE name = ?", (name,))
+                self._db.executemany("INSERT INTO inputs VALUES (?, ?, ?)",
+                                     [(name, subject, print_) for subject, print_ in sorted(inputs.items())])
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -106,3 +157,32 @@ class Gradebook:
         rows = self._db.execute("SELECT name, content_hash, grader_key, graded_at, score, max_score, result_json "
                                 "FROM history WHERE name = ? ORDER BY id", (name,)).fetchall()
         return [Entry(*row[:6], json.loads(row[6])) for row in rows]
+
+    def inputs(self, name: str) -> dict[str, str]:
+        """Subject -> fingerprint of what it read, for the latest grade of `name`."""
+        rows = self._db.execute("SELECT subject, fingerprint FROM inputs WHERE name = ?", (name,)).fetchall()
+        return dict(rows)
+
+    def add_decisions(self, decisions: list[Decision]) -> None:
+        """Append review decisions in one transaction: all are stored, or none (their ids are assigned here)."""
+        with self._transaction():
+            self._db.executemany(
+                "INSERT INTO overrides (kind, name, subject, score, undo, comment, note, by, at, fingerprint) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(d.kind, d.name, d.subject, d.score, int(d.undo), d.comment, d.note, d.by, d.at, d.fingerprint)
+                 for d in decisions])
+
+    def decisions(self) -> list[Decision]:
+        """Every review decision ever stored, oldest first (the full history)."""
+        rows = self._db.execute("SELECT id, kind, name, subject, score, undo, comment, note, by, at, fingerprint "
+                                "FROM overrides ORDER BY id").fetchall()
+        return [Decision(*row[:5], bool(row[5]), *row[6:]) for row in rows]
+
+    def set_meta(self, key: str, value: object) -> None:
+        """Remember a setting beside the grades (how the class pages were rendered), as JSON."""
+        with self._transaction():
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value, sort_keys=True)))
+
+    def meta(self, key: str, default: object = None) -> object:
+        row = self._db.execute("SELECT value_json FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default

@@ -15,7 +15,7 @@ from grader.similarity import PairScore
 _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def _cell(value: object) -> object:
+def spreadsheet_cell(value: object) -> object:
     """Keep a spreadsheet from running a student's text as a formula (CSV injection)."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
@@ -25,7 +25,7 @@ def _cell(value: object) -> object:
 def grades_csv(results: list[dict], roster_columns: list[str] = (), students: dict[str, dict[str, str]] | None = None,
                absent: list[dict[str, str]] = ()) -> str:
     """One row per hand-in: the score of each target that carries points, then the total, and the
-    checks a human must review (`needs_human`). With a
+    checks a human must review (`needs_human`, until a reviewer has decided them). With a
     roster, its columns come first (`students`: hand-in name -> roster row), and `absent`
     students get a row of zeros."""
     targets = [t for t in TARGET_ORDER if any(target_totals(r).get(t, (0, 0))[1] for r in results)]
@@ -39,15 +39,17 @@ def grades_csv(results: list[dict], roster_columns: list[str] = (), students: di
         failed = bool(failed_checks(result))
         problems = len(result.get("notes", [])) + len(result.get("internal_errors", []))
         student = students.get(str(result.get("submission", "")), {})
-        writer.writerow([*(_cell(student.get(c, "")) for c in roster_columns), _cell(str(result.get("submission", ""))),
+        writer.writerow([*(spreadsheet_cell(student.get(c, "")) for c in roster_columns),
+                         spreadsheet_cell(str(result.get("submission", ""))),
                          *[f"{totals[t][0]:g}" if t in totals else "" for t in targets],
                          f"{float(result.get('score', 0)):g}", f"{float(result.get('max_score', 0)):g}",
                          "no" if failed or result.get("internal_errors") else "yes", problems,
-                         " ".join(c["id"] for c in result.get("checks", []) if c.get("needs_human"))])
+                         " ".join(c["id"] for c in result.get("checks", [])
+                                  if c.get("needs_human") and "override" not in c)])
     maximum = max((float(r.get("max_score", 0)) for r in results), default=0.0)
     for student in absent:
-        writer.writerow([*(_cell(student.get(c, "")) for c in roster_columns), "", *["0"] * len(targets), "0",
-                         f"{maximum:g}", "no", "no hand-in", ""])
+        writer.writerow([*(spreadsheet_cell(student.get(c, "")) for c in roster_columns), "", *["0"] * len(targets),
+                         "0", f"{maximum:g}", "no", "no hand-in", ""])
     return out.getvalue()
 
 
@@ -57,12 +59,24 @@ def similarity_csv(rows: list[PairScore]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["a", "b", "target", "score", "flagged"])
     for row in rows:
-        writer.writerow([_cell(row.a), _cell(row.b), row.target, f"{row.score:.3f}", "yes" if row.flagged else "no"])
+        writer.writerow([spreadsheet_cell(row.a), spreadsheet_cell(row.b), row.target, f"{row.score:.3f}",
+                         "yes" if row.flagged else "no"])
     return out.getvalue()
 
 
+def _reviewed(decision: dict) -> str:
+    """A reviewer's decision as the student reads it."""
+    if decision.get("comment"):
+        return tr("reviewed by {by}: {comment}", by=decision["by"], comment=decision["comment"])
+    return tr("reviewed by {by}", by=decision["by"])
+
+
 def _check_output(check: dict) -> str:
-    return check["message"] + ("\n" + tr("hint: {hint}", hint=check["hint"]) if check.get("hint") else "")
+    text = check["message"] + ("\n" + tr("hint: {hint}", hint=check["hint"]) if check.get("hint") else "")
+    if "override" in check:
+        text += "\n" + _reviewed(check["override"]) + " " + tr("(automated score {score:g})",
+                                                                score=float(check["auto_score"]))
+    return text
 
 
 def gradescope(result: dict, visibility: str = "visible") -> dict:
@@ -70,6 +84,8 @@ def gradescope(result: dict, visibility: str = "visible") -> dict:
     notes = [tr("could not load: {note}", note=note) for note in result.get("notes", [])]
     notes += [tr("grader error (not the student's fault): {error}", error=error)
               for error in result.get("internal_errors", [])]
+    notes += [tr("total adjusted by {points:+g}: {reviewed}", points=float(a["score"]), reviewed=_reviewed(a))
+              for a in result.get("adjustments", [])]
     return {
         "score": float(result.get("score", 0)),
         "execution_time": round(float(result.get("duration_s", 0))),

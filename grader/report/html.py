@@ -161,6 +161,7 @@ class ClassRow:
     per_target: dict[str, str]
     failed: int
     problems: int  # notes + internal errors
+    reviewed: bool = False  # a reviewer's decision changed the score
 
 
 def class_page(entries: list[tuple[dict, str | None]], title: str | None = None,
@@ -182,7 +183,7 @@ def class_page(entries: list[tuple[dict, str | None]], title: str | None = None,
                      float(result.get("max_score", 0)),
                      {t: points(s) for t, (s, m) in target_totals(result).items() if m},
                      len(failed_checks(result)),
-                     len(result.get("notes", [])) + len(result.get("internal_errors", [])))
+                     len(result.get("notes", [])) + len(result.get("internal_errors", [])), "auto_score" in result)
             for result, href in entries]
     columns = [t for t in TARGET_ORDER if any(t in row.per_target for row in rows)]
     return _render(
@@ -223,10 +224,9 @@ def _marked(answer: similarity.Answer, matching: set[int]) -> list[CodeLine]:
             for i, text in enumerate(answer.code.split("\n"))]
 
 
-def pair_page(left: dict, right: dict, rows: list[similarity.PairScore], index_href: str | None = None) -> str:
-    """Two hand-ins' code side by side, target by target, the lines they share highlighted."""
+def side_by_side(left: dict, right: dict, rows: list[similarity.PairScore]) -> list[SideBySide]:
+    """The targets of a pair's `rows` with both hand-ins' code, the lines they share marked."""
     by_target = similarity.answers([left, right], similarity.SimilaritySettings(min_fingerprints=0))
-    pooled = next(r for r in rows if r.target == similarity.COMBINED)
     blocks = []
     for row in rows:
         answers = by_target.get(row.target, {})
@@ -237,6 +237,13 @@ def pair_page(left: dict, right: dict, rows: list[similarity.PairScore], index_h
         blocks.append(SideBySide(row.target, row.score, left["sources"][row.target].get("where", ""),
                                  right["sources"][row.target].get("where", ""),
                                  _marked(first, shared_left), _marked(second, shared_right)))
+    return blocks
+
+
+def pair_page(left: dict, right: dict, rows: list[similarity.PairScore], index_href: str | None = None) -> str:
+    """Two hand-ins' code side by side, target by target, the lines they share highlighted."""
+    pooled = next(r for r in rows if r.target == similarity.COMBINED)
+    blocks = side_by_side(left, right, rows)
     return _render("pair.html.j2",
         left=left.get("submission"), right=right.get("submission"), pooled=pooled, blocks=blocks,
         index_href=index_href, csp=_csp())
