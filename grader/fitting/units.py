@@ -446,6 +446,10 @@ def _scan_statements(tree: ast.AST, facts: StaticFacts, aliases: dict[str, str],
                 if xs and cleaned is not None and _pure_math(cleaned, aliases, student_functions, xs[0]):
                     facts.expressions.append({"y": single.id, "x": xs[0], "text": ast.unparse(cleaned),
                                               "noisy": cleaned is not node.value})
+        elif isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Sub) and \
+                _uses_transpose_or_product(node.value) and ".grad" not in ast.unparse(node.value) and \
+                re.search(r"\.T\b|transpose|@|dot\(", ast.unparse(node.value)):  # `W2 -= lr * h.T @ g`
+            facts.hand_backward.append(tr("line {line}: {code}", line=node.lineno, code=ast.unparse(node)[:60]))
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _BACKWARD_NAME.search(node.name):
             body = ast.unparse(node)
             if re.search(r"\.T\b|transpose|@|dot\(|\*", body):
