@@ -1,7 +1,9 @@
-"""Calibrate Part 4's thresholds: grade every fitting variant (tests/fitting_variants.py) and print
-the measured R² on the grid, the line's R², the comment share, and each check against what the
-variant must get. `r2_threshold`, `line_margin` and `comment_share` in default_config.toml were set
-between the good and the broken variants' values printed here (see the README).
+"""Calibrate Part 4's thresholds on hand-ins of my own: grade every fitting variant
+(tests/fitting_variants.py, and the real-class patterns of tests/fitting_real_patterns.py) and print
+the measured R² (on the student's in-range test points, else the grid), the line's R², the comment
+share, and each check against what the variant must get. The thresholds in default_config.toml sit
+between the good and the broken variants printed here; their agreement with a teaching assistant on
+a real class is measured by reference/fitting_agreement.py (see the README).
 
     python reference/calibrate_fitting.py [--only NAME ...]
 """
@@ -17,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from grader.pipeline import Grader  # noqa: E402
+from tests.fitting_real_patterns import VARIANTS as REAL_PATTERNS  # noqa: E402
 from tests.fitting_variants import VARIANTS  # noqa: E402
 
 
@@ -26,9 +29,9 @@ def main() -> int:
     args = parser.parse_args()
     torch = importlib.util.find_spec("torch") is not None
     wrong = 0
-    print(f"{'variant':34} {'R2 grid':>8} {'line R2':>8} {'comments':>8}  checks (lower case: failed; * not as expected)")
+    print(f"{'variant':34} {'R2':>8} {'line R2':>8} {'comments':>8}  checks (lower case: failed; * not as expected)")
     with Grader(workers=2) as grader, tempfile.TemporaryDirectory() as scratch:
-        for name, variant in VARIANTS.items():
+        for name, variant in {**VARIANTS, **REAL_PATTERNS}.items():
             if args.only and name not in args.only or variant.needs_torch and not torch:
                 continue
             result = grader.grade(variant.write(Path(scratch) / name), {"function_fitting"})
