@@ -85,7 +85,7 @@ def test_a_planted_script_runs_nothing_in_the_review_pages(served, browser):
 
     base, _ = served
     name = quote(HOSTILE_FOLDER)
-    for path in (f"/?token=browser-token", f"/handin?name={name}", f"/item?k=check&n={name}&s=softmax.matches_tf"):
+    for path in ("/?token=browser-token", f"/handin?name={name}", f"/item?k=check&n={name}&s=softmax.matches_tf"):
         browser.get(base + path)
         assert browser.execute_script("return document.body.dataset.pwned") is None, path
         assert browser.execute_script("return document.documentElement.dataset.reviewScript") == "ready"
