@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.checks.fitting import CHECKS
+
 REPORT_ZH = """# 函数拟合实验报告
 
 ## 函数定义
@@ -423,6 +425,18 @@ class Variant:
     failing: set[str] = field(default_factory=set)  # check names that must fail; the others must pass
     needs_torch: bool = False
     human: set[str] = field(default_factory=set)  # checks that must be flagged needs_human
+
+    def grade(self, grader: object, folder: Path) -> tuple[dict, object]:
+        """Grade this hand-in's Part 4 and assert it gets what it must: exactly `failing` fail, exactly
+        `human` go to a human, and no grader error. Returns ({check name: check}, result)."""
+        result = grader.grade(self.write(folder), {"function_fitting"})
+        checks = {c.id.split(".", 1)[1]: c for c in result.checks}
+        assert sorted(checks) == sorted(CHECKS)
+        wrong = {n: c.message for n, c in checks.items() if c.passed == (n in self.failing)}
+        assert not wrong, wrong
+        assert {n for n, c in checks.items() if c.needs_human} == self.human, {n: c.message for n, c in checks.items()}
+        assert not result.internal_errors
+        return checks, result
 
     def write(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
