@@ -29,7 +29,7 @@ def _agreement():
     return module
 
 
-@pytest.mark.slow
+@pytest.mark.corpus
 @pytest.mark.skipif(not (CORPUS / "fitting.tsv").exists(), reason=f"no real class at {CORPUS}")
 def test_part4_agrees_with_the_teaching_assistant_on_the_real_class(tmp_path):
     out = tmp_path / "reports"
