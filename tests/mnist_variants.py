@@ -69,10 +69,26 @@ TF_CORRECT = {
                      ("tf", "trainable_vars = [model.W1, model.W2, model.b1, model.b2]",
                       "trainable_vars = [model.W1, model.W2, model.W3, model.b1, model.b2, model.b3]")),
     "student_lr_0.1": (("tf", "v.assign_sub(0.01*g)", "v.assign_sub(0.1*g)"),),
+    # weights drawn at std 1: the first loss is in the hundreds (two layers) or thousands (three);
+    # plain SGD at a fixed rate diverges or crawls, the notebook's Adam trains them
+    "large_init_wide_256": (("tf", W1_TF, "tf.random.normal([784, 256])"), ("tf", "tf.zeros([100])", "tf.zeros([256])"),
+                            ("tf", W2_TF, "tf.random.normal([256, 10])")),
+    "large_init_three_layers": (("tf", W1_TF, "tf.random.normal([784, 256])"), ("tf", "tf.zeros([100])", "tf.zeros([256])"),
+                                ("tf", W2_TF, "tf.random.normal([256, 128])"),
+                                ("tf", 'self.b2 = tf.Variable(tf.zeros([10]), name="b2")',
+                                 'self.b2 = tf.Variable(tf.zeros([128]), name="b2")\n'
+                                 '        self.W3 = tf.Variable(tf.random.normal([128, 10]), name="W3")\n'
+                                 '        self.b3 = tf.Variable(tf.zeros([10]), name="b3")'),
+                                ("tf", "        logits = tf.matmul(h1, self.W2) + self.b2",
+                                 "        h2 = tf.nn.relu(tf.matmul(h1, self.W2) + self.b2)\n"
+                                 "        logits = tf.matmul(h2, self.W3) + self.b3"),
+                                ("tf", "trainable_vars = [model.W1, model.W2, model.b1, model.b2]",
+                                 "trainable_vars = [model.W1, model.W2, model.W3, model.b1, model.b2, model.b3]")),
 }
 
 TF_BUGGY = {
-    "returns_probabilities": ((("tf", "        return logits", "        return tf.nn.softmax(logits)"),), {"mnist_tf.logits"}, "probabilities"),
+    "returns_probabilities": ((("tf", "        return logits", "        return tf.nn.softmax(logits)"),),
+                              {"mnist_tf.logits", "mnist_tf.trains"}, "probabilities"),
     "returns_log_probabilities": ((("tf", "        return logits", "        return tf.nn.log_softmax(logits)"),), {"mnist_tf.logits"}, "log-probabilities"),
     "relu_on_output": ((("tf", "        return logits", "        return tf.nn.relu(logits)"),), {"mnist_tf.logits"}, "ReLU"),
     "zero_init": (tf_init("tf.zeros([784, 100])", "tf.zeros([100, 10])"), {"mnist_tf.trains"}, "does not move"),

@@ -1,12 +1,20 @@
 """MNIST sanity checks: does the student's Part-2 numpy model and Part-3 TF model actually train?
 
-Protocol (the grader's, seeded, offline): 2,000 training and 1,000 held-out images from the
-shipped subset; a fresh `myModel()`; 30 full-batch SGD steps by the grader on the gradients the
-model itself produces (numpy: its `*_grad` attributes; TF: tf.GradientTape over every
-tf.Variable it holds). A run that does not learn (diverges, or is stuck near chance) is retried
-with half the step, then with the next seed: sensitive but correct models learn in one of the
-four fixed attempts, broken ones in none.
-The student's own `train_one_step`/`test` run separately for 5 steps.
+Protocol (the homework's own, seeded, offline): 2,000 training and 1,000 held-out images from
+the shipped subset; a fresh `myModel()`; full-batch steps by the grader on the gradients the
+model itself produces, with the notebook's update rule and loss:
+- numpy: 30 steps of plain SGD on the summed gradient of its `*_grad` attributes, the notebook's
+  rate 1e-5 scaled from 60,000 to 2,000 images; a run that does not learn is retried with half
+  the step, then with the next seed;
+- TF: 100 steps of `optimizers.Adam()` at its default rate (the optimizer the notebook builds and
+  passes to `train_one_step`) on the notebook's `compute_loss`, the mean sparse softmax
+  cross-entropy, over every tf.Variable the model holds (tf.GradientTape); Adam's steps do not
+  depend on the scale of the gradients, so weights drawn large (std 1, a first loss in the
+  hundreds) train as they do in the notebook; a run that does not learn is retried with the
+  next seed.
+Sensitive but correct models learn in one of the fixed attempts, broken ones in none.
+The student's own `train_one_step`/`test` run separately, the way the student's own training
+loop calls them (grader/checks/loop.py).
 Thresholds come from `reference/calibrate_mnist.py` (see the README for the distributions).
 """
 
@@ -48,6 +56,12 @@ class Protocol:
     lr_text: str
     points: dict[str, float]
     interface: str
+    halve_on_retry: bool  # a run that does not learn is retried with half the rate before the next seed
+
+    def attempts(self, seed: int) -> list[list]:
+        """The fixed (seed, rate) attempts, in order."""
+        rates = [self.lr, self.lr / 2] if self.halve_on_retry else [self.lr]
+        return [[s, rate] for s in (seed, seed + 1) for rate in rates]
 
     @property
     def threshold(self) -> float:
@@ -64,12 +78,15 @@ PROTOCOLS = {
         lr_text=N_("lr 3e-4 on the summed gradient: the notebook's 1e-5 scaled from 60,000 to 2,000 images"),
         points={"output_contract": 1.0, "trains": 3.0, "train_one_step": 2.0},
         interface=N_("Part 2 expects the given interface: myModel() with forward(x) storing h2_log, (N, 10) "
-                     "log-probabilities, and backward(label) storing W1_grad and W2_grad")),
+                     "log-probabilities, and backward(label) storing W1_grad and W2_grad"),
+        halve_on_retry=True),
     "mnist_tf": Protocol(
-        "mnist_tf", "tf", steps=30, lr=0.1, lr_text=N_("SGD lr 0.1 on the mean loss"),
+        "mnist_tf", "tf", steps=100, lr=1e-3,
+        lr_text=N_("the notebook's optimizers.Adam() at its default rate 1e-3, on its mean softmax cross-entropy"),
         points={"logits": 2.0, "trains": 3.0, "train_one_step": 1.0},
         interface=N_("Part 3 expects myModel() holding tf.Variables, with __call__(x) taking (N, 28, 28) "
-                     "float32 images and returning (N, 10) unnormalised logits")),
+                     "float32 images and returning (N, 10) unnormalised logits"),
+        halve_on_retry=False),
 }
 
 
@@ -84,6 +101,11 @@ def cross_entropy(log_probs: np.ndarray, labels: np.ndarray) -> float:
 
 def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(np.argmax(outputs, axis=1) == labels))
+
+
+def returns_probabilities(output: np.ndarray) -> bool:
+    """Rows within [0, 1] that sum to 1: a softmax applied inside the model."""
+    return bool((output >= 0).all() and (output <= 1).all() and np.allclose(output.sum(axis=1), 1, atol=1e-3))
 
 
 def _failure(call: CallOutcome) -> str | None:
@@ -126,8 +148,7 @@ class Training(Family):
         calls = [
             {"kind": f"{protocol.kind}_protocol", "x_train": data.x_train, "y_train": data.y_train,
              "x_test": data.x_test, "steps": protocol.steps,
-             "attempts": [[self.seed, protocol.lr], [self.seed, protocol.lr / 2],
-                          [self.seed + 1, protocol.lr], [self.seed + 1, protocol.lr / 2]]},
+             "attempts": protocol.attempts(self.seed)},
             {"kind": f"{protocol.kind}_student_step", "x_train": data.x_train, "y_train": data.y_train,
              "x_test": data.x_test, "y_test": data.y_test, "steps": STUDENT_STEPS, "seed": self.seed},
         ]
@@ -193,7 +214,7 @@ class Training(Family):
             problem = tr("model(x) returned shape {shape} for {n} images; expected ({n}, 10)", shape=output.shape, n=n)
         elif not np.isfinite(output).all():
             problem = _("model(x) returned NaN or inf before any training")
-        elif (output >= 0).all() and (output <= 1).all() and np.allclose(output.sum(axis=1), 1, atol=1e-3):
+        elif returns_probabilities(output):
             problem, hint = _("model(x) returns probabilities (rows sum to 1)"), N_("return the logits, before any "
                                                                                     "softmax")
         elif (output <= 0).all() and np.allclose(np.log(np.exp(output).sum(axis=1)), 0, atol=1e-3):
@@ -243,6 +264,11 @@ class Training(Family):
             return self._result(target, "trains", False, summary,
                                 N_("the loss does not move: with all-zero weights (or a dead network) no gradient "
                                    "reaches the hidden layer; initialise the weights randomly"), details)
+        if protocol.kind == "tf" and returns_probabilities(data["held_out"]):
+            return self._result(target, "trains", False, summary,
+                                N_("the model returns probabilities, and the notebook's loss applies softmax to them "
+                                   "again: it can never fall below log(1 + 9/e) = 1.46 however well the model "
+                                   "ranks the classes; return the logits"), details)
         if last > first:
             where = N_("the signs in backward") if protocol.kind == "numpy" else N_("what model(x) computes")
             return self._result(target, "trains", False, summary,

@@ -1,8 +1,9 @@
 """Probes for the MNIST sanity checks: train the student's model under the grader's protocol.
 
 `protocol` builds a seeded `myModel()`, records its output on held-out images, trains it with
-the grader's own full-batch SGD for a fixed number of steps and returns raw outputs (first and
-last training outputs, held-out outputs), so the parent computes losses and accuracies itself.
+the homework's own update rule (numpy: the notebook's SGD; TF: the notebook's Adam) for a fixed
+number of full-batch steps and returns raw outputs (first and last training outputs, held-out
+outputs), so the parent computes losses and accuracies itself.
 `student_step` runs the student's own `train_one_step` and `test`, to see that they run and
 move the loss the right way. Labels of held-out images are only sent to `student_step`.
 """
@@ -216,6 +217,7 @@ def tf_protocol(namespace: dict, job: dict, call: dict) -> dict:
     def train(seed: int, lr: float) -> dict:
         tf.random.set_seed(seed)
         np.random.seed(seed)
+        optimizer = tf.keras.optimizers.Adam(learning_rate=lr)  # the notebook's optimizers.Adam()
         curve: dict[str, list[float]] = {"loss": [], "accuracy": []}
         result: dict[str, Any] = {"curve": curve}
         try:
@@ -238,9 +240,7 @@ def tf_protocol(namespace: dict, job: dict, call: dict) -> dict:
                 curve["accuracy"].append(float(np.mean(np.argmax(outputs, axis=1) == labels)))
                 if step == 0:
                     result["first_train"] = outputs
-                for variable, gradient in zip(variables, gradients):
-                    if gradient is not None:
-                        variable.assign_sub(lr * gradient)
+                optimizer.apply_gradients([(g, v) for g, v in zip(gradients, variables) if g is not None])
             result["last_train"] = _array("model(x)", _run("model(x)", where, lambda: model(x)))
             result["held_out"] = _array("model(x)", _run("model(x)", where, lambda: model(x_test)))
         except Stage as stage:
