@@ -96,3 +96,18 @@ TF_BUGGY = {
     "five_outputs": ((("tf", W2_TF, "tf.random.normal([100, 5], stddev=0.05)"), ("tf", "tf.zeros([10])", "tf.zeros([5])")),
                      {"mnist_tf.logits"}, "expected (1000, 10)"),
 }
+
+# The student's own loop, run the way it runs: minibatches of 64 with a rate of its own, passed as a keyword.
+NUMPY_GIVEN_LOOP = "for epoch in range(50):\n    loss, accuracy = train_one_step(model, train_data[0], train_label)"
+NUMPY_OWN_RATE = (("numpy", "def train_one_step(model, x, y):", "def train_one_step(model, x, y, lr=1e-5):"),
+                  ("numpy", NUMPY_STEP[0], "model.W1 -= lr * model.W1_grad"),
+                  ("numpy", NUMPY_STEP[1], "model.W2 -= lr * model.W2_grad"))
+NUMPY_MINIBATCH_LOOP = ("batch_size = 64\nfor epoch in range(5):\n    for i in range(0, len(train_data[0]), batch_size):\n"
+                        "        loss, accuracy = train_one_step(model, train_data[0][i:i + batch_size], "
+                        "train_label[i:i + batch_size], lr=1e-3)")
+NUMPY_MINIBATCHES = NUMPY_OWN_RATE + (("numpy", NUMPY_GIVEN_LOOP, NUMPY_MINIBATCH_LOOP),)
+# the same rate on the notebook's full batch: the summed gradient of 2,000 images at 1e-3 diverges
+NUMPY_FULL_BATCH_AT_MINIBATCH_RATE = NUMPY_OWN_RATE + (
+    ("numpy", NUMPY_GIVEN_LOOP, NUMPY_GIVEN_LOOP.replace("train_label)", "train_label, lr=1e-3)")),)
+NUMPY_MINIBATCH_ASCENT = NUMPY_MINIBATCHES + tuple(
+    ("numpy", f"model.{w} -= lr * model.{w}_grad", f"model.{w} += lr * model.{w}_grad") for w in ("W1", "W2"))

@@ -21,7 +21,7 @@ Thresholds come from `reference/calibrate_mnist.py` (see the README for the dist
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.checks.family import Family
+from grader.checks.loop import StudentLoop, student_loop
 from grader.checks.model import CheckResult, all_failed
 from grader.i18n import N_, _, tr
 from grader.mnist import MnistSample, load_sample
@@ -150,7 +151,8 @@ class Training(Family):
              "x_test": data.x_test, "steps": protocol.steps,
              "attempts": protocol.attempts(self.seed)},
             {"kind": f"{protocol.kind}_student_step", "x_train": data.x_train, "y_train": data.y_train,
-             "x_test": data.x_test, "y_test": data.y_test, "steps": STUDENT_STEPS, "seed": self.seed},
+             "x_test": data.x_test, "y_test": data.y_test, "steps": STUDENT_STEPS, "seed": self.seed,
+             "loop": asdict(student_loop(located.file, protocol.kind))},
         ]
         file = located.file
         return Job(target="myModel", probe="training", plan=located.load_plan(), calls=calls,
@@ -173,7 +175,8 @@ class Training(Family):
                               _(protocol.interface))
         trained, student = outcome.calls
         first = self._numpy_contract(trained) if protocol.kind == "numpy" else self._tf_logits(trained)
-        return [first, self._trains(target, trained), self._student_step(target, student)]
+        loop = student_loop(located.file, protocol.kind)
+        return [first, self._trains(target, trained), self._student_step(target, student, loop)]
 
     def _result(self, target: str, name: str, passed: bool, message: str, hint: str | None = None,
                 details: dict | None = None) -> CheckResult:
@@ -280,10 +283,11 @@ class Training(Family):
                                 details)
         return self._result(target, "trains", True, summary, details=details)
 
-    def _student_step(self, target: str, call: CallOutcome) -> CheckResult:
+    def _student_step(self, target: str, call: CallOutcome, loop: StudentLoop) -> CheckResult:
         data = call.data or {}
         steps = data.get("steps", [])
-        details = {"curve": {"loss": [s[0] for s in steps], "accuracy": [s[1] for s in steps]}}
+        details = {"curve": {"loss": [s[0] for s in steps], "accuracy": [s[1] for s in steps]},
+                   "loop": asdict(loop)}
         failure = _failure(call)
         if failure:
             return self._result(target, "train_one_step", False, tr("your own training code failed: {failure}",
@@ -291,13 +295,29 @@ class Training(Family):
                                 PROTOCOLS[target].interface, details)
         losses = [s[0] for s in steps]
         test_loss, test_accuracy = data["test"]
-        summary = (tr("your train_one_step ran {count} steps: loss {first:.4g} -> {last:.4g}; test() returned loss "
-                      "{test_loss:.4g}, accuracy {test_accuracy:.3f}", count=len(steps), first=losses[0],
-                      last=losses[-1], test_loss=test_loss, test_accuracy=test_accuracy))
-        if not all(np.isfinite(v) and v >= 0 for v in losses + [test_loss]) or not 0 <= test_accuracy <= 1:
+        given = "model, x, y" if PROTOCOLS[target].kind == "numpy" else "model, optimizer, x, y"
+        if loop.batch:
+            first, last = data["before"][0], data["after"][0]
+            summary = tr("as your loop runs it ({where}: train_one_step({call}) on minibatches of {batch} images), "
+                         "{count} steps over the {images} training images took test() on them from loss {first:.4g} "
+                         "to {last:.4g}; test() on held-out images returned loss {test_loss:.4g}, accuracy "
+                         "{test_accuracy:.3f}", where=loop.where, call=loop.call_text(given), batch=loop.batch,
+                         count=len(steps), images=len(self.sample.x_train), first=first, last=last,
+                         test_loss=test_loss, test_accuracy=test_accuracy)
+        else:
+            first, last = losses[0], losses[-1]
+            summary = (tr("your train_one_step ran {count} steps: loss {first:.4g} -> {last:.4g}; test() returned loss "
+                          "{test_loss:.4g}, accuracy {test_accuracy:.3f}", count=len(steps), first=first,
+                          last=last, test_loss=test_loss, test_accuracy=test_accuracy))
+            if loop.own:
+                summary = tr("as your loop calls it ({where}: train_one_step({call})): {summary}", where=loop.where,
+                             call=loop.call_text(given), summary=summary)
+        if loop.optimizer_text():
+            summary += tr("; with your loop's {optimizer}", optimizer=loop.optimizer_text())
+        if not all(np.isfinite(v) and v >= 0 for v in losses + [first, last, test_loss]) or not 0 <= test_accuracy <= 1:
             return self._result(target, "train_one_step", False, summary,
                                 N_("losses must be finite and non-negative, accuracy within [0, 1]"), details)
-        if losses[-1] >= losses[0]:
+        if last >= first:
             return self._result(target, "train_one_step", False, summary,
                                 N_("the loss goes up: the update must subtract the gradient (W -= lr * grad, "
                                    "v.assign_sub(lr * g)), not add it"), details)
