@@ -97,17 +97,17 @@ TF_BUGGY = {
                      {"mnist_tf.logits"}, "expected (1000, 10)"),
 }
 
-# The student's own loop, run the way it runs: minibatches of 64 with a rate of its own, passed as a keyword.
+# The student's own loop, run the way it runs. Minibatches of 64 with a rate of its own (1e-2, in
+# train_one_step): the notebook's full batch at that rate sums 2,000 images' gradients and diverges to NaN.
 NUMPY_GIVEN_LOOP = "for epoch in range(50):\n    loss, accuracy = train_one_step(model, train_data[0], train_label)"
-NUMPY_OWN_RATE = (("numpy", "def train_one_step(model, x, y):", "def train_one_step(model, x, y, lr=1e-5):"),
-                  ("numpy", NUMPY_STEP[0], "model.W1 -= lr * model.W1_grad"),
-                  ("numpy", NUMPY_STEP[1], "model.W2 -= lr * model.W2_grad"))
 NUMPY_MINIBATCH_LOOP = ("batch_size = 64\nfor epoch in range(5):\n    for i in range(0, len(train_data[0]), batch_size):\n"
                         "        loss, accuracy = train_one_step(model, train_data[0][i:i + batch_size], "
-                        "train_label[i:i + batch_size], lr=1e-3)")
-NUMPY_MINIBATCHES = NUMPY_OWN_RATE + (("numpy", NUMPY_GIVEN_LOOP, NUMPY_MINIBATCH_LOOP),)
-# the same rate on the notebook's full batch: the summed gradient of 2,000 images at 1e-3 diverges
-NUMPY_FULL_BATCH_AT_MINIBATCH_RATE = NUMPY_OWN_RATE + (
-    ("numpy", NUMPY_GIVEN_LOOP, NUMPY_GIVEN_LOOP.replace("train_label)", "train_label, lr=1e-3)")),)
+                        "train_label[i:i + batch_size])")
+NUMPY_MINIBATCHES = numpy_lr("1e-2") + (("numpy", NUMPY_GIVEN_LOOP, NUMPY_MINIBATCH_LOOP),)
 NUMPY_MINIBATCH_ASCENT = NUMPY_MINIBATCHES + tuple(
-    ("numpy", f"model.{w} -= lr * model.{w}_grad", f"model.{w} += lr * model.{w}_grad") for w in ("W1", "W2"))
+    ("numpy", f"model.{w} -= 1e-2* model.{w}_grad", f"model.{w} += 1e-2* model.{w}_grad") for w in ("W1", "W2"))
+# the rate passed by the notebook's full-batch loop as a keyword (the step's default is the notebook's 1e-5)
+NUMPY_FULL_BATCH_KEYWORD_RATE = (
+    ("numpy", "def train_one_step(model, x, y):", "def train_one_step(model, x, y, lr=1e-5):"),
+    ("numpy", NUMPY_STEP[0], "model.W1 -= lr * model.W1_grad"), ("numpy", NUMPY_STEP[1], "model.W2 -= lr * model.W2_grad"),
+    ("numpy", NUMPY_GIVEN_LOOP, NUMPY_GIVEN_LOOP.replace("train_label)", "train_label, lr=1e-2)")))

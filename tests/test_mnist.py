@@ -7,7 +7,7 @@ import pytest
 from grader.targets import TARGETS
 from tests.conftest import REPO, TRAINING_TARGETS
 from tests.helpers import NOTEBOOKS, part1_cells, reference_cells, write_handin, write_notebook
-from tests.mnist_variants import (NUMPY_BUGGY, NUMPY_CORRECT, NUMPY_FULL_BATCH_AT_MINIBATCH_RATE, NUMPY_MINIBATCH_ASCENT,
+from tests.mnist_variants import (NUMPY_BUGGY, NUMPY_CORRECT, NUMPY_FULL_BATCH_KEYWORD_RATE, NUMPY_MINIBATCH_ASCENT,
                                   NUMPY_MINIBATCHES, TF_BUGGY, TF_CORRECT)
 
 CORRECT = [("mnist_numpy", name, edits) for name, edits in NUMPY_CORRECT.items()] + \
@@ -104,19 +104,20 @@ def test_model_returning_probabilities_fails_trains_too(grade, tmp_path):
 
 
 def test_minibatch_loop_with_its_own_rate_is_run_its_way(grade, tmp_path):
+    """Its rate diverges on the full batch; run on minibatches of 64, as its loop does, it learns."""
     checks, result = grade(write_handin(tmp_path, edits=NUMPY_MINIBATCHES), targets={"mnist_numpy"})
     step = checks["mnist_numpy.train_one_step"]
     assert step.passed, step.message
-    assert "train_one_step(model, x, y, lr=0.001) on minibatches of 64 images" in step.message
+    assert "train_one_step(model, x, y) on minibatches of 64 images" in step.message
     assert step.details["loop"]["batch"] == 64
     assert result.per_target()["mnist_numpy"] == (6.0, 6.0)
 
 
-def test_minibatch_rate_on_the_full_batch_is_judged_as_the_student_runs_it(grade, tmp_path):
-    """The same step, run by the student's loop on all images at once: the summed gradient diverges."""
-    checks, _ = grade(write_handin(tmp_path, edits=NUMPY_FULL_BATCH_AT_MINIBATCH_RATE), targets={"mnist_numpy"})
+def test_a_rate_the_loop_passes_is_passed_too(grade, tmp_path):
+    """The notebook's full-batch loop passing lr=1e-2 to a step whose default is 1e-5: run as called, it diverges."""
+    checks, _ = grade(write_handin(tmp_path, edits=NUMPY_FULL_BATCH_KEYWORD_RATE), targets={"mnist_numpy"})
     step = checks["mnist_numpy.train_one_step"]
-    assert not step.passed and "as your loop calls it" in step.message and "lr=0.001" in step.message
+    assert not step.passed and "as your loop calls it" in step.message and "lr=0.01" in step.message
 
 
 def test_minibatch_loop_still_catches_gradient_ascent(grade, tmp_path):
