@@ -10,8 +10,8 @@ model itself produces, with the notebook's update rule and loss:
   passes to `train_one_step`) on the notebook's `compute_loss`, the mean sparse softmax
   cross-entropy, over every tf.Variable the model holds (tf.GradientTape); Adam's steps do not
   depend on the scale of the gradients, so weights drawn large (std 1, a first loss in the
-  hundreds) train as they do in the notebook; a run that does not learn is retried with the
-  next seed.
+  hundreds) train as they do under the notebook's optimizer; a run that does not learn is
+  retried with the next seed.
 Sensitive but correct models learn in one of the fixed attempts, broken ones in none.
 The student's own `train_one_step`/`test` run separately, the way the student's own training
 loop calls them (grader/checks/loop.py).
