@@ -134,3 +134,18 @@ def test_tf_step_uses_the_optimizer_the_students_loop_builds(grade, tmp_path):
     step = checks["mnist_tf.train_one_step"]
     assert step.passed and "with your loop's optimizers.Adam(learning_rate=0.01)" in step.message, step.message
     assert result.per_target()["mnist_tf"] == (6.0, 6.0)
+
+
+def test_tf_minibatches_from_a_dataset_are_run_that_way(grade, tmp_path):
+    loop = ("train_data, test_data = mnist_dataset()\nfor epoch in range(50):\n"
+            "    loss, accuracy = train_one_step(model, optimizer,\n"
+            "                                    tf.constant(train_data[0], dtype=tf.float32),\n"
+            "                                    tf.constant(train_data[1], dtype=tf.int64))")
+    minibatches = ("train_data, test_data = mnist_dataset()\n"
+                   "dataset = tf.data.Dataset.from_tensor_slices((train_data[0], train_data[1])).shuffle(60000).batch(100)\n"
+                   "for epoch in range(5):\n    for x, y in dataset:\n"
+                   "        loss, accuracy = train_one_step(model, optimizer, tf.cast(x, tf.float32), y)")
+    checks, result = grade(write_handin(tmp_path, edits=(("tf", loop, minibatches),)), targets={"mnist_tf"})
+    step = checks["mnist_tf.train_one_step"]
+    assert step.passed and "on minibatches of 100 images" in step.message and "20 steps" in step.message, step.message
+    assert result.per_target()["mnist_tf"] == (6.0, 6.0)
