@@ -45,7 +45,8 @@ class StudentLoop:
     def optimizer_text(self) -> str | None:
         if self.optimizer is None:
             return None
-        arguments = [repr(v) for v in self.optimizer["args"]] + [f"{k}={v!r}" for k, v in self.optimizer["kwargs"].items()]
+        arguments = [repr(v) for v in self.optimizer["args"]]
+        arguments += [f"{k}={v!r}" for k, v in self.optimizer["kwargs"].items()]
         return f"optimizers.{self.optimizer['name']}({', '.join(arguments)})"
 
 

@@ -176,7 +176,8 @@ def _student_step(namespace: dict, job: dict, call: dict, given: tuple, train: t
             result["steps"].append(_scalar_pair(f"train_one_step({signature})", returned))
 
         def run_test(x: Any, y: Any) -> list[float]:
-            return _scalar_pair("test(model, x, y)", _run("test(model, x, y)", where, lambda: namespace["test"](model, x, y)))
+            returned = _run("test(model, x, y)", where, lambda: namespace["test"](model, x, y))
+            return _scalar_pair("test(model, x, y)", returned)
 
         if loop["batch"]:
             batch = loop["batch"]
