@@ -1,7 +1,8 @@
 """Wall time of the two MNIST checks per hand-in (issue 4 budget: at most 10 s together).
 
 Grades only the targets mnist_numpy and mnist_tf with one warm Grader: the correct example and
-a broken model that uses every retry (gradient-sign error: no attempt learns). Prints medians.
+broken models that use every retry (numpy: a gradient-sign error, four attempts; TF: all-zero
+weights, two attempts of 100 Adam steps; no attempt learns). Prints medians.
 
     python benchmarks/mnist_checks.py [--runs 3]
 """
@@ -22,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from grader.pipeline import Grader  # noqa: E402
 from tests.helpers import write_handin  # noqa: E402
-from tests.mnist_variants import NUMPY_BUGGY  # noqa: E402
+from tests.mnist_variants import NUMPY_BUGGY, TF_BUGGY  # noqa: E402
 
 TARGETS = {"mnist_numpy", "mnist_tf"}
 
@@ -32,7 +33,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch, Grader(workers=os.cpu_count() or 2) as grader:
-        broken = write_handin(Path(scratch) / "broken", edits=NUMPY_BUGGY["sign_error_in_backward_chain"][0])
+        broken = write_handin(Path(scratch) / "broken", edits=NUMPY_BUGGY["sign_error_in_backward_chain"][0]
+                              + TF_BUGGY["zero_init"][0])
         for label, folder in (("correct example", REPO / "submissions" / "correct"), ("broken (all retries)", broken)):
             times = []
             for _ in range(args.runs):

@@ -69,10 +69,26 @@ TF_CORRECT = {
                      ("tf", "trainable_vars = [model.W1, model.W2, model.b1, model.b2]",
                       "trainable_vars = [model.W1, model.W2, model.W3, model.b1, model.b2, model.b3]")),
     "student_lr_0.1": (("tf", "v.assign_sub(0.01*g)", "v.assign_sub(0.1*g)"),),
+    # weights drawn at std 1: the first loss is in the hundreds (two layers) or thousands (three);
+    # plain SGD at a fixed rate diverges or crawls, the notebook's Adam trains them
+    "large_init_wide_256": (("tf", W1_TF, "tf.random.normal([784, 256])"), ("tf", "tf.zeros([100])", "tf.zeros([256])"),
+                            ("tf", W2_TF, "tf.random.normal([256, 10])")),
+    "large_init_three_layers": (("tf", W1_TF, "tf.random.normal([784, 256])"), ("tf", "tf.zeros([100])", "tf.zeros([256])"),
+                                ("tf", W2_TF, "tf.random.normal([256, 128])"),
+                                ("tf", 'self.b2 = tf.Variable(tf.zeros([10]), name="b2")',
+                                 'self.b2 = tf.Variable(tf.zeros([128]), name="b2")\n'
+                                 '        self.W3 = tf.Variable(tf.random.normal([128, 10]), name="W3")\n'
+                                 '        self.b3 = tf.Variable(tf.zeros([10]), name="b3")'),
+                                ("tf", "        logits = tf.matmul(h1, self.W2) + self.b2",
+                                 "        h2 = tf.nn.relu(tf.matmul(h1, self.W2) + self.b2)\n"
+                                 "        logits = tf.matmul(h2, self.W3) + self.b3"),
+                                ("tf", "trainable_vars = [model.W1, model.W2, model.b1, model.b2]",
+                                 "trainable_vars = [model.W1, model.W2, model.W3, model.b1, model.b2, model.b3]")),
 }
 
 TF_BUGGY = {
-    "returns_probabilities": ((("tf", "        return logits", "        return tf.nn.softmax(logits)"),), {"mnist_tf.logits"}, "probabilities"),
+    "returns_probabilities": ((("tf", "        return logits", "        return tf.nn.softmax(logits)"),),
+                              {"mnist_tf.logits", "mnist_tf.trains"}, "probabilities"),
     "returns_log_probabilities": ((("tf", "        return logits", "        return tf.nn.log_softmax(logits)"),), {"mnist_tf.logits"}, "log-probabilities"),
     "relu_on_output": ((("tf", "        return logits", "        return tf.nn.relu(logits)"),), {"mnist_tf.logits"}, "ReLU"),
     "zero_init": (tf_init("tf.zeros([784, 100])", "tf.zeros([100, 10])"), {"mnist_tf.trains"}, "does not move"),
@@ -80,3 +96,18 @@ TF_BUGGY = {
     "five_outputs": ((("tf", W2_TF, "tf.random.normal([100, 5], stddev=0.05)"), ("tf", "tf.zeros([10])", "tf.zeros([5])")),
                      {"mnist_tf.logits"}, "expected (1000, 10)"),
 }
+
+# The student's own loop, run the way it runs. Minibatches of 64 with a rate of its own (1e-2, in
+# train_one_step): the notebook's full batch at that rate sums 2,000 images' gradients and diverges to NaN.
+NUMPY_GIVEN_LOOP = "for epoch in range(50):\n    loss, accuracy = train_one_step(model, train_data[0], train_label)"
+NUMPY_MINIBATCH_LOOP = ("batch_size = 64\nfor epoch in range(5):\n    for i in range(0, len(train_data[0]), batch_size):\n"
+                        "        loss, accuracy = train_one_step(model, train_data[0][i:i + batch_size], "
+                        "train_label[i:i + batch_size])")
+NUMPY_MINIBATCHES = numpy_lr("1e-2") + (("numpy", NUMPY_GIVEN_LOOP, NUMPY_MINIBATCH_LOOP),)
+NUMPY_MINIBATCH_ASCENT = NUMPY_MINIBATCHES + tuple(
+    ("numpy", f"model.{w} -= 1e-2* model.{w}_grad", f"model.{w} += 1e-2* model.{w}_grad") for w in ("W1", "W2"))
+# the rate passed by the notebook's full-batch loop as a keyword (the step's default is the notebook's 1e-5)
+NUMPY_FULL_BATCH_KEYWORD_RATE = (
+    ("numpy", "def train_one_step(model, x, y):", "def train_one_step(model, x, y, lr=1e-5):"),
+    ("numpy", NUMPY_STEP[0], "model.W1 -= lr * model.W1_grad"), ("numpy", NUMPY_STEP[1], "model.W2 -= lr * model.W2_grad"),
+    ("numpy", NUMPY_GIVEN_LOOP, NUMPY_GIVEN_LOOP.replace("train_label)", "train_label, lr=1e-2)")))

@@ -40,7 +40,7 @@ def test_changed_points_change_the_score(grade, tmp_path):
     assert (result.score, result.max_score) == (40, 40)
     config = load_config(course(tmp_path, '[points]\n"sigmoid.matches_tf" = 15\n"softmax.no_builtin" = 0\n'))
     scoring.apply(result, config)
-    assert (result.score, result.max_score) == (48, 48)
+    assert (result.score, result.max_score) == (49, 49)  # 40 - 4 + 15 - 2
 
 
 def test_course_file_in_the_current_folder_is_read(tmp_path, monkeypatch):

@@ -301,7 +301,8 @@ def test_a_part1_function_written_with_pytorch_is_graded_like_the_rest(grader, t
         "    e = torch.exp(t - t.max(-1, keepdim=True).values)\n    return e / e.sum(-1, keepdim=True)\n")
     result = grader.grade(tmp_path / "h", {"softmax"})
     assert {c.id: c.passed for c in result.checks} == {"softmax.matches_tf": True, "softmax.last_axis": True,
-                                                       "softmax.large_logits": True, "softmax.no_builtin": True}
+                                                       "softmax.large_logits": True, "softmax.input_kinds": True,
+                                                       "softmax.no_builtin": True}
 
 
 def test_one_word_headings_name_sections():

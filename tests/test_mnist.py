@@ -7,7 +7,8 @@ import pytest
 from grader.targets import TARGETS
 from tests.conftest import REPO, TRAINING_TARGETS
 from tests.helpers import NOTEBOOKS, part1_cells, reference_cells, write_handin, write_notebook
-from tests.mnist_variants import NUMPY_BUGGY, NUMPY_CORRECT, TF_BUGGY, TF_CORRECT
+from tests.mnist_variants import (NUMPY_BUGGY, NUMPY_CORRECT, NUMPY_FULL_BATCH_KEYWORD_RATE, NUMPY_MINIBATCH_ASCENT,
+                                  NUMPY_MINIBATCHES, TF_BUGGY, TF_CORRECT)
 
 CORRECT = [("mnist_numpy", name, edits) for name, edits in NUMPY_CORRECT.items()] + \
           [("mnist_tf", name, edits) for name, edits in TF_CORRECT.items()]
@@ -43,7 +44,7 @@ def test_seed_student_part3_is_not_a_tf_model(grade):
 def test_training_checks_carry_their_curves(grade, tmp_path):
     checks, _ = grade(write_handin(tmp_path), targets=TRAINING_TARGETS)
     curve = checks["mnist_tf.trains"].details["curve"]
-    assert len(curve["loss"]) == len(curve["accuracy"]) == 30 and curve["loss"][-1] < curve["loss"][0]
+    assert len(curve["loss"]) == len(curve["accuracy"]) == 100 and curve["loss"][-1] < curve["loss"][0]
     assert checks["mnist_numpy.trains"].details["held_out_accuracy"] >= checks["mnist_numpy.trains"].details["threshold"]
     assert len(checks["mnist_numpy.train_one_step"].details["curve"]["loss"]) == 5
 
@@ -84,3 +85,67 @@ def test_model_built_from_keras_layers(grade, tmp_path):
     checks, result = grade(write_handin(tmp_path, edits=edits), targets={"mnist_tf"})
     assert "4 trainable tf.Variables found" in checks["mnist_tf.logits"].message
     assert result.per_target()["mnist_tf"] == (6.0, 6.0), [c.message for c in checks.values() if not c.passed]
+
+
+@pytest.mark.parametrize("name,first_loss", [("large_init_wide_256", 100), ("large_init_three_layers", 1000)])
+def test_large_init_model_trains_the_notebooks_way(grade, tmp_path, name, first_loss):
+    """Weights drawn at std 1 start with a loss in the hundreds or thousands; the notebook's Adam trains them."""
+    checks, result = grade(write_handin(tmp_path, edits=TF_CORRECT[name]), targets={"mnist_tf"})
+    trains = checks["mnist_tf.trains"]
+    assert trains.details["curve"]["loss"][0] > first_loss
+    assert trains.passed and "optimizers.Adam()" in trains.message, trains.message
+    assert result.per_target()["mnist_tf"] == (6.0, 6.0)
+
+
+def test_model_returning_probabilities_fails_trains_too(grade, tmp_path):
+    """Adam ranks the classes even through a softmax; the notebook's loss on probabilities stays above 1.46."""
+    checks, _ = grade(write_handin(tmp_path, edits=TF_BUGGY["returns_probabilities"][0]), targets={"mnist_tf"})
+    assert not checks["mnist_tf.trains"].passed and "log(1 + 9/e)" in checks["mnist_tf.trains"].hint
+
+
+def test_minibatch_loop_with_its_own_rate_is_run_its_way(grade, tmp_path):
+    """Its rate diverges on the full batch; run on minibatches of 64, as its loop does, it learns."""
+    checks, result = grade(write_handin(tmp_path, edits=NUMPY_MINIBATCHES), targets={"mnist_numpy"})
+    step = checks["mnist_numpy.train_one_step"]
+    assert step.passed, step.message
+    assert "train_one_step(model, x, y) on minibatches of 64 images" in step.message
+    assert step.details["loop"]["batch"] == 64
+    assert result.per_target()["mnist_numpy"] == (6.0, 6.0)
+
+
+def test_a_rate_the_loop_passes_is_passed_too(grade, tmp_path):
+    """The notebook's full-batch loop passing lr=1e-2 to a step whose default is 1e-5: run as called, it diverges."""
+    checks, _ = grade(write_handin(tmp_path, edits=NUMPY_FULL_BATCH_KEYWORD_RATE), targets={"mnist_numpy"})
+    step = checks["mnist_numpy.train_one_step"]
+    assert not step.passed and "as your loop calls it" in step.message and "lr=0.01" in step.message
+
+
+def test_minibatch_loop_still_catches_gradient_ascent(grade, tmp_path):
+    checks, _ = grade(write_handin(tmp_path, edits=NUMPY_MINIBATCH_ASCENT), targets={"mnist_numpy"})
+    step = checks["mnist_numpy.train_one_step"]
+    assert not step.passed and "minibatches of 64" in step.message and "goes up" in step.hint
+
+
+def test_tf_step_uses_the_optimizer_the_students_loop_builds(grade, tmp_path):
+    edits = (("tf", "optimizer = optimizers.Adam()", "optimizer = optimizers.Adam(learning_rate=0.01)"),
+             ("tf", "    for g, v in zip(grads, trainable_vars):\n        v.assign_sub(0.01*g)",
+              "    optimizer.apply_gradients(zip(grads, trainable_vars))"))
+    checks, result = grade(write_handin(tmp_path, edits=edits), targets={"mnist_tf"})
+    step = checks["mnist_tf.train_one_step"]
+    assert step.passed and "with your loop's optimizers.Adam(learning_rate=0.01)" in step.message, step.message
+    assert result.per_target()["mnist_tf"] == (6.0, 6.0)
+
+
+def test_tf_minibatches_from_a_dataset_are_run_that_way(grade, tmp_path):
+    loop = ("train_data, test_data = mnist_dataset()\nfor epoch in range(50):\n"
+            "    loss, accuracy = train_one_step(model, optimizer,\n"
+            "                                    tf.constant(train_data[0], dtype=tf.float32),\n"
+            "                                    tf.constant(train_data[1], dtype=tf.int64))")
+    minibatches = ("train_data, test_data = mnist_dataset()\n"
+                   "dataset = tf.data.Dataset.from_tensor_slices((train_data[0], train_data[1])).shuffle(60000).batch(100)\n"
+                   "for epoch in range(5):\n    for x, y in dataset:\n"
+                   "        loss, accuracy = train_one_step(model, optimizer, tf.cast(x, tf.float32), y)")
+    checks, result = grade(write_handin(tmp_path, edits=(("tf", loop, minibatches),)), targets={"mnist_tf"})
+    step = checks["mnist_tf.train_one_step"]
+    assert step.passed and "on minibatches of 100 images" in step.message and "20 steps" in step.message, step.message
+    assert result.per_target()["mnist_tf"] == (6.0, 6.0)

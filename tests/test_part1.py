@@ -43,7 +43,7 @@ CORRECT_VARIANTS = {
         "def sigmoid_ce(x, label):\n    terms = label * tf.math.log(x) + (1 - label) * tf.math.log(1 - x)\n"
         "    return -tf.reduce_sum(terms) / tf.cast(tf.size(x), terms.dtype)",
         "def sigmoid_ce(x, label):\n    return -tf.reduce_mean(tf.where(label > 0.5, tf.math.log(x), tf.math.log(1 - x)))",
-        "def sigmoid_ce(x, label):\n    return -tf.reduce_mean(label * tf.math.log(x) + (1 - label) * tf.math.log(1 - x), axis=-1)",
+        "def sigmoid_ce(x, label):\n    terms = label * np.log(x) + (1 - label) * np.log(1 - x)\n    return -np.sum(terms) / np.size(x)",
     ],
 }
 
@@ -93,6 +93,8 @@ BUGGY_VARIANTS = [
     ("sigmoid_ce", "def sigmoid_ce(x, label):\n    return tf.reduce_mean(label * tf.math.log(x) + (1 - label) * tf.math.log(1 - x))",
      {"sigmoid_ce.matches_tf"}, "sign error"),
     ("sigmoid_ce", "def sigmoid_ce(x, label):\n    return tf.reduce_mean(tf.keras.losses.binary_crossentropy(label, x))", {"sigmoid_ce.no_builtin"}, None),
+    ("sigmoid_ce", "def sigmoid_ce(x, label):\n    return -tf.reduce_mean(label * tf.math.log(x) + (1 - label) * tf.math.log(1 - x), axis=-1)",
+     {"sigmoid_ce.other_shapes"}, "one loss per row"),
     ("sigmoid_ce", "from tensorflow.nn import sigmoid_cross_entropy_with_logits as sce\ndef sigmoid_ce(x, label):\n"
      "    return tf.reduce_mean(sce(label, tf.math.log(x) - tf.math.log(1 - x)))", {"sigmoid_ce.no_builtin"}, None),
 ]
@@ -204,3 +206,46 @@ def test_instructor_solutions_get_full_marks(grade):
 
     _, result = grade(REPO / "reference")
     assert result.score == result.max_score
+
+
+FLOAT32_CASTS = {
+    "softmax": "def softmax(x):\n    x = tf.convert_to_tensor(x, dtype=tf.float32)\n"
+               "    e = tf.exp(x - tf.reduce_max(x, axis=-1, keepdims=True))\n    return e / tf.reduce_sum(e, axis=-1, keepdims=True)",
+    "sigmoid": "def sigmoid(x):\n    x = tf.convert_to_tensor(x, dtype=tf.float32)\n    return 1 / (1 + tf.exp(-x))",
+}
+
+
+@pytest.mark.parametrize("target", sorted(FLOAT32_CASTS))
+def test_float32_cast_loses_only_the_input_kinds_point_with_a_dtype_hint(grade, tmp_path, target):
+    """Correct on every input the homework passes; raises on the float64 tf.Tensor it never passes."""
+    checks, result = grade(write_handin(tmp_path, **{target: FLOAT32_CASTS[target]}))
+    assert [c.id for c in checks.values() if not c.passed] == [f"{target}.input_kinds"]
+    kinds = checks[f"{target}.input_kinds"]
+    assert kinds.max_score == 1 and "10x5 float64 tensor" in kinds.message
+    assert "tf.cast(x, tf.float32)" in kinds.hint and "float64 tf.Tensor" in kinds.hint
+    assert result.per_target()[target] == (FULL - 1, FULL)
+
+
+def test_numpy_methods_fail_only_on_tensors_and_cost_one_point(grade, tmp_path):
+    """`x.max(...)` works on the ndarrays the homework passes, not on tensors: the input_kinds check only."""
+    source = "def softmax(x):\n    e = np.exp(x - x.max(axis=-1, keepdims=True))\n    return e / e.sum(axis=-1, keepdims=True)"
+    checks, result = grade(write_handin(tmp_path, softmax=source))
+    assert [c.id for c in checks.values() if not c.passed] == ["softmax.input_kinds"]
+    assert "tf.Tensor" in checks["softmax.input_kinds"].hint
+    assert result.per_target()["softmax"] == (FULL - 1, FULL)
+
+
+def test_points_per_part1_target_stay_ten(grade, tmp_path):
+    _, result = grade(write_handin(tmp_path))
+    assert {t: result.per_target()[t] for t in CORRECT_PART1} == {t: (FULL, FULL) for t in CORRECT_PART1}
+
+
+def test_row_averaging_sigmoid_ce_loses_other_shapes(grade, tmp_path):
+    """reduce_sum / len(x) is the mean only on 1-D input: TF's element-wise loss averages every element."""
+    source = ("def sigmoid_ce(x, label):\n    terms = label * tf.math.log(x) + (1 - label) * tf.math.log(1 - x)\n"
+              "    return -tf.reduce_sum(terms) / len(x)")
+    checks, result = grade(write_handin(tmp_path, sigmoid_ce=source))
+    assert [c.id for c in checks.values() if not c.passed] == ["sigmoid_ce.other_shapes"]
+    assert "on 4x6 float64 ndarray input" in checks["sigmoid_ce.other_shapes"].message
+    assert "len(x)" in checks["sigmoid_ce.other_shapes"].hint
+    assert_only_target_lost(result, "sigmoid_ce")

@@ -1,19 +1,27 @@
 """MNIST sanity checks: does the student's Part-2 numpy model and Part-3 TF model actually train?
 
-Protocol (the grader's, seeded, offline): 2,000 training and 1,000 held-out images from the
-shipped subset; a fresh `myModel()`; 30 full-batch SGD steps by the grader on the gradients the
-model itself produces (numpy: its `*_grad` attributes; TF: tf.GradientTape over every
-tf.Variable it holds). A run that does not learn (diverges, or is stuck near chance) is retried
-with half the step, then with the next seed: sensitive but correct models learn in one of the
-four fixed attempts, broken ones in none.
-The student's own `train_one_step`/`test` run separately for 5 steps.
+Protocol (the homework's own, seeded, offline): 2,000 training and 1,000 held-out images from
+the shipped subset; a fresh `myModel()`; full-batch steps by the grader on the gradients the
+model itself produces, with the notebook's update rule and loss:
+- numpy: 30 steps of plain SGD on the summed gradient of its `*_grad` attributes, the notebook's
+  rate 1e-5 scaled from 60,000 to 2,000 images; a run that does not learn is retried with half
+  the step, then with the next seed;
+- TF: 100 steps of `optimizers.Adam()` at its default rate (the optimizer the notebook builds and
+  passes to `train_one_step`) on the notebook's `compute_loss`, the mean sparse softmax
+  cross-entropy, over every tf.Variable the model holds (tf.GradientTape); Adam's steps do not
+  depend on the scale of the gradients, so weights drawn large (std 1, a first loss in the
+  hundreds) train as they do under the notebook's optimizer; a run that does not learn is
+  retried with the next seed.
+Sensitive but correct models learn in one of the fixed attempts, broken ones in none.
+The student's own `train_one_step`/`test` run separately, the way the student's own training
+loop calls them (grader/checks/loop.py).
 Thresholds come from `reference/calibrate_mnist.py` (see the README for the distributions).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -21,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from grader.checks.family import Family
+from grader.checks.loop import StudentLoop, student_loop
 from grader.checks.model import CheckResult, all_failed
 from grader.i18n import N_, _, tr
 from grader.mnist import MnistSample, load_sample
@@ -48,6 +57,12 @@ class Protocol:
     lr_text: str
     points: dict[str, float]
     interface: str
+    halve_on_retry: bool  # a run that does not learn is retried with half the rate before the next seed
+
+    def attempts(self, seed: int) -> list[list]:
+        """The fixed (seed, rate) attempts, in order."""
+        rates = [self.lr, self.lr / 2] if self.halve_on_retry else [self.lr]
+        return [[s, rate] for s in (seed, seed + 1) for rate in rates]
 
     @property
     def threshold(self) -> float:
@@ -64,12 +79,15 @@ PROTOCOLS = {
         lr_text=N_("lr 3e-4 on the summed gradient: the notebook's 1e-5 scaled from 60,000 to 2,000 images"),
         points={"output_contract": 1.0, "trains": 3.0, "train_one_step": 2.0},
         interface=N_("Part 2 expects the given interface: myModel() with forward(x) storing h2_log, (N, 10) "
-                     "log-probabilities, and backward(label) storing W1_grad and W2_grad")),
+                     "log-probabilities, and backward(label) storing W1_grad and W2_grad"),
+        halve_on_retry=True),
     "mnist_tf": Protocol(
-        "mnist_tf", "tf", steps=30, lr=0.1, lr_text=N_("SGD lr 0.1 on the mean loss"),
+        "mnist_tf", "tf", steps=100, lr=1e-3,
+        lr_text=N_("the notebook's optimizers.Adam() at its default rate 1e-3, on its mean softmax cross-entropy"),
         points={"logits": 2.0, "trains": 3.0, "train_one_step": 1.0},
         interface=N_("Part 3 expects myModel() holding tf.Variables, with __call__(x) taking (N, 28, 28) "
-                     "float32 images and returning (N, 10) unnormalised logits")),
+                     "float32 images and returning (N, 10) unnormalised logits"),
+        halve_on_retry=False),
 }
 
 
@@ -84,6 +102,11 @@ def cross_entropy(log_probs: np.ndarray, labels: np.ndarray) -> float:
 
 def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(np.argmax(outputs, axis=1) == labels))
+
+
+def returns_probabilities(output: np.ndarray) -> bool:
+    """Rows within [0, 1] that sum to 1: a softmax applied inside the model."""
+    return bool((output >= 0).all() and (output <= 1).all() and np.allclose(output.sum(axis=1), 1, atol=1e-3))
 
 
 def _failure(call: CallOutcome) -> str | None:
@@ -126,10 +149,10 @@ class Training(Family):
         calls = [
             {"kind": f"{protocol.kind}_protocol", "x_train": data.x_train, "y_train": data.y_train,
              "x_test": data.x_test, "steps": protocol.steps,
-             "attempts": [[self.seed, protocol.lr], [self.seed, protocol.lr / 2],
-                          [self.seed + 1, protocol.lr], [self.seed + 1, protocol.lr / 2]]},
+             "attempts": protocol.attempts(self.seed)},
             {"kind": f"{protocol.kind}_student_step", "x_train": data.x_train, "y_train": data.y_train,
-             "x_test": data.x_test, "y_test": data.y_test, "steps": STUDENT_STEPS, "seed": self.seed},
+             "x_test": data.x_test, "y_test": data.y_test, "steps": STUDENT_STEPS, "seed": self.seed,
+             "loop": asdict(student_loop(located.file, protocol.kind))},
         ]
         file = located.file
         return Job(target="myModel", probe="training", plan=located.load_plan(), calls=calls,
@@ -152,7 +175,8 @@ class Training(Family):
                               _(protocol.interface))
         trained, student = outcome.calls
         first = self._numpy_contract(trained) if protocol.kind == "numpy" else self._tf_logits(trained)
-        return [first, self._trains(target, trained), self._student_step(target, student)]
+        loop = student_loop(located.file, protocol.kind)
+        return [first, self._trains(target, trained), self._student_step(target, student, loop)]
 
     def _result(self, target: str, name: str, passed: bool, message: str, hint: str | None = None,
                 details: dict | None = None) -> CheckResult:
@@ -193,7 +217,7 @@ class Training(Family):
             problem = tr("model(x) returned shape {shape} for {n} images; expected ({n}, 10)", shape=output.shape, n=n)
         elif not np.isfinite(output).all():
             problem = _("model(x) returned NaN or inf before any training")
-        elif (output >= 0).all() and (output <= 1).all() and np.allclose(output.sum(axis=1), 1, atol=1e-3):
+        elif returns_probabilities(output):
             problem, hint = _("model(x) returns probabilities (rows sum to 1)"), N_("return the logits, before any "
                                                                                     "softmax")
         elif (output <= 0).all() and np.allclose(np.log(np.exp(output).sum(axis=1)), 0, atol=1e-3):
@@ -243,6 +267,11 @@ class Training(Family):
             return self._result(target, "trains", False, summary,
                                 N_("the loss does not move: with all-zero weights (or a dead network) no gradient "
                                    "reaches the hidden layer; initialise the weights randomly"), details)
+        if protocol.kind == "tf" and returns_probabilities(data["held_out"]):
+            return self._result(target, "trains", False, summary,
+                                N_("the model returns probabilities, and the notebook's loss applies softmax to them "
+                                   "again: it can never fall below log(1 + 9/e) = 1.46 however well the model "
+                                   "ranks the classes; return the logits"), details)
         if last > first:
             where = N_("the signs in backward") if protocol.kind == "numpy" else N_("what model(x) computes")
             return self._result(target, "trains", False, summary,
@@ -254,10 +283,11 @@ class Training(Family):
                                 details)
         return self._result(target, "trains", True, summary, details=details)
 
-    def _student_step(self, target: str, call: CallOutcome) -> CheckResult:
+    def _student_step(self, target: str, call: CallOutcome, loop: StudentLoop) -> CheckResult:
         data = call.data or {}
         steps = data.get("steps", [])
-        details = {"curve": {"loss": [s[0] for s in steps], "accuracy": [s[1] for s in steps]}}
+        details = {"curve": {"loss": [s[0] for s in steps], "accuracy": [s[1] for s in steps]},
+                   "loop": asdict(loop)}
         failure = _failure(call)
         if failure:
             return self._result(target, "train_one_step", False, tr("your own training code failed: {failure}",
@@ -265,13 +295,29 @@ class Training(Family):
                                 PROTOCOLS[target].interface, details)
         losses = [s[0] for s in steps]
         test_loss, test_accuracy = data["test"]
-        summary = (tr("your train_one_step ran {count} steps: loss {first:.4g} -> {last:.4g}; test() returned loss "
-                      "{test_loss:.4g}, accuracy {test_accuracy:.3f}", count=len(steps), first=losses[0],
-                      last=losses[-1], test_loss=test_loss, test_accuracy=test_accuracy))
-        if not all(np.isfinite(v) and v >= 0 for v in losses + [test_loss]) or not 0 <= test_accuracy <= 1:
+        given = "model, x, y" if PROTOCOLS[target].kind == "numpy" else "model, optimizer, x, y"
+        if loop.batch:
+            first, last = data["before"][0], data["after"][0]
+            summary = tr("as your loop runs it ({where}: train_one_step({call}) on minibatches of {batch} images), "
+                         "{count} steps over the {images} training images took test() on them from loss {first:.4g} "
+                         "to {last:.4g}; test() on held-out images returned loss {test_loss:.4g}, accuracy "
+                         "{test_accuracy:.3f}", where=loop.where, call=loop.call_text(given), batch=loop.batch,
+                         count=len(steps), images=len(self.sample.x_train), first=first, last=last,
+                         test_loss=test_loss, test_accuracy=test_accuracy)
+        else:
+            first, last = losses[0], losses[-1]
+            summary = (tr("your train_one_step ran {count} steps: loss {first:.4g} -> {last:.4g}; test() returned loss "
+                          "{test_loss:.4g}, accuracy {test_accuracy:.3f}", count=len(steps), first=first,
+                          last=last, test_loss=test_loss, test_accuracy=test_accuracy))
+            if loop.own:
+                summary = tr("as your loop calls it ({where}: train_one_step({call})): {summary}", where=loop.where,
+                             call=loop.call_text(given), summary=summary)
+        if loop.optimizer_text():
+            summary += tr("; with your loop's {optimizer}", optimizer=loop.optimizer_text())
+        if not all(np.isfinite(v) and v >= 0 for v in losses + [first, last, test_loss]) or not 0 <= test_accuracy <= 1:
             return self._result(target, "train_one_step", False, summary,
                                 N_("losses must be finite and non-negative, accuracy within [0, 1]"), details)
-        if losses[-1] >= losses[0]:
+        if last >= first:
             return self._result(target, "train_one_step", False, summary,
                                 N_("the loss goes up: the update must subtract the gradient (W -= lr * grad, "
                                    "v.assign_sub(lr * g)), not add it"), details)

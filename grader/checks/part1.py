@@ -3,6 +3,11 @@
 Inputs are made here (seeded per check), sent to the child as plain arrays, and the student's
 outputs are compared with TF references computed in this trusted process. A failing output is
 compared with the outputs of known mistakes to produce a hint.
+
+Points follow what the homework itself passes: `matches_tf` and the shape checks use the
+notebook's own input kinds (numpy float64 and float32 arrays, and for the losses the float64
+tensor `tf.nn.softmax(logits)` / `tf.nn.sigmoid(logits)` the notebook hands in); tf.Tensor inputs
+the notebook never passes are tried by `input_kinds`, worth one point.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ class Check:
     points: float
     passed_message: str
     cases: list[Case]
+    fallback_hint: str | None = None  # when no failure of this check has a hint of its own
 
 
 @dataclass
@@ -75,7 +81,11 @@ class FunctionSpec:
 
 
 NO_BUILTIN_POINTS = 2.0
+INPUT_KINDS_POINTS = 1.0
 _GENERIC_ERROR_HINTS = [
+    (r"Tensor conversion requested dtype|Expected tensor .* with dtype .* but got dtype",
+     N_("a float64 tf.Tensor cannot be converted to float32 by tf.convert_to_tensor(x, dtype=tf.float32) (or "
+        "tf.constant): use tf.cast(x, tf.float32), or keep x's own dtype")),
     (r"EagerTensor.*has no attribute|has no attribute 'numpy'",
      N_("x may be a tf.Tensor or an ndarray: use functions (tf.reduce_max, np.max) rather than "
         "methods of one type")),
@@ -110,15 +120,29 @@ def _case(args: tuple[Array, ...], kinds: tuple[str, ...], dtype: type, referenc
     return Case(tuple(np.asarray(a, dtype=dtype) for a in args), kinds, reference_args)
 
 
-def _notebook_variants(args: tuple[Array, ...], reference_args: tuple[Array, ...], mixed: tuple[str, ...]) -> list[Case]:
-    """The notebook's input fed four ways: float64/float32, as the notebook does and as ndarrays/tensors."""
+def _homework_kinds(args: tuple[Array, ...], reference_args: tuple[Array, ...], notebook: tuple[str, ...]) -> list[Case]:
+    """The notebook's input as the homework passes it: its own call (float64), then float64 and float32 ndarrays."""
     n = len(args)
-    return [
-        _case(args, mixed, np.float64, reference_args),
-        _case(args, ("ndarray",) * n, np.float64, reference_args),
-        _case(args, ("tensor",) * n, np.float32, reference_args),
-        _case(args, ("ndarray",) * n, np.float32, reference_args),
-    ]
+    ndarrays = ("ndarray",) * n
+    cases = [] if notebook == ndarrays else [_case(args, notebook, np.float64, reference_args)]
+    return cases + [_case(args, ndarrays, np.float64, reference_args), _case(args, ndarrays, np.float32, reference_args)]
+
+
+def _tensor_kinds(args: tuple[Array, ...], reference_args: tuple[Array, ...]) -> list[Case]:
+    """The notebook's input as tf.Tensors of both float dtypes, which the homework never passes."""
+    n = len(args)
+    return [_case(args, ("tensor",) * n, np.float64, reference_args),
+            _case(args, ("tensor",) * n, np.float32, reference_args)]
+
+
+def _input_kinds_check(target: str, args: tuple[Array, ...], reference_args: tuple[Array, ...]) -> Check:
+    """`target.input_kinds`: the notebook's input as tensors, one point (see the module's docstring)."""
+    return Check(f"{target}.input_kinds", INPUT_KINDS_POINTS,
+                 N_("also correct on float64 and float32 tf.Tensor inputs, which the homework itself never passes"),
+                 _tensor_kinds(args, reference_args),
+                 fallback_hint=N_("the homework passes numpy arrays, but x may also be a tf.Tensor of either float "
+                                  "dtype: use TF functions, which accept both, and keep x's dtype (tf.cast, not "
+                                  "tf.convert_to_tensor(x, dtype=...))"))
 
 
 def _one_hot(rng: np.random.Generator, rows: int, classes: int) -> Array:
@@ -155,10 +179,11 @@ def _tf():
 def _softmax_spec() -> FunctionSpec:
     rng = _rng("softmax.matches_tf")
     x = rng.normal(size=(10, 5))
-    reference = _notebook_variants((x,), (x,), ("tensor",))
+    reference = _homework_kinds((x,), (x,), ("ndarray",))
+    kinds = _input_kinds_check("softmax", (x,), (x,))
     rng = _rng("softmax.last_axis")
     shapes = [((7,), np.float64, "ndarray"), ((1, 5), np.float64, "ndarray"), ((2, 3, 4), np.float64, "ndarray"),
-              ((3, 2, 6), np.float32, "tensor"), ((2, 2, 3, 5), np.float64, "ndarray")]
+              ((3, 2, 6), np.float32, "ndarray"), ((2, 2, 3, 5), np.float64, "ndarray")]
     general = []
     for shape, dtype, kind in shapes:
         values = rng.normal(size=shape)
@@ -171,10 +196,11 @@ def _softmax_spec() -> FunctionSpec:
         reference=lambda x: _tf().nn.softmax(x, axis=-1),
         scalar=False,
         checks=[
-            Check("softmax.matches_tf", 4, N_("matches tf.nn.softmax(x, axis=-1) on 10x5 inputs (float64/float32, "
-                                              "ndarray and tensor)"), reference),
+            Check("softmax.matches_tf", 3, N_("matches tf.nn.softmax(x, axis=-1) on the notebook's 10x5 input, as "
+                                              "numpy float64 and float32 arrays"), reference),
             Check("softmax.last_axis", 3, N_("normalises over the last axis of 1-D, one-row, 3-D and 4-D inputs"), general),
             Check("softmax.large_logits", 1, N_("stays finite and correct for logits of magnitude 1000"), large),
+            kinds,
         ],
         mistakes=[
             Mistake(N_("subtracts a max taken over axis 1 instead of the last axis: on 3-D input that shift "
@@ -202,10 +228,11 @@ def _softmax_spec() -> FunctionSpec:
 def _sigmoid_spec() -> FunctionSpec:
     rng = _rng("sigmoid.matches_tf")
     x = rng.normal(size=(10, 5))
-    reference = _notebook_variants((x,), (x,), ("ndarray",))
+    reference = _homework_kinds((x,), (x,), ("ndarray",))
+    kinds = _input_kinds_check("sigmoid", (x,), (x,))
     rng = _rng("sigmoid.any_shape")
     shapes = [((7,), np.float64, "ndarray"), ((2, 3, 4), np.float64, "ndarray"), ((1, 1), np.float64, "ndarray"),
-              ((), np.float64, "ndarray"), ((4, 3, 2), np.float32, "tensor")]
+              ((), np.float64, "ndarray"), ((4, 3, 2), np.float32, "ndarray")]
     general = []
     for shape, dtype, kind in shapes:
         values = np.asarray(rng.normal(size=shape))
@@ -218,10 +245,11 @@ def _sigmoid_spec() -> FunctionSpec:
         reference=lambda x: _tf().nn.sigmoid(x),
         scalar=False,
         checks=[
-            Check("sigmoid.matches_tf", 5, N_("matches tf.nn.sigmoid on 10x5 inputs (float64/float32, ndarray and "
-                                              "tensor)"), reference),
+            Check("sigmoid.matches_tf", 4, N_("matches tf.nn.sigmoid on the notebook's 10x5 input, as numpy float64 "
+                                              "and float32 arrays"), reference),
             Check("sigmoid.any_shape", 2, N_("works element-wise on 0-d, 1-D, 2-D and 3-D inputs"), general),
             Check("sigmoid.large_logits", 1, N_("stays finite and correct for inputs of magnitude 1000"), large),
+            kinds,
         ],
         mistakes=[
             Mistake(N_("sign error in the exponent: sigmoid(x) = 1 / (1 + exp(-x))"), lambda x: _np_sigmoid(-x)),
@@ -235,12 +263,13 @@ def _sigmoid_spec() -> FunctionSpec:
 
 def _softmax_ce_spec() -> FunctionSpec:
     args, reference_args = _softmax_ce_args(_rng("softmax_ce.matches_tf"), 10, 5)
-    reference = _notebook_variants(args, reference_args, ("tensor", "ndarray"))
+    reference = _homework_kinds(args, reference_args, ("tensor", "ndarray"))
+    kinds = _input_kinds_check("softmax_ce", args, reference_args)
     rng = _rng("softmax_ce.other_shapes")
     general = []
     for rows, classes, dtype, kind in ((1, 5, np.float64, "ndarray"), (7, 3, np.float64, "ndarray"),
                                        (4, 12, np.float64, "ndarray"), (25, 10, np.float64, "ndarray"),
-                                       (6, 10, np.float32, "tensor")):
+                                       (6, 10, np.float32, "ndarray")):
         case_args, case_reference = _softmax_ce_args(rng, rows, classes)
         general.append(_case(case_args, (kind, kind), dtype, case_reference))
 
@@ -252,9 +281,11 @@ def _softmax_ce_spec() -> FunctionSpec:
         reference=lambda logits, label: _tf().reduce_mean(_tf().nn.softmax_cross_entropy_with_logits(labels=label, logits=logits)),
         scalar=True,
         checks=[
-            Check("softmax_ce.matches_tf", 5, N_("matches mean(tf.nn.softmax_cross_entropy_with_logits) on the "
-                                                 "notebook's 10x5 input (float64/float32, ndarray and tensor)"), reference),
+            Check("softmax_ce.matches_tf", 4, N_("matches mean(tf.nn.softmax_cross_entropy_with_logits) on the "
+                                                 "notebook's 10x5 input, as the notebook passes it (x a float64 "
+                                                 "tensor) and as numpy float64 and float32 arrays"), reference),
             Check("softmax_ce.other_shapes", 3, N_("correct for 1 to 25 rows and 3 to 12 classes"), general),
+            kinds,
         ],
         mistakes=[
             Mistake(N_("x already holds probabilities (the notebook passes tf.nn.softmax(logits)): softmax is "
@@ -279,11 +310,13 @@ def _softmax_ce_spec() -> FunctionSpec:
 
 def _sigmoid_ce_spec() -> FunctionSpec:
     args, reference_args = _sigmoid_ce_args(_rng("sigmoid_ce.matches_tf"), (10,))
-    reference = _notebook_variants(args, reference_args, ("tensor", "ndarray"))
+    reference = _homework_kinds(args, reference_args, ("tensor", "ndarray"))
+    kinds = _input_kinds_check("sigmoid_ce", args, reference_args)
     rng = _rng("sigmoid_ce.other_shapes")
     general = []
     for shape, dtype, kind in (((1,), np.float64, "ndarray"), ((25,), np.float64, "ndarray"),
-                               ((7,), np.float64, "ndarray"), ((13,), np.float32, "tensor")):
+                               ((7,), np.float64, "ndarray"), ((13,), np.float32, "ndarray"),
+                               ((4, 6), np.float64, "ndarray"), ((2, 3, 4), np.float32, "ndarray")):
         case_args, case_reference = _sigmoid_ce_args(rng, shape)
         general.append(_case(case_args, (kind, kind), dtype, case_reference))
 
@@ -295,9 +328,12 @@ def _sigmoid_ce_spec() -> FunctionSpec:
         reference=lambda logits, label: _tf().reduce_mean(_tf().nn.sigmoid_cross_entropy_with_logits(labels=label, logits=logits)),
         scalar=True,
         checks=[
-            Check("sigmoid_ce.matches_tf", 5, N_("matches mean(tf.nn.sigmoid_cross_entropy_with_logits) on the "
-                                                 "notebook's length-10 input (float64/float32, ndarray and tensor)"), reference),
-            Check("sigmoid_ce.other_shapes", 3, N_("correct for lengths 1, 7, 13 and 25"), general),
+            Check("sigmoid_ce.matches_tf", 4, N_("matches mean(tf.nn.sigmoid_cross_entropy_with_logits) on the "
+                                                 "notebook's length-10 input, as the notebook passes it (x a float64 "
+                                                 "tensor) and as numpy float64 and float32 arrays"), reference),
+            Check("sigmoid_ce.other_shapes", 3, N_("correct for lengths 1, 7, 13 and 25 and for 4x6 and 2x3x4 "
+                                                   "batches (the mean over every element)"), general),
+            kinds,
         ],
         mistakes=[
             Mistake(N_("x already holds probabilities (the notebook passes tf.nn.sigmoid(logits)): sigmoid is "
@@ -306,6 +342,11 @@ def _sigmoid_ce_spec() -> FunctionSpec:
             Mistake(N_("missing the (1 - label) * log(1 - x) term"), lambda p, label: -(label * np.log(p)).mean()),
             Mistake(N_("missing the label * log(x) term"), lambda p, label: -((1 - label) * np.log(1 - p)).mean()),
             Mistake(N_("returns one loss per element: the loss is their mean"), elements),
+            Mistake(N_("divides the summed loss by len(x), the number of rows: on a 2-D or 3-D batch the loss is the "
+                       "mean over every element (tf.reduce_mean, or divide by tf.size(x))"),
+                    lambda p, label: elements(p, label).sum() / len(p), min_ndim=2),
+            Mistake(N_("averages over the last axis only, one loss per row: the loss is the mean over every element"),
+                    lambda p, label: elements(p, label).mean(axis=-1), min_ndim=2),
             Mistake(N_("sums the losses: take their mean"), lambda p, label: elements(p, label).sum()),
             Mistake(N_("sign error: the loss is -(label * log(x) + (1 - label) * log(1 - x)), a positive number"),
                     lambda p, label: -elements(p, label).mean()),
@@ -399,7 +440,8 @@ class Part1(Family):
         if len(failures) > 1:
             message += tr(" ({failed} of {total} inputs failed)", failed=len(failures), total=len(check.cases))
         hint = next((h for _message, h, diagnosed in failures if diagnosed), None) \
-            or next((h for _message, h, _diagnosed in failures if h), None)
+            or next((h for _message, h, _diagnosed in failures if h), None) \
+            or (_(check.fallback_hint) if check.fallback_hint else None)
         return CheckResult(check.id, spec.target, check.points, False, message, hint)
 
     def _judge_case(self, spec: FunctionSpec, case: Case, expected: Array, call: CallOutcome) -> tuple[str, str | None, bool] | None:

@@ -1,8 +1,9 @@
 """Probes for the MNIST sanity checks: train the student's model under the grader's protocol.
 
 `protocol` builds a seeded `myModel()`, records its output on held-out images, trains it with
-the grader's own full-batch SGD for a fixed number of steps and returns raw outputs (first and
-last training outputs, held-out outputs), so the parent computes losses and accuracies itself.
+the homework's own update rule (numpy: the notebook's SGD; TF: the notebook's Adam) for a fixed
+number of full-batch steps and returns raw outputs (first and last training outputs, held-out
+outputs), so the parent computes losses and accuracies itself.
 `student_step` runs the student's own `train_one_step` and `test`, to see that they run and
 move the loss the right way. Labels of held-out images are only sent to `student_step`.
 """
@@ -148,30 +149,65 @@ def numpy_protocol(namespace: dict, job: dict, call: dict) -> dict:
         return _with_retries(train, call["attempts"])
 
 
-def _student_step(namespace: dict, job: dict, call: dict, train_args: tuple, test_args: tuple, signature: str) -> dict:
-    """Run the student's own train_one_step for a few steps on a fresh model, then their test."""
-    where = job["where"]
+MAX_MINIBATCH_STEPS = 64  # one pass over the training images, at most this many calls
+
+
+def _student_step(namespace: dict, job: dict, call: dict, given: tuple, train: tuple, test: tuple,
+                  signature: str) -> dict:
+    """Run the student's own train_one_step on a fresh model the way their loop does, then their test.
+
+    `given` are the arguments before x and y (the TF optimizer). Full batch (the notebook's loop):
+    `call["steps"]` calls on every training image. Minibatches (`call["loop"]["batch"]`): one
+    shuffled pass over the training images, with test() on them before and after. Literal numbers
+    the loop passes (`lr=0.2`) are passed too.
+    """
+    where, loop = job["where"], call["loop"]
+    extra, keywords = tuple(loop["extra_args"]), dict(loop["keywords"])
     result: dict[str, Any] = {"steps": []}
     try:
         for name in ("train_one_step", "test"):
             if not callable(namespace.get(name)):
                 raise Stage(tr("`{name}` is not defined as a function in this file", name=name))
         model = _run("myModel()", where, namespace["myModel"])
-        for _ in range(call["steps"]):
-            returned = _run(f"train_one_step({signature})", where, lambda: namespace["train_one_step"](model, *train_args))
+
+        def step(x: Any, y: Any) -> None:
+            returned = _run(f"train_one_step({signature})", where,
+                            lambda: namespace["train_one_step"](model, *given, x, y, *extra, **keywords))
             result["steps"].append(_scalar_pair(f"train_one_step({signature})", returned))
-        returned = _run("test(model, x, y)", where, lambda: namespace["test"](model, *test_args))
-        result["test"] = _scalar_pair("test(model, x, y)", returned)
+
+        def run_test(x: Any, y: Any) -> list[float]:
+            returned = _run("test(model, x, y)", where, lambda: namespace["test"](model, x, y))
+            return _scalar_pair("test(model, x, y)", returned)
+
+        if loop["batch"]:
+            batch = loop["batch"]
+            result["before"] = run_test(*train)
+            for start in range(0, min(len(train[0]), batch * MAX_MINIBATCH_STEPS), batch):
+                step(train[0][start:start + batch], train[1][start:start + batch])
+            result["after"] = run_test(*train)
+        else:
+            for _ in range(call["steps"]):
+                step(*train)
+        result["test"] = run_test(*test)
     except Stage as stage:
         result["error"] = str(stage)
     return result
 
 
+def _shuffled(call: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The training images and labels, shuffled (seeded) when the student's loop takes minibatches."""
+    x, y = call["x_train"] / 255.0, call["y_train"]
+    if call["loop"]["batch"]:
+        order = np.random.default_rng(call["seed"]).permutation(len(y))
+        x, y = x[order], y[order]
+    return x, y
+
+
 def numpy_student_step(namespace: dict, job: dict, call: dict) -> dict:
     np.random.seed(call["seed"])
-    train = (call["x_train"] / 255.0, _one_hot(call["y_train"]))
+    x, y = _shuffled(call)
     test = (call["x_test"] / 255.0, _one_hot(call["y_test"]))
-    return _student_step(namespace, job, call, train, test, "model, x, y")
+    return _student_step(namespace, job, call, (), (x, _one_hot(y)), test, "model, x, y")
 
 
 _NOT_CONTAINERS = (type, types.ModuleType, types.FunctionType, types.MethodType, types.BuiltinFunctionType)
@@ -216,6 +252,7 @@ def tf_protocol(namespace: dict, job: dict, call: dict) -> dict:
     def train(seed: int, lr: float) -> dict:
         tf.random.set_seed(seed)
         np.random.seed(seed)
+        optimizer = tf.keras.optimizers.Adam(learning_rate=lr)  # the notebook's optimizers.Adam()
         curve: dict[str, list[float]] = {"loss": [], "accuracy": []}
         result: dict[str, Any] = {"curve": curve}
         try:
@@ -238,9 +275,7 @@ def tf_protocol(namespace: dict, job: dict, call: dict) -> dict:
                 curve["accuracy"].append(float(np.mean(np.argmax(outputs, axis=1) == labels)))
                 if step == 0:
                     result["first_train"] = outputs
-                for variable, gradient in zip(variables, gradients):
-                    if gradient is not None:
-                        variable.assign_sub(lr * gradient)
+                optimizer.apply_gradients([(g, v) for g, v in zip(gradients, variables) if g is not None])
             result["last_train"] = _array("model(x)", _run("model(x)", where, lambda: model(x)))
             result["held_out"] = _array("model(x)", _run("model(x)", where, lambda: model(x_test)))
         except Stage as stage:
@@ -257,10 +292,23 @@ def tf_student_step(namespace: dict, job: dict, call: dict) -> dict:
 
     tf.random.set_seed(call["seed"])
     np.random.seed(call["seed"])
-    optimizer = tf.keras.optimizers.Adam()  # what the notebook passes; its own step may ignore it
-    train = (optimizer, tf.constant(call["x_train"] / 255.0, tf.float32), tf.constant(call["y_train"], tf.int64))
+    x, y = _shuffled(call)
+    train = (tf.constant(x, tf.float32), tf.constant(y, tf.int64))
     test = (tf.constant(call["x_test"] / 255.0, tf.float32), tf.constant(call["y_test"], tf.int64))
-    return _student_step(namespace, job, call, train, test, "model, optimizer, x, y")
+    return _student_step(namespace, job, call, (_optimizer(call["loop"]["optimizer"]),), train, test,
+                         "model, optimizer, x, y")
+
+
+def _optimizer(spec: dict | None) -> Any:
+    """The optimizer the student's loop builds from literal numbers, else the notebook's optimizers.Adam()."""
+    import tensorflow as tf
+
+    if spec is not None:
+        try:
+            return getattr(tf.keras.optimizers, spec["name"])(*spec["args"], **spec["kwargs"])
+        except (TypeError, ValueError, AttributeError):  # an argument this Keras does not take
+            pass
+    return tf.keras.optimizers.Adam()  # what the notebook passes; its own step may ignore it
 
 
 def training_call(namespace: dict, job: dict, call: dict) -> dict:
