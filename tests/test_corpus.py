@@ -20,6 +20,7 @@ from tests.conftest import REPO
 CORPUS = REPO.parent / "shared" / "corpus"
 
 
+@pytest.mark.corpus
 @pytest.mark.skipif(not (CORPUS / "labels.tsv").is_file(), reason=f"the real class is not at {CORPUS}")
 def test_real_class_agrees_with_every_label(tmp_path):
     out = tmp_path / "reports"
