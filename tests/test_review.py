@@ -109,7 +109,7 @@ def test_a_folder_without_a_gradebook_is_refused_and_left_alone(tmp_path, capsys
 
 def test_an_override_survives_regrading_until_the_code_under_it_changes(grader, graded, capsys):
     root, out = graded
-    assert main(["override", str(out), "ben", "sigmoid.matches_tf", "5", "--comment", "fine", "--by", "ta1"]) == 0
+    assert main(["override", str(out), "ben", "sigmoid.matches_tf", "4", "--comment", "fine", "--by", "ta1"]) == 0
     assert main(["override", str(out), "ben", "softmax.matches_tf", "2", "--by", "ta1"]) == 0  # softmax: unchanged
     overridden = totals(out, "ben")
     for force in (False, True):
@@ -122,7 +122,7 @@ def test_an_override_survives_regrading_until_the_code_under_it_changes(grader, 
     assert graded_now == ["ben"] and summary.stale == 1
     listed = {(i["submission"], i["check"]): i for i in queue(capsys, out) if i["kind"] == "override"}
     assert listed[("ben", "sigmoid.matches_tf")]["status"] == "stale"
-    assert "ta1 decided 5" in listed[("ben", "sigmoid.matches_tf")]["reason"]
+    assert "ta1 decided 4" in listed[("ben", "sigmoid.matches_tf")]["reason"]
     assert listed[("ben", "softmax.matches_tf")]["status"] == "done"  # its target's code did not change
     check = {c["id"]: c for c in json.loads((out / "ben" / "results.json").read_text())["checks"]}
     assert "override" not in check["sigmoid.matches_tf"] and check["sigmoid.matches_tf"]["score"] == 0
@@ -152,9 +152,9 @@ def test_the_queue_lists_what_needs_a_person(graded, tmp_path, capsys):
     assert ("needs_human", "dan", "softmax.matches_tf") in kinds
     assert ("always", "ana", "softmax_ce.matches_tf") in kinds
     assert all(i["status"] == "open" and set(i) >= {"kind", "submission", "status", "reason"} for i in items)
-    assert main(["override", str(out), "dan", "softmax.matches_tf", "4", "--by", "ta"]) == 0
+    assert main(["override", str(out), "dan", "softmax.matches_tf", "3", "--by", "ta"]) == 0
     done = [i for i in queue(capsys, out) if i["kind"] == "needs_human" and i["check"] == "softmax.matches_tf"]
-    assert done[0]["status"] == "done" and done[0]["decision"]["score"] == 4
+    assert done[0]["status"] == "done" and done[0]["decision"]["score"] == 3
 
 
 def test_export_then_import_into_another_grading_of_the_class(grader, graded, tmp_path, capsys):
@@ -325,9 +325,9 @@ def test_an_override_reaches_the_canvas_and_moodle_files(tmp_path):
     assert [r["dlgrade"] for r in _rows((out / "canvas.csv").read_text())][:2] == ["10", "10"]
     assert main(["override", str(out), "hw1-bob", "sigmoid.matches_tf", "1", "--comment", "hard-coded", "--by",
                  "ta"]) == 0
-    assert [r["dlgrade"] for r in _rows((out / "canvas.csv").read_text())][:2] == ["10", "6"]
+    assert [r["dlgrade"] for r in _rows((out / "canvas.csv").read_text())][:2] == ["10", "7"]  # matches_tf: 4 -> 1
     moodle = {r["Email address"]: r["dlgrade"] for r in _rows((out / "moodle.csv").read_text())}
-    assert moodle["bob@x.edu"] == "6" and moodle["ana@x.edu"] == "10"
+    assert moodle["bob@x.edu"] == "7" and moodle["ana@x.edu"] == "10"
     (tmp_path / "roster.csv").rename(tmp_path / "moved.csv")  # the exports cannot be rendered: nothing is recorded
     before = snapshot(out)
     assert main(["override", str(out), "hw1-ana", "sigmoid.matches_tf", "1", "--by", "ta"]) == 2
@@ -441,7 +441,7 @@ def test_undo_in_the_app_brings_the_automated_score_back(app, graded):
     client = signed_in(app)
     origin = {"Origin": "http://localhost"}
     before = totals(graded[1], "ben")
-    assert client.post("/decide", data=form(score="5"), headers=origin).status_code == 303
-    assert totals(graded[1], "ben") == tuple(t + 5 for t in before)
+    assert client.post("/decide", data=form(score="4"), headers=origin).status_code == 303
+    assert totals(graded[1], "ben") == tuple(t + 4 for t in before)  # matches_tf: 0 -> its maximum, 4
     assert client.post("/decide", data=form(action="undo"), headers=origin).status_code == 303
     assert totals(graded[1], "ben") == before and [d.undo for d in decisions(graded)] == [False, True]

@@ -90,5 +90,5 @@ def test_course_toml_changes_points_and_the_score(repo):
     finally:
         (repo / "dlgrade.toml").unlink()
     document = json.loads(done.stdout)
-    assert (document["score"], document["max_score"]) == (47, 50)  # 37/40 before, +10 on a passed check
+    assert (document["score"], document["max_score"]) == (48, 51)  # 37/40 before, +11 on a passed check (4 -> 15)
     assert {c["target"] for c in document["checks"]} == {"softmax", "sigmoid", "softmax_ce", "sigmoid_ce"}
