@@ -25,6 +25,7 @@ MAX_HUMAN = 3  # clear fit verdicts flagged for a human
 def _agreement():
     spec = importlib.util.spec_from_file_location("fitting_agreement", REPO / "reference" / "fitting_agreement.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up while they are made
     spec.loader.exec_module(module)
     return module
 
