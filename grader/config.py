@@ -113,6 +113,19 @@ def _read(path: Path) -> dict:
         raise ConfigError(tr("{path}: not valid TOML: {error}", path=path, error=error)) from None
 
 
+def _check_ids(data: dict, section: str, key: str, where: str, known: dict) -> list[str]:
+    """The list of check ids a section holds under its one key ([hidden] checks, [review] always)."""
+    listed = data[section].get(key, [])
+    if set(data[section]) - {key} or not isinstance(listed, list):
+        raise ConfigError(tr('{where}: [{section}] takes one key, {key} = ["check.id", ...]', where=where,
+                             section=section, key=key))
+    unknown = sorted(set(listed) - set(known))
+    if unknown:
+        raise ConfigError(tr("{where}: unknown check id(s) in [{section}] {key}: {unknown}", where=where,
+                             section=section, key=key, unknown=", ".join(unknown)))
+    return listed
+
+
 def load_config(path: Path | None = None) -> Config:
     """The default configuration, overridden by `path` (or by ./dlgrade.toml when it exists)."""
     default = tomllib.loads(resources.files("grader.data").joinpath("default_config.toml").read_text(encoding="utf-8"))
@@ -129,20 +142,8 @@ def load_config(path: Path | None = None) -> Config:
     if unknown_points:
         raise ConfigError(tr("{where}: unknown check id(s) in [points]: {unknown}; known: {known}", where=where,
                              unknown=", ".join(unknown_points), known=", ".join(default["points"])))
-    hidden = data["hidden"].get("checks", [])
-    if set(data["hidden"]) - {"checks"} or not isinstance(hidden, list):
-        raise ConfigError(tr('{where}: [hidden] takes one key, checks = ["check.id", ...]', where=where))
-    unknown_hidden = sorted(set(hidden) - set(default["points"]))
-    if unknown_hidden:
-        raise ConfigError(tr("{where}: unknown check id(s) in [hidden] checks: {unknown}", where=where,
-                             unknown=", ".join(unknown_hidden)))
-    always = data["review"].get("always", [])
-    if set(data["review"]) - {"always"} or not isinstance(always, list):
-        raise ConfigError(tr('{where}: [review] takes one key, always = ["check.id", ...]', where=where))
-    unknown_always = sorted(set(always) - set(default["points"]))
-    if unknown_always:
-        raise ConfigError(tr("{where}: unknown check id(s) in [review] always: {unknown}", where=where,
-                             unknown=", ".join(unknown_always)))
+    hidden = _check_ids(data, "hidden", "checks", where, default["points"])
+    always = _check_ids(data, "review", "always", where, default["points"])
     for section, keys in (("tolerances", _TOLERANCE_KEYS), ("limits", _LIMIT_KEYS), ("late", _LATE_KEYS),
                           ("similarity", _SIMILARITY_KEYS), ("fitting", _FITTING_KEYS)):
         extra = sorted(set(data[section]) - set(keys))
