@@ -51,7 +51,7 @@ _TARGET_NAME = re.compile(r"^(f|g|h|fun|func|function|target|true_?f(unc(tion)?)
                           r"my_?func(tion)?|objective|f_?true|func_?to_?fit|fx)$", re.I)
 _MODEL_NAME = re.compile(r"^(forward|predict|model|net|network|mlp|inference|nn|two_?layer_?net|"
                          r"forward_?pass|predict_?fn|model_?forward|fc_?net|relu_?net(work)?)$", re.I)
-_ACTIVATION_NAME = re.compile(r"^(d_?)?(relu|leaky_?relu|sigmoid|tanh|softplus|activation|act|elu|gelu)(_?\w*)?$", re.I)
+_ACTIVATION_NAME = re.compile(r"^(d_?)?(relu|leaky_?relu|sigmoid|tanh|softplus|activation|act|elu|gelu)(_\w*|\d*)$", re.I)
 _DRIVER_NAME = re.compile(r"train|fit|loss|cost|error|mse|criterion|step|update|optimi[sz]|evaluat|test|plot|show|"
                           r"draw|visuali[sz]|main|run|sgd|adam|init|generate|sample|make_?data|load|save|metric|r2|score",
                           re.I)
@@ -288,7 +288,7 @@ def _role(function: ast.FunctionDef | ast.Lambda, name: str, aliases: dict[str, 
         return "method"
     if _ACTIVATION_NAME.search(name):
         return "activation"
-    if _DRIVER_NAME.search(name):
+    if _DRIVER_NAME.search(name) and not (_TARGET_NAME.match(name) or _MODEL_NAME.match(name)):
         return "other"
     body = ast.unparse(function.body) if isinstance(function, ast.Lambda) else \
         "\n".join(ast.unparse(statement) for statement in function.body)  # decorators (`@tf.function`) aside
