@@ -58,17 +58,20 @@ def browser(tmp_path):
 
 def test_review_an_item_in_chromium_and_find_it_kept_after_a_reload(served, browser):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     base, out = served
     browser.get(f"{base}/?token=browser-token&kind=failed_to_load")
     assert browser.find_element(By.ID, "progress").text.startswith("0 of ")
     browser.find_element(By.CSS_SELECTOR, "a.open-item").click()
+    arrived = WebDriverWait(browser, 30)  # a click navigates asynchronously: wait for the page it leads to
+    arrived.until(lambda driver: "/item" in driver.current_url and driver.find_elements(By.ID, "save"))
     assert "cleo" in browser.find_element(By.TAG_NAME, "h1").text
     assert browser.execute_script("return document.documentElement.dataset.reviewScript") == "ready"  # CSP allows it
     browser.find_element(By.ID, "score").send_keys("6")
     browser.find_element(By.ID, "comment").send_keys("handed in by mail, graded by hand")
     browser.find_element(By.ID, "save").click()
-    assert browser.find_elements(By.ID, "saved")
+    assert arrived.until(lambda driver: driver.find_elements(By.ID, "saved"))  # the POST and its redirect
     browser.refresh()
     assert browser.find_element(By.ID, "item-status").text.startswith("done")
     assert browser.find_element(By.ID, "score").get_attribute("value") == "6"
