@@ -235,6 +235,12 @@ def test_a_result_must_be_shown_not_announced():
     assert "fitting result" not in announced.sections and "fitting result" in shown.sections
 
 
+def test_a_function_must_be_given_not_only_named():
+    named = writeup.judge([writeup.ReportText("r.md", "此处选择三个函数 fun1-3 来进行拟合实验，分别作为预期值。")])
+    given = writeup.judge([writeup.ReportText("r.md", "我选择的目标函数是 f(x) = sin(x) + x，定义在 [-3, 3] 上。")])
+    assert "function definition" not in named.sections and "function definition" in given.sections
+
+
 def test_a_pdf_without_a_unicode_map_is_recognised_as_garbled():
     assert writeup.garbled("Ґဢׄඔğ০Ⴈ np.linspace नᄋҐࠢ ۱ဢЧׄb " * 10)
     assert not writeup.garbled("我拟合的目标函数为 f(x) = sin(x)，训练集 500 个点。The fit is good. " * 5)

@@ -48,6 +48,8 @@ SECTIONS = {
 _CODE_LINE = re.compile(r"^\s*(from \S+ import|import \w|def \w+\(|class \w+|return\b|print\(|for \w+ in |"
                         r"[\w.\[\]]+\s*[-+*/]?=\s*[\w.]+\(|\w+\.\w+\(.*\)\s*$)")
 SHORT_LINE = 16  # non-space characters up to which a line reads as a title ("4 拟合效果")
+_EXPRESSION = re.compile(r"[=＝]|\b(sin|cos|tan|exp|log|sqrt|abs)\b|x\s*\^|x²|x³|\*\*|\$|多项式|正弦|余弦|指数|二次|三次",
+                         re.I)
 _RESULT_SHOWN = re.compile(
     r"!\[|<img|(误差|损失|loss|mse|rmse|r²|r\^?2|决定系数|准确率|accuracy)\W{0,3}(约|为|是|达到|降到|降至|=|:|：)?\s*"
     r"[-+]?\d|(loss|mse|rmse|error|r²|r2|accuracy)( (is|was|of|reaches|reached|about|around|below|under|only))+\s*[-+≈~]?\s*\d|(拟合|效果|结果|曲线|预测).{0,8}(好|不错|准确|理想|一般|较差|差|重合|吻合|接近|贴合|一致)|"
@@ -290,6 +292,8 @@ def _sections(source: ReportText, lines: list[str]) -> dict[str, str]:
         for section, pattern in SECTIONS.items():
             if section == "fitting result" and size > SHORT_LINE:
                 pattern = _RESULT_SHOWN  # a sentence must show the result, not announce it
+            if section == "function definition" and size > SHORT_LINE and not _EXPRESSION.search(text):
+                continue  # a sentence must give the function, not only say that there is one
             if section not in found and pattern.search(text):
                 found[section] = f"{source.name}: {text[:80]!r}"
     _credit(block, found, source.name)
