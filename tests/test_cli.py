@@ -45,8 +45,8 @@ def test_json_follows_the_results_contract(json_runs):
     scores = {d["submission"]: (d["score"], d["max_score"]) for d in documents}
     assert scores["correct"] == (83, 78)  # Part 4 earns the 5-point NumPy bonus
     assert scores["merged_quirks"] == (40, 78)  # Part 1 only: Matmul, Relu, both models and Part 4 are missing
-    assert scores["seed_student"] == (65.75, 78)  # softmax generality (3), the Part-3 model (6); Part 4: no test set,
-    # no comments, no data collection in the report, no bonus (PyTorch)
+    assert scores["seed_student"] == (64.5, 78)  # softmax generality (3), the Part-3 model (6); Part 4: no test set,
+    # no comments, no data collection and no function given in the report (2 of 4 sections), no bonus (PyTorch)
     assert scores["buggy_part1"][0] < 20
     broken = next(d for d in documents if d["submission"] == "broken")
     assert scores["broken"] == (10, 78)  # softmax only
@@ -76,7 +76,7 @@ def test_table_names_failing_checks_and_hints():
     run = dlgrade("check", "submissions/seed_student")
     assert run.returncode == 1
     assert "FAIL" in run.stdout and "last_axis" in run.stdout and "hint:" in run.stdout
-    assert "Total: 65.75/78" in run.stdout
+    assert "Total: 64.5/78" in run.stdout
 
 
 def test_fast_and_target_options_select_checks():
