@@ -171,14 +171,10 @@ def find_predictions(cells: list[tuple[str, ast.Module]], roles: dict[str, str],
                     sliced = _slice(block, index - 1, shown.id)
                     if sliced and _calls_or_computes(sliced[0], roles, modules):
                         add(scope, sliced[0], shown.id, sliced[1], at)
-                elif _calls_a_model(shown, roles, modules) and _straight_expression(shown):
+                elif _calls_a_model(shown, roles, modules) and not _TRAINING_CALLS.search(ast.unparse(shown)):
                     assignment = ast.Assign(targets=[ast.Name(OUTPUT, ast.Store())], value=shown, lineno=0)
                     add(scope, [assignment], OUTPUT, _x_names(shown), at)
     return found
-
-
-def _straight_expression(node: ast.AST) -> bool:
-    return not _TRAINING_CALLS.search(ast.unparse(node))
 
 
 def _calls_or_computes(statements: list[ast.stmt], roles: dict[str, str], modules: set[str]) -> bool:

@@ -14,7 +14,7 @@ import re
 
 RELU = "ReLU"
 LEAKY = "Leaky ReLU"
-_LIBRARY = re.compile(r"^(relu|relu6|ReLU|ReLU6|leaky_relu|LeakyReLU|PReLU|prelu|RReLU|elu_relu)$")
+_LIBRARY = re.compile(r"^(relu|relu6|ReLU|ReLU6|leaky_relu|LeakyReLU|PReLU|prelu|RReLU)$")
 _LEAKY = re.compile(r"leaky|prelu|rrelu", re.I)
 _MODULE_ROOTS = {"torch", "tensorflow", "keras", "jax", "flax"}
 

@@ -180,19 +180,20 @@ def run_fitting(namespace: dict, job: dict, call: dict) -> dict:
     """Run one fitting unit (call["plan"]) and measure what it trained; see the module docstring.
     Code written for Keras 2 runs again under Keras 2 (grader/probes/keras2.py); a borderline fit
     runs again under other seeds (RERUN_SEEDS), so that the parent sees whether it holds."""
-    seed = int(job.get("seed", 0))
+    seed, cap = int(job.get("seed", 0)), float(call["time_limit"])
     data = _run_once(job, call, seed)
+    spent = data["seconds"]
     if data.get("keras2_needed") and keras2.available():  # written for Keras 2: run it again under Keras 2
         keras2.use_keras2()
-        problem, spent = data["keras2_needed"], data["seconds"]
-        data = _run_once(job, dict(call, time_limit=max(float(call["time_limit"]) - spent,
-                                                        float(call["time_limit"]) / 2)), seed)
+        problem = data["keras2_needed"]
+        data = _run_once(job, dict(call, time_limit=max(cap - spent, cap / 2)), seed)
         data["keras2"] = problem
+        spent += data["seconds"]
     else:
         data["keras2_missing"] = data.pop("keras2_needed", None)
     pairing = best_pairing(data)
     bar = call.get("settle") or {}
-    left = float(call["time_limit"]) - data["seconds"]
+    left = cap - spent  # the reruns share what the cap leaves, so the call stays within its timeout
     if pairing is not None and bar and bar.get("partial_r2", 1.0) <= pairing.r2 < bar["r2_threshold"] \
             and left / len(RERUN_SEEDS) >= MIN_RERUN_SECONDS:
         data["reruns"] = [_run_once(job, dict(call, time_limit=left / len(RERUN_SEEDS)), seed + offset)
