@@ -3,8 +3,10 @@
 Each system has one small adapter module (canvas, moodle, blackboard, gradescope, brightspace, classroom,
 folders) with `detect(path) -> Evidence | None` and `read(path, scratch, options) -> Intake`. An adapter
 says who handed in (`Student`), when (from the system's metadata, never a file's mtime), which files
-and what it left out; `materialise` copies each hand-in's files into `scratch/<key>/`, unpacking the
-student's archives there. Batch, reports, exports and review read hand-ins, never an export format.
+and what it left out; `stage.materialise` copies each hand-in's files into `scratch/<key>/`, unpacking
+the student's archives there. Batch, reports, exports and review read hand-ins, never an export format.
+`archives` unpacks students' zip, tar, 7z and rar files under caps; `git` exports a clone's graded
+commit without running anything of the student's.
 """
 
 from __future__ import annotations
