@@ -359,11 +359,9 @@ def _take_in(args: argparse.Namespace, config):
 
 
 def _archive_limits(config):
-    """The course's archive caps ([intake]), or None for the archives module's defaults."""
-    try:
-        from grader.intake.archives import limits_from_config
-    except ImportError:
-        return None
+    """The course's archive caps ([intake])."""
+    from grader.intake.archives import limits_from_config
+
     return limits_from_config(config)
 
 

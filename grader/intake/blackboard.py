@@ -21,9 +21,9 @@ PAIR = re.compile(r"Original filename:\s*(?P<original>.+?)\s*\n\s*Filename:\s*(?
 
 
 def detect(names: list[str]) -> Evidence | None:
-    """Strong when most files are named `..._<username>_attempt_<time>...`."""
+    """Strong when most files lie flat at the top, named `..._<username>_attempt_<time>...`."""
     flat = [n for n in names if not is_junk(n)]
-    fitting = [n for n in flat if NAME.match(n.rsplit("/", 1)[-1])]
+    fitting = [n for n in flat if "/" not in n and NAME.match(n)]
     if not fitting:
         return None
     return Evidence(SYSTEM, len(fitting) >= 0.6 * len(flat),

@@ -15,16 +15,16 @@ from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
-from grader.i18n import _, tr
-from grader.intake import (FOLDERS, LABELS, Evidence, Handin, Intake, IntakeError, IntakeOptions, files_under,
-                           is_junk, unique_keys)
-from grader.intake import blackboard, brightspace, canvas, classroom, folders, gradescope, moodle
+from grader.i18n import tr
+from grader.intake import FOLDERS, Evidence, Handin, Intake, IntakeError, IntakeOptions, is_junk, unique_keys
+from grader.intake import archives, blackboard, brightspace, canvas, classroom, folders, gradescope, moodle
 
 ADAPTERS: dict[str, ModuleType] = {"canvas": canvas, "moodle": moodle, "blackboard": blackboard,
                                    "gradescope": gradescope, "brightspace": brightspace, "git": classroom,
                                    "folders": folders}
 SCRATCH = "intake"  # under --out
 DOWNLOAD = "download"  # under the scratch: the unpacked download zip
+DOWNLOAD_BYTES = 4 * 2**30  # the least a whole class's download may unpack to
 
 
 def listing(path: Path, skip: Path | None = None) -> list[str]:
@@ -76,10 +76,12 @@ def recognise(names: list[str], forced: str | None = None) -> tuple[str, str]:
             return forced, inner
         if not forced and len(strong) == 1:
             return strong[0].system, inner
-        if not forced and len(strong) > 1:
-            listed = "; ".join(f"{e.system} ({e.reason})" for e in strong)
-            raise IntakeError(tr("the download reads as more than one system: {candidates}; choose one with "
-                                 "--intake {choices}", candidates=listed, choices="|".join(e.system for e in strong)))
+        partial = [e for e in found if e.system != FOLDERS]
+        if not forced and (len(strong) > 1 or (partial and not strong)):
+            listed = "; ".join(f"{e.system} ({e.reason})" for e in partial)
+            raise IntakeError(tr("the download reads as more than one system, or only partly as one: {candidates}; "
+                                 "choose with --intake {choices}", candidates=listed,
+                                 choices="|".join([e.system for e in partial] + [FOLDERS])))
         if fallback is None and any(e.system == FOLDERS for e in found):
             fallback = (FOLDERS, inner)
         top = _top_folder(names)
@@ -109,14 +111,12 @@ def take_in(path: Path, out: Path, options: IntakeOptions, forced: str | None = 
     scratch = out / SCRATCH
     root = path
     if path.is_file():
-        from grader.intake import archives
-
         download = scratch / DOWNLOAD
         shutil.rmtree(download, ignore_errors=True)
         scratch.mkdir(parents=True, exist_ok=True)
         try:
             archives.unpack(path, download, _download_limits(limits, names))
-        except archives.ArchiveError as error:
+        except (archives.ArchiveError, OSError) as error:
             raise IntakeError(tr("{path}: the download cannot be unpacked: {error}", path=path, error=error)) from None
         root = download
     root = root / inner if inner else root
@@ -141,14 +141,12 @@ def _worksheet_beside(path: Path) -> Path | None:
 def _download_limits(limits, names: list[str]):
     """The caps for the download itself: a class's zip holds as many members as its students together,
     and students' archives inside it are unpacked later, each on its own (one bad one costs one student)."""
-    from grader.intake import archives
-
-    limits = limits or archives.ArchiveLimits(2**34, 10**6, 2**31, 1000.0)
+    limits = limits or archives.DEFAULT_LIMITS
     return replace(limits, max_members=max(limits.max_members, len(names) + 1),
-                   max_total_bytes=max(limits.max_total_bytes, 2**34), max_depth=1)
+                   max_total_bytes=max(limits.max_total_bytes, DOWNLOAD_BYTES), max_depth=1)
 
 
-def materialise(handin: Handin, dest: Path, limits) -> int:
+def materialise(handin: Handin, dest: Path, limits=None) -> int:
     """Copy the hand-in's files into `dest` (made fresh), unpacking archives there; returns how many
     archives were unpacked. A refused archive empties `dest` and sets `handin.error`: the hand-in
     fails to load, naming the archive, the member and the rule, and nobody else is affected."""
@@ -156,52 +154,45 @@ def materialise(handin: Handin, dest: Path, limits) -> int:
     dest.mkdir(parents=True)
     handin.folder = dest
     unpacked = 0
-    for source, name in handin.sources:
+    for source, name in sorted(handin.sources, key=lambda pair: pair[1]):
         if is_junk(name):
             handin.left_out.append(tr("{name}: system or editor metadata, not the student's work", name=name))
             continue
         target = dest / name
-        if _is_archive(source):
-            from grader.intake import archives
-
-            try:
-                result = archives.unpack(source, _archive_folder(target), limits or archives.ArchiveLimits(
-                    2**30, 10_000, 2**28, 100.0))
-            except archives.ArchiveError as error:
-                shutil.rmtree(dest, ignore_errors=True)
-                dest.mkdir(parents=True)
-                handin.error = tr("archive {archive} refused: {error}", archive=name, error=error)
-                handin.files = []
-                return unpacked
-            handin.archives.append(name)
-            handin.files += [f"{_archive_folder(target).relative_to(dest).as_posix()}/{f}" for f in result.files]
-            handin.left_out += [tr("{name}: dropped from {archive}", name=f, archive=name) for f in result.dropped]
-            unpacked += 1
+        if not archives.is_archive(source):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            handin.files.append(name)
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
-        handin.files.append(name)
+        folder = _archive_folder(target)
+        try:
+            result = archives.unpack(source, folder, limits or archives.DEFAULT_LIMITS)
+        except archives.ArchiveError as error:
+            shutil.rmtree(dest, ignore_errors=True)
+            dest.mkdir(parents=True)
+            handin.error, handin.files = str(error).replace(str(source), name), []
+            return unpacked
+        inside = folder.relative_to(dest).as_posix()
+        handin.archives += [name] + [f"{name}/{a}" for a in result.archives[1:]]
+        handin.files += [f"{inside}/{f}" for f in result.files]
+        handin.left_out += [tr("{name}: macOS, Windows or editor metadata in {archive}; dropped", name=f, archive=name)
+                            for f in result.dropped]
+        handin.left_out += [tr("{name}: an archive nested too deep in {archive}; left packed", name=f, archive=name)
+                            for f in result.kept]
+        unpacked += 1
     return unpacked
 
 
-def _is_archive(path: Path) -> bool:
-    from grader.intake import archives
-
-    return archives.is_archive(path)
-
-
 def _archive_folder(target: Path) -> Path:
-    """Where an archive's contents go: beside it, under its name without the archive suffixes."""
-    name = target.name
-    for suffix in (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip", ".rar", ".7z", ".tar", ".gz"):
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    return target.with_name(name or "archive")
+    """Where an archive's contents go: beside it, under its name without the archive suffix (made unique)."""
+    from grader.intake.archives import SUFFIXES
 
+    lower = target.name.lower()
+    stem = next((target.name[: -len(s)] for s in sorted(SUFFIXES, key=len, reverse=True) if lower.endswith(s)),
+                target.name) or "archive"
+    folder, number = target.with_name(stem), 1
+    while os.path.lexists(folder):
+        number += 1
+        folder = target.with_name(f"{stem}_unpacked{number if number > 2 else ''}")
+    return folder
 
-def describe(system: str) -> str:
-    return _(LABELS[system])
-
-
-__all__ = ["ADAPTERS", "take_in", "recognise", "listing", "materialise", "files_under"]
