@@ -291,3 +291,38 @@ def test_a_roster_never_joins_on_the_wrong_id(tmp_path):
     canvas = "Student,ID,SIS User ID,SIS Login ID,Section\nJohn Doe,111,123456,,\n"
     _, join = joined(tmp_path, canvas, "canvas", [{"submission": "x_123456", "people": [person("123456")]}])
     assert join.unmatched == ["x_123456"]
+
+
+# --- reports, grades.csv and the review queue name the student -----------------------------------------------
+
+
+def graded(submission: str, people: list[dict], score: float = 10.0, sources: bool = True) -> dict:
+    check = {"id": "sigmoid.matches_tf", "target": "sigmoid", "score": score, "max_score": 10.0,
+             "passed": score == 10.0, "message": "m", "hint": None}
+    result = {"submission": submission, "score": score, "max_score": 10.0, "checks": [check], "files": [],
+              "notes": [] if sources else ["archive hw.zip refused"], "internal_errors": [], "duration_s": 1.0, "environment": {},
+              "sources": {"sigmoid": {}} if sources else {}, "student": people[0],
+              "intake": {"system": "gradescope", "files": [], "archives": []}}
+    return result | ({"members": people} if len(people) > 1 else {})
+
+
+def test_reports_grades_and_the_review_queue_name_the_student(tmp_path):
+    from grader.gradebook import Gradebook
+    from grader.report.exports import grades_csv
+    from grader.report.html import class_page, submission_page
+    from grader.review.queue import build
+
+    group = graded("Bob_Wu_S2", [person("S2", "Bob Wu", "bob@x.edu"), person("S3", "Cai Yu")])
+    single = graded("Ana_Li_S1", [person("S1", "Ana Li")], 0.0, sources=False)
+    plain = {k: v for k, v in graded("ana", [person()]).items() if k != "student"}
+    table = list(csv.DictReader(io.StringIO(grades_csv([group, single]))))
+    assert [(r["student_id"], r["student_name"], r["submission"], r["total"]) for r in table] == [
+        ("S2", "Bob Wu", "Bob_Wu_S2", "10"), ("S3", "Cai Yu", "Bob_Wu_S2", "10"), ("S1", "Ana Li", "Ana_Li_S1", "0")]
+    assert grades_csv([plain]).startswith("submission,")  # a plain folder: today's columns
+    page = submission_page(group)
+    assert '<span id="submission">Bob Wu, Cai Yu</span>' in page and "bob@x.edu" in page
+    assert ">Bob Wu, Cai Yu</a>" in class_page([(group, "g/report.html")])
+    with Gradebook(tmp_path / "book.sqlite") as book:
+        book.record("Ana_Li_S1", "h", "k", single, {"handin": "h"})
+        items = build(book, load_config())
+    assert items[0].to_dict()["who"] == "Ana Li" and items[0].kind == "failed_to_load"

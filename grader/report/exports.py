@@ -10,10 +10,11 @@ import xml.etree.ElementTree as ET
 
 from grader.i18n import tr
 from grader.results import TARGET_ORDER, failed_checks, target_totals
-from grader.roster import PERSON_FIELDS, people
+from grader.roster import people
 from grader.similarity import PairScore
 
-PERSON_COLUMNS = ("student_id", "student_name", "student_email", "student_login")  # grades.csv, from the intake
+PERSON_COLUMNS = {"student_id": "id", "student_name": "name", "student_email": "email",
+                  "student_login": "login"}  # grades.csv's columns of the students an intake named
 _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -50,7 +51,7 @@ def grades_csv(results: list[dict], roster_columns: list[str] = (),
                "no" if failed or result.get("internal_errors") else "yes", problems,
                " ".join(c["id"] for c in result.get("checks", []) if c.get("needs_human") and "override" not in c)]
         if identified:
-            credited = [{c: p.get(f) or "" for c, f in zip(PERSON_COLUMNS, PERSON_FIELDS)} for p in people(result)]
+            credited = [{c: p.get(f) or "" for c, f in PERSON_COLUMNS.items()} for p in people(result)]
         else:
             credited = students.get(str(result.get("submission", "")), {})
             credited = credited if isinstance(credited, list) else [credited]
