@@ -117,6 +117,7 @@ class IntakeOptions:
     deadline: datetime | None = None  # git: grade the last commit at or before this time
     prefix: str = ""  # GitHub Classroom: the repository prefix before the login
     exclude: tuple[Path, ...] = ()  # folders that are not hand-ins (the output folder)
+    limits: object | None = None  # the archive caps (grader.intake.archives.ArchiveLimits); None: the defaults
 
 
 @dataclass

@@ -41,7 +41,8 @@ def _prefix(root: Path, names: list[str], given: str) -> str:
 
 
 def read(root: Path, scratch: Path, options: IntakeOptions) -> Intake:
-    """One hand-in per clone, exported at its latest commit (or the last one at or before the deadline)."""
+    """One hand-in per clone, exported at its latest commit (or the last one at or before the deadline),
+    under the archive caps."""
     from grader.intake import git
 
     clones = sorted(p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and git.is_git_clone(p))
@@ -57,13 +58,16 @@ def read(root: Path, scratch: Path, options: IntakeOptions) -> Intake:
         handin.folder = scratch / handin.key  # keys of logins are unique: GitHub logins are
         shutil.rmtree(handin.folder, ignore_errors=True)
         try:
-            commit = git.export_commit(clone, handin.folder, options.deadline)
-        except git.GitIntakeError as error:
+            commit = git.export_commit(clone, handin.folder, options.deadline, options.limits or git.DEFAULT_LIMITS)
+        except (git.GitIntakeError, OSError) as error:
             shutil.rmtree(handin.folder, ignore_errors=True)
             handin.folder.mkdir(parents=True)
             handin.error = tr("git clone {name}: {error}", name=clone.name, error=error)
             continue
         handin.commit, handin.submitted_at = commit, commit.committed_at
-        handin.files = sorted(p.relative_to(handin.folder).as_posix() for p in handin.folder.rglob("*") if p.is_file())
+        handin.files, handin.left_out = list(commit.files), list(commit.skipped)
+        if commit.later_commits:
+            handin.attempts.append({"commits": commit.later_commits, "reason": tr(
+                "{count} commits after the deadline, not graded", count=commit.later_commits)})
         intake.files += len(handin.files)
     return intake
