@@ -107,8 +107,9 @@ def _intake(values: dict, where: str) -> dict[str, float]:
     caps = {k: _number(v, where, f"[intake] {k}") for k, v in values.items()}
     for key in _INTAKE_COUNTS:
         if not caps[key].is_integer():
-            raise ConfigError(tr("{where}: {key} = {value!r} must be a whole number", where=where,
-                                 key=f"[intake] {key}", value=values[key]))
+            label = "[intake] " + key
+            raise ConfigError(tr("{where}: {key} = {value!r} must be a whole number", where=where, key=label,
+                                 value=values[key]))
     return caps
 
 
