@@ -57,7 +57,7 @@ def read(root: Path, scratch: Path, options: IntakeOptions) -> Intake:
         times = sorted(submissions)
         handin = Handin(key=slug(name), student=Student(name=name), submitted_at=times[-1],
                         time_source="brightspace folder", sources=submissions[times[-1]], system=SYSTEM)
-        handin.attempts = [{"submitted_at": t.isoformat(), "files": [f for _, f in submissions[t]],
+        handin.attempts = [{"submitted_at": t.isoformat(), "files": [file for _path, file in submissions[t]],
                             "reason": _("an earlier submission; the latest counts")} for t in times[:-1]]
         intake.handins.append(handin)
     return intake

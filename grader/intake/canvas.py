@@ -72,9 +72,9 @@ def read(root: Path, scratch: Path, options: IntakeOptions) -> Intake:
     for user, uploads in sorted(by_id.items()):
         first = uploads[0][1]
         student = Student(id=user, name=first["name"]) if not first["anonymous"] else Student(id=f"anon_{user}")
+        late = any(parts["late"] for _path, parts in uploads)
         handin = Handin(key=slug(f"{first['name']}_{user}" if first["name"] else f"anon_{user}"), student=student,
-                        system=SYSTEM, late_marker=any(p["late"] for _, p in uploads),
-                        time_source="canvas LATE marker" if any(p["late"] for _, p in uploads) else "canvas")
+                        system=SYSTEM, late_marker=late, time_source="canvas LATE marker" if late else "canvas")
         handin.sources, superseded = _latest_uploads(uploads)
         handin.attempts = superseded
         intake.reuploads += len(superseded)
