@@ -326,3 +326,12 @@ def test_reports_grades_and_the_review_queue_name_the_student(tmp_path):
         book.record("Ana_Li_S1", "h", "k", single, {"handin": "h"})
         items = build(book, load_config())
     assert items[0].to_dict()["who"] == "Ana Li" and items[0].kind == "failed_to_load"
+
+
+def test_a_file_name_taken_from_the_student_never_leaves_the_hand_in(tmp_path, nb, bad):
+    files = blackboard_files(nb, bad)
+    receipt = "HW_1_hli_attempt_2026-12-01-23-58-59.txt"
+    files[receipt] = files[receipt].replace("Original filename: hw1.ipynb", "Original filename: ../../../evil.ipynb")
+    hua = by_key(read(tmp_path, files))["hli"]
+    assert hua.files == ["evil.ipynb"] and (hua.folder / "evil.ipynb").read_bytes() == nb
+    assert not (tmp_path / "evil.ipynb").exists() and not (tmp_path / "out" / "evil.ipynb").exists()

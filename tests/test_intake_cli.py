@@ -61,3 +61,10 @@ def test_an_ambiguous_download_exits_2_and_writes_nothing(tmp_path, capsys):
     error = capsys.readouterr().err
     assert "canvas" in error and "blackboard" in error and "--intake" in error
     assert not out.exists()
+
+
+def test_at_deadline_without_a_due_date_exits_2_and_writes_nothing(tmp_path, capsys):
+    (tmp_path / "class" / "ana").mkdir(parents=True)
+    out = tmp_path / "out"
+    assert main(["batch", str(tmp_path / "class"), "--out", str(out), "--at-deadline"]) == 2
+    assert "[late] due" in capsys.readouterr().err and not out.exists()

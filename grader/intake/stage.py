@@ -9,6 +9,7 @@ unrecognised download is refused before anything is written. Then a zip is unpac
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import zipfile
 from dataclasses import replace
@@ -161,6 +162,7 @@ def materialise(handin: Handin, dest: Path, limits=None, move: bool = False) -> 
         if is_junk(name):
             handin.left_out.append(tr("{name}: system or editor metadata, not the student's work", name=name))
             continue
+        name = _inside(name, source)
         target = dest / name
         if not archives.is_archive(source):
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -187,6 +189,16 @@ def materialise(handin: Handin, dest: Path, limits=None, move: bool = False) -> 
                             for f in result.kept]
         unpacked += 1
     return unpacked
+
+
+def _inside(name: str, source: Path) -> str:
+    """A file's name in the hand-in as a relative path that stays inside it: a name a system took from the
+    student (Blackboard's original file name) may climb out with `..` or be absolute; then its last part."""
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    if not parts or ".." in parts or name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        last = [p for p in parts if p != ".."]
+        return last[-1] if last else source.name
+    return "/".join(parts)
 
 
 def _archive_folder(target: Path) -> Path:
