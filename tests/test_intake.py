@@ -335,3 +335,19 @@ def test_a_file_name_taken_from_the_student_never_leaves_the_hand_in(tmp_path, n
     hua = by_key(read(tmp_path, files))["hli"]
     assert hua.files == ["evil.ipynb"] and (hua.folder / "evil.ipynb").read_bytes() == nb
     assert not (tmp_path / "evil.ipynb").exists() and not (tmp_path / "out" / "evil.ipynb").exists()
+
+
+def test_moodle_export_writes_back_the_worksheet_ids_and_a_group_gets_a_row_each(tmp_path):
+    from grader.roster import RosterOptions, roster_files
+
+    (tmp_path / "worksheet.csv").write_text(WORKSHEET, encoding="utf-8")
+    roster = Roster.read(tmp_path / "worksheet.csv", None, system="moodle")
+    results = [{"submission": "Ana_Li_500001", "score": 30.0, "student": person("500001", "Ana Li")},
+               {"submission": "Team_Blue_500003", "score": 20.0, "student": person("500003", "Team Blue"),
+                "members": [person("500003", "Cai Yu"), person("500004", "Dan Ma")]}]
+    joined, files = roster_files(results, RosterOptions(roster, exports=("moodle",), assignment="HW1"))
+    exported = list(csv.DictReader(io.StringIO(files["moodle.csv"])))
+    assert [(r["Identifier"], r["HW1"]) for r in exported] == [
+        ("Participant 500001", "30"), ("Participant 500003", "20"), ("Participant 500004", "20"),
+        ("Participant 500002", "")]
+    assert joined.unmatched == [] and [r["Full name"] for r in joined.missing] == ["Bob Wu"]
