@@ -111,7 +111,7 @@ def test_canvas_ids_late_markers_reuploads_and_anonymous(tmp_path, nb, bad):
     assert any("readme.txt" in note for note in intake.notes)
     line = intake.summary()
     assert line.startswith("Canvas download:") and "4 students" in line and "2 marked late" in line
-    assert "1 archives unpacked" in line and "1 re-uploads: the latest kept" in line
+    assert "1 archive unpacked" in line and "1 re-upload kept as the latest" in line
     for handin in intake.handins:  # everything under --out
         assert (tmp_path / "out" / "intake") in handin.folder.parents
 
@@ -158,7 +158,7 @@ def test_gradescope_submitters_groups_and_created_at(tmp_path, nb):
     assert ana.submitted_at == datetime(2026, 12, 1, 9, 22, 33, 123456, tzinfo=UTC)
     assert [m.id for m in group.members] == ["S2", "S3"] and group.files == ["work/hw1.ipynb"]
     assert group.submitted_at == datetime(2026, 12, 3, 8, 0, tzinfo=UTC) and len(group.attempts) == 1
-    assert "3 students" in intake.summary() and "1 group hand-ins" in intake.summary()
+    assert "3 students" in intake.summary() and "1 group hand-in" in intake.summary()
 
 
 # --- Moodle ------------------------------------------------------------------------------------------------

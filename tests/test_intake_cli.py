@@ -30,7 +30,7 @@ def test_canvas_zip_round_trip_to_canvas_csv_with_the_same_ids(tmp_path, capsys)
     assert main(command) == 0
     printed = capsys.readouterr().out
     assert printed.index("Canvas download:") < printed.index("graded 5")
-    assert "5 students, 2 marked late, 1 archives unpacked, 1 re-uploads: the latest kept, 1 could not be read" \
+    assert "5 students, 2 marked late, 1 archive unpacked, 1 re-upload kept as the latest, 1 could not be read" \
         in printed
     exported = rows((out / "canvas.csv").read_text())
     assert sorted(r["ID"] for r in exported) == ["123456", "234567", "345678", "456789", "anon_Xk3Pq"]

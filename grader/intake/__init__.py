@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 
-from grader.i18n import N_, _, tr
+from grader.i18n import N_, _, ntr, tr
 
 FOLDERS = "folders"
 SYSTEMS = ("canvas", "moodle", "blackboard", "gradescope", "brightspace", "folders", "git")
@@ -132,26 +132,22 @@ class Intake:
     reuploads: int = 0  # re-uploads where the latest was kept
 
     def summary(self) -> str:
-        """One line said before grading, e.g. `Canvas download: 312 files, 120 students, 7 late, ...`."""
+        """One line said before grading, e.g. `Canvas download: 312 files, 120 students, 7 marked late, ...`."""
         people = sum(max(1, len(h.members)) for h in self.handins)
-        parts = [tr("{count} files", count=self.files), tr("{count} students", count=people)]
         groups = sum(len(h.members) > 1 for h in self.handins)
-        if groups:
-            parts.append(tr("{count} group hand-ins", count=groups))
         late = sum(h.late_marker for h in self.handins)
-        if late:
-            parts.append(tr("{count} marked late", count=late))
-        if self.unpacked:
-            parts.append(tr("{count} archives unpacked", count=self.unpacked))
-        if self.reuploads:
-            parts.append(tr("{count} re-uploads: the latest kept", count=self.reuploads))
         older = sum(len(h.attempts) for h in self.handins) - self.reuploads
-        if older > 0:
-            parts.append(tr("{count} earlier attempts listed, not graded", count=older))
         failed = sum(h.error is not None for h in self.handins)
-        if failed:
-            parts.append(tr("{count} could not be read", count=failed))
-        return f"{_(LABELS[self.system])}: " + ", ".join(parts)
+        parts = [ntr("{count} file", "{count} files", self.files), ntr("{count} student", "{count} students", people),
+                 groups and ntr("{count} group hand-in", "{count} group hand-ins", groups),
+                 late and ntr("{count} marked late", "{count} marked late", late),
+                 self.unpacked and ntr("{count} archive unpacked", "{count} archives unpacked", self.unpacked),
+                 self.reuploads and ntr("{count} re-upload kept as the latest", "{count} re-uploads kept as the latest",
+                                        self.reuploads),
+                 older > 0 and ntr("{count} earlier attempt listed, not graded",
+                                   "{count} earlier attempts listed, not graded", older),
+                 failed and ntr("{count} could not be read", "{count} could not be read", failed)]
+        return f"{_(LABELS[self.system])}: " + ", ".join(p for p in parts if p)
 
 
 def slug(text: str) -> str:
