@@ -300,7 +300,8 @@ def graded(submission: str, people: list[dict], score: float = 10.0, sources: bo
     check = {"id": "sigmoid.matches_tf", "target": "sigmoid", "score": score, "max_score": 10.0,
              "passed": score == 10.0, "message": "m", "hint": None}
     result = {"submission": submission, "score": score, "max_score": 10.0, "checks": [check], "files": [],
-              "notes": [] if sources else ["archive hw.zip refused"], "internal_errors": [], "duration_s": 1.0, "environment": {},
+              "notes": [] if sources else ["archive hw.zip refused"], "internal_errors": [], "duration_s": 1.0,
+              "environment": {},
               "sources": {"sigmoid": {}} if sources else {}, "student": people[0],
               "intake": {"system": "gradescope", "files": [], "archives": []}}
     return result | ({"members": people} if len(people) > 1 else {})

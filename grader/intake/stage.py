@@ -152,8 +152,9 @@ def _download_limits(limits, names: list[str]):
 def materialise(handin: Handin, dest: Path, limits=None, move: bool = False) -> int:
     """Copy the hand-in's files into `dest` (made fresh), unpacking archives there; returns how many
     archives were unpacked. With `move`, files are moved instead (from a download unpacked under --out,
-    never from the input: creating files is what takes the time). A refused archive empties `dest` and sets `handin.error`: the hand-in
-    fails to load, naming the archive, the member and the rule, and nobody else is affected."""
+    never from the input: creating files is what takes the time). A refused archive empties `dest` and
+    sets `handin.error`: the hand-in fails to load, naming the archive, the member and the rule, and
+    nobody else is affected."""
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
     handin.folder = dest

@@ -46,4 +46,5 @@ def apply_times(intake: Intake, path: Path) -> None:
         if found is not None:
             used.add(found)
             handin.submitted_at, handin.late_marker, handin.time_source = times[found], False, SOURCE
-    intake.notes += [tr("{path}: {id} matches no hand-in", path=path.name, id=name) for name in sorted(set(times) - used)]
+    intake.notes += [tr("{path}: {id} matches no hand-in", path=path.name, id=name)
+                     for name in sorted(set(times) - used)]

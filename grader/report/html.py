@@ -162,7 +162,8 @@ def intake_facts(result: dict) -> list[str]:
         facts.append(tr("handed in through {system}: {people}", system=intake["system"],
                         people="; ".join(p for p in people if p) or _("no name given")))
     if intake.get("submitted_at"):
-        facts.append(tr("submitted at {time} (from {source})", time=intake["submitted_at"], source=intake["time_source"]))
+        facts.append(tr("submitted at {time} (from {source})", time=intake["submitted_at"],
+                        source=intake["time_source"]))
     elif intake.get("late_marker"):
         facts.append(tr("marked late by {source}, without a time", source=intake["time_source"]))
     commit = intake.get("commit")
@@ -183,9 +184,8 @@ def intake_facts(result: dict) -> list[str]:
 
 def submission_page(result: dict, index_href: str | None = None) -> str:
     """The self-contained report of one hand-in."""
-    return _render("submission.html.j2",
-        result=result, who=who(result), facts=intake_facts(result), targets=target_views(result), points=points, index_href=index_href,
-        csp=_csp())
+    return _render("submission.html.j2", result=result, who=who(result), facts=intake_facts(result),
+                   targets=target_views(result), points=points, index_href=index_href, csp=_csp())
 
 
 @dataclass
