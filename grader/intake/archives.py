@@ -78,6 +78,9 @@ class ArchiveError(Exception):
         super().__init__(archive, rule, member)
         self.archive, self.rule, self.member, self.detail, self.limit = archive, rule, member, detail, limit
 
+    def __reduce__(self):  # all fields survive pickling (a result sent between processes)
+        return ArchiveError, (self.archive, self.rule, self.member, self.detail, self.limit)
+
     def __str__(self) -> str:
         reason = tr(RULES[self.rule], limit=self.limit)
         if self.detail:
