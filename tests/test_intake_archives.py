@@ -19,7 +19,7 @@ from grader.intake import archives
 from grader.intake.archives import (DEFAULT_LIMITS, ArchiveError, ArchiveLimits, is_archive, limits_from_config,
                                     unpack)
 from tests.archive_fixtures import (S_IFCHR, S_IFLNK, S_IFREG, ZipEntry, many_members_tar, many_members_zip, rar4,
-                                    raw_zip, rename_in_7z, seven_zip, tar_bytes, tar_info, zeros_zip)
+                                    rar5, raw_zip, rename_in_7z, seven_zip, tar_bytes, tar_info, zeros_zip)
 
 NOTEBOOK = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
 SMALL = ArchiveLimits(max_total_bytes=8 * 2**20, max_members=100, max_file_bytes=4 * 2**20, max_ratio=50,
@@ -323,11 +323,20 @@ def test_an_existing_symlink_in_dest_is_never_followed(tmp_path, monkeypatch):
 
 # ---- junk, nesting, corruption ----
 
-def test_macos_and_windows_junk_is_dropped_and_listed(tmp_path):
+def packed(tmp_path: Path, kind: str, files: dict[str, bytes]) -> Path:
+    if kind == "zip":
+        return make_zip(tmp_path / "hw.zip", files)
+    if kind == "7z":
+        return write(tmp_path, "hw.7z", seven_zip(files))
+    return write(tmp_path, "hw.tar.gz", tar_bytes(list(files.items())))
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz", "7z"])
+def test_macos_and_windows_junk_is_dropped_and_listed(tmp_path, kind):
     files = {"hw/tf2.0-exercise.ipynb": NOTEBOOK, "__MACOSX/hw/._tf2.0-exercise.ipynb": b"\0\5\26\7 AppleDouble",
              "hw/._tf2.0-exercise.ipynb": b"\0\5\26\7", "hw/.DS_Store": b"\0", "hw/Thumbs.db": b"\0",
              "hw/.ipynb_checkpoints/tf2.0-exercise-checkpoint.ipynb": NOTEBOOK}
-    result = unpack(make_zip(tmp_path / "hw.zip", files), tmp_path / "out")
+    result = unpack(packed(tmp_path, kind, files), tmp_path / "out")
     assert result.files == ["hw/tf2.0-exercise.ipynb"]
     assert sorted(result.dropped) == sorted(set(files) - {"hw/tf2.0-exercise.ipynb"})
     assert [p.name for p in discover(tmp_path / "out").sources] == ["tf2.0-exercise.ipynb"]
@@ -432,6 +441,17 @@ def test_a_stored_rar_unpacks(tmp_path):
     assert is_archive(archive)
     assert unpack(archive, tmp_path / "out").files == ["hw/nb.ipynb", "hw/x.py"]
     assert tree(tmp_path / "out") == {"hw/nb.ipynb": NOTEBOOK, "hw/x.py": b"print(1)"}
+
+
+def test_a_stored_rar5_unpacks_and_its_links_are_refused(tmp_path):
+    """RAR 5 (WinRAR's default since 5.0) marks links as redirection records: hard links and file
+    copies point at another member, symlinks at anywhere."""
+    files = [("作业/nb.ipynb", NOTEBOOK), ("作业/x.py", b"print(1)")]
+    assert unpack(write(tmp_path, "hw.rar", rar5(files)), tmp_path / "out").files == ["作业/nb.ipynb", "作业/x.py"]
+    assert (tmp_path / "out" / "作业" / "nb.ipynb").read_bytes() == NOTEBOOK
+    for kind, rule in ((1, "symlink"), (4, "hardlink"), (5, "hardlink")):
+        archive = write(tmp_path, f"l{kind}.rar", rar5([("nb.ipynb", b"")], redirect=(kind, "/etc/passwd")))
+        refused(archive, tmp_path / f"l{kind}", rule)
 
 
 def test_rar_links_and_traversal_are_refused(tmp_path):
