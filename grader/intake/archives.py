@@ -385,7 +385,6 @@ class _SevenZipReader(_Reader):
         super().__init__(path, label)
         import py7zr
         import py7zr.exceptions as errors
-        self.py7zr = py7zr
         self.unsupported = (errors.UnsupportedCompressionMethodError, errors.PasswordRequired)
         self.errors = (py7zr.Bad7zFile, errors.ArchiveError, errors.DecompressionError, errors.CrcError,
                        OSError, EOFError, ValueError, KeyError, lzma.LZMAError)
