@@ -32,8 +32,8 @@ from grader.intake.archives import ArchiveError, unpack  # noqa: E402
 
 def _notebook(rng: random.Random, figures: int) -> bytes:
     """A homework notebook: code cells and `figures` PNG-sized outputs (random bytes: they do not compress)."""
-    cells = [{"cell_type": "code", "metadata": {}, "execution_count": i, "source": f"def f{i}(x):\n    return x * {i}\n",
-              "outputs": []} for i in range(20)]
+    cells = [{"cell_type": "code", "metadata": {}, "execution_count": i, "outputs": [],
+              "source": f"def f{i}(x):\n    return x * {i}\n"} for i in range(20)]
     for cell in cells[:figures]:
         png = base64.b64encode(rng.randbytes(rng.randint(20_000, 40_000))).decode()
         cell["outputs"] = [{"output_type": "display_data", "metadata": {}, "data": {"image/png": png}}]
@@ -46,7 +46,8 @@ def _hand_in(rng: random.Random) -> dict[str, bytes]:
              "tutorial_minst_fnn-numpy-exercise.ipynb": _notebook(rng, 2),
              "function_fitting.py": b"import numpy as np\n" + b"# fit a ReLU network\n" * rng.randint(20, 200)}
     if rng.random() < 0.8:
-        files["report.md"] = "## 函数定义\n## 数据采集\n## 模型描述\n## 拟合效果\n".encode() * rng.randint(5, 50)
+        report = "## 函数定义\n## 数据采集\n## 模型描述\n## 拟合效果\n"
+        files["report.md"] = report.encode() * rng.randint(5, 50)
     if rng.random() < 0.4:
         files["train_points.npy"] = rng.randbytes(rng.randint(20_000, 120_000))
     return files

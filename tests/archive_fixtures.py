@@ -175,3 +175,38 @@ def rar4(entries: list[tuple[str, bytes]], mode: int | None = None, method: int 
         blocks.append(_rar4_block(0x74, 0x8000, body) + data)
     blocks.append(_rar4_block(0x7B, 0x4000, b""))
     return b"".join(blocks)
+
+
+def _vint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _rar5_block(kind: int, fields: bytes, extra: bytes = b"", data_size: int | None = None) -> bytes:
+    flags = (0x01 if extra else 0) | (0x02 if data_size is not None else 0)
+    body = _vint(kind) + _vint(flags) + (_vint(len(extra)) if extra else b"") \
+        + (_vint(data_size) if data_size is not None else b"") + fields + extra
+    sized = _vint(len(body)) + body
+    return struct.pack("<I", binascii.crc32(sized)) + sized
+
+
+def rar5(entries: list[tuple[str, bytes]], redirect: tuple[int, str] | None = None) -> bytes:
+    """A RAR 5 archive of stored (name, data) members, unix host, as rar's format note describes it.
+    `redirect` (type, target): every member is a link record instead (1 unix symlink, 4 hard link, 5 file copy)."""
+    blocks = [b"Rar!\x1a\x07\x01\x00", _rar5_block(1, _vint(0))]
+    for name, data in entries:
+        raw = name.encode("utf-8")
+        extra = b""
+        if redirect is not None:
+            target = redirect[1].encode()
+            record = _vint(5) + _vint(redirect[0]) + _vint(0) + _vint(len(target)) + target
+            extra = _vint(len(record)) + record
+        fields = _vint(0x04) + _vint(len(data)) + _vint(0o100644) + struct.pack("<I", binascii.crc32(data)) \
+            + _vint(0) + _vint(1) + _vint(len(raw)) + raw
+        blocks.append(_rar5_block(2, fields, extra, len(data)) + data)
+    blocks.append(_rar5_block(5, _vint(0)))
+    return b"".join(blocks)

@@ -18,8 +18,8 @@ from grader.discover import discover
 from grader.intake import archives
 from grader.intake.archives import (DEFAULT_LIMITS, ArchiveError, ArchiveLimits, is_archive, limits_from_config,
                                     unpack)
-from tests.archive_fixtures import (S_IFCHR, S_IFLNK, S_IFREG, ZipEntry, many_members_tar, many_members_zip, rar4, raw_zip,
-                                    rename_in_7z, seven_zip, tar_bytes, tar_info, zeros_zip)
+from tests.archive_fixtures import (S_IFCHR, S_IFLNK, S_IFREG, ZipEntry, many_members_tar, many_members_zip, rar4,
+                                    rar5, raw_zip, rename_in_7z, seven_zip, tar_bytes, tar_info, zeros_zip)
 
 NOTEBOOK = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
 SMALL = ArchiveLimits(max_total_bytes=8 * 2**20, max_members=100, max_file_bytes=4 * 2**20, max_ratio=50,
@@ -123,12 +123,24 @@ def test_a_one_gigabyte_zip_bomb_is_refused_from_its_headers_at_the_default_caps
     error = refused(bomb, tmp_path / "out", "bomb-ratio")
     assert error.member == "zeros.bin"
     assert "bomb.zip" in str(error) and "zeros.bin" in str(error) and "bomb-ratio" in str(error)
+    import pickle
+    assert str(pickle.loads(pickle.dumps(error))) == str(error)  # whole when sent between processes
 
 
-def test_the_write_time_budget_catches_what_the_headers_hide(tmp_path, monkeypatch):
+def zeros_archive(tmp_path: Path, kind: str, size: int) -> Path:
+    zeros = {"zeros.bin": bytes(size)}
+    if kind == "zip":
+        return zeros_zip(tmp_path / "bomb.zip", size)
+    if kind == "7z":
+        return write(tmp_path, "bomb.7z", seven_zip(zeros))
+    return write(tmp_path, "bomb.tar.gz", tar_bytes(list(zeros.items())))
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz", "7z"])
+def test_the_write_time_budget_catches_what_the_headers_hide(tmp_path, monkeypatch, kind):
     """With the header checks switched off, the byte budget still refuses the bomb half-way; with
     both off, the bomb is written: each line of defence does its own job."""
-    bomb = zeros_zip(tmp_path / "bomb.zip", 32 * 2**20)
+    bomb = zeros_archive(tmp_path, kind, 32 * 2**20)
     monkeypatch.setattr(archives._Budget, "check_declared", lambda *args: None)
     refused(bomb, tmp_path / "out", "bomb-ratio", SMALL)
     refused(bomb, tmp_path / "out", "file-size", replace(SMALL, max_ratio=1e9))
@@ -239,7 +251,7 @@ def test_gbk_names_without_the_utf8_flag_decode_as_chinese(tmp_path):
     cp437 = "café.py".encode("cp437")
     archive = write(tmp_path, "a.zip", raw_zip([ZipEntry(gbk, NOTEBOOK), ZipEntry(utf8, b"# r", utf8=True),
                                                 ZipEntry(utf8, b"# r2"), ZipEntry(cp437, b"1")]))
-    assert zipfile.ZipFile(archive).namelist()[0] != "作业/第一次作业.ipynb"  # Python alone reads cp437 gibberish
+    assert zipfile.ZipFile(archive).namelist()[0] != "作业/第一次作业.ipynb"  # Python alone reads gibberish
     result = unpack(archive, tmp_path / "out")
     assert result.files == sorted(["作业/第一次作业.ipynb", "报告/实验报告.md", "café.py"])
     assert (tmp_path / "out" / "报告" / "实验报告.md").read_bytes() == b"# r2"  # the later of two same names
@@ -311,11 +323,20 @@ def test_an_existing_symlink_in_dest_is_never_followed(tmp_path, monkeypatch):
 
 # ---- junk, nesting, corruption ----
 
-def test_macos_and_windows_junk_is_dropped_and_listed(tmp_path):
+def packed(tmp_path: Path, kind: str, files: dict[str, bytes]) -> Path:
+    if kind == "zip":
+        return make_zip(tmp_path / "hw.zip", files)
+    if kind == "7z":
+        return write(tmp_path, "hw.7z", seven_zip(files))
+    return write(tmp_path, "hw.tar.gz", tar_bytes(list(files.items())))
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz", "7z"])
+def test_macos_and_windows_junk_is_dropped_and_listed(tmp_path, kind):
     files = {"hw/tf2.0-exercise.ipynb": NOTEBOOK, "__MACOSX/hw/._tf2.0-exercise.ipynb": b"\0\5\26\7 AppleDouble",
              "hw/._tf2.0-exercise.ipynb": b"\0\5\26\7", "hw/.DS_Store": b"\0", "hw/Thumbs.db": b"\0",
              "hw/.ipynb_checkpoints/tf2.0-exercise-checkpoint.ipynb": NOTEBOOK}
-    result = unpack(make_zip(tmp_path / "hw.zip", files), tmp_path / "out")
+    result = unpack(packed(tmp_path, kind, files), tmp_path / "out")
     assert result.files == ["hw/tf2.0-exercise.ipynb"]
     assert sorted(result.dropped) == sorted(set(files) - {"hw/tf2.0-exercise.ipynb"})
     assert [p.name for p in discover(tmp_path / "out").sources] == ["tf2.0-exercise.ipynb"]
@@ -420,6 +441,17 @@ def test_a_stored_rar_unpacks(tmp_path):
     assert is_archive(archive)
     assert unpack(archive, tmp_path / "out").files == ["hw/nb.ipynb", "hw/x.py"]
     assert tree(tmp_path / "out") == {"hw/nb.ipynb": NOTEBOOK, "hw/x.py": b"print(1)"}
+
+
+def test_a_stored_rar5_unpacks_and_its_links_are_refused(tmp_path):
+    """RAR 5 (WinRAR's default since 5.0) marks links as redirection records: hard links and file
+    copies point at another member, symlinks at anywhere."""
+    files = [("作业/nb.ipynb", NOTEBOOK), ("作业/x.py", b"print(1)")]
+    assert unpack(write(tmp_path, "hw.rar", rar5(files)), tmp_path / "out").files == ["作业/nb.ipynb", "作业/x.py"]
+    assert (tmp_path / "out" / "作业" / "nb.ipynb").read_bytes() == NOTEBOOK
+    for kind, rule in ((1, "symlink"), (4, "hardlink"), (5, "hardlink")):
+        archive = write(tmp_path, f"l{kind}.rar", rar5([("nb.ipynb", b"")], redirect=(kind, "/etc/passwd")))
+        refused(archive, tmp_path / f"l{kind}", rule)
 
 
 def test_rar_links_and_traversal_are_refused(tmp_path):

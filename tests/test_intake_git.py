@@ -229,7 +229,8 @@ def test_the_homework_folder_of_a_whole_course_fork_is_found(tmp_path):
     git(repo, "init", "-q", "-b", "main")
     write_notebook(repo / "chapter1" / "intro.ipynb", ["md:# 第一章 导论", "import numpy as np\nx = np.arange(3)"])
     write_notebook(repo / "chapter3" / "lecture-softmax.ipynb",
-                   ["md:Softmax in the lecture", "import numpy as np\ndef softmax(x):\n    return np.exp(x) / np.exp(x).sum()"])
+                   ["md:Softmax in the lecture",
+                    "import numpy as np\ndef softmax(x):\n    return np.exp(x) / np.exp(x).sum()"])
     homework = "chapter4/homework/tf2.0-exercise.ipynb"
     write_notebook(repo / homework, ["md:# 作业：实现 softmax 等函数"] + part1_cells())
     git(repo, "add", "-A")

@@ -78,6 +78,9 @@ class ArchiveError(Exception):
         super().__init__(archive, rule, member)
         self.archive, self.rule, self.member, self.detail, self.limit = archive, rule, member, detail, limit
 
+    def __reduce__(self):  # all fields survive pickling (a result sent between processes)
+        return ArchiveError, (self.archive, self.rule, self.member, self.detail, self.limit)
+
     def __str__(self) -> str:
         reason = tr(RULES[self.rule], limit=self.limit)
         if self.detail:
@@ -382,7 +385,6 @@ class _SevenZipReader(_Reader):
         super().__init__(path, label)
         import py7zr
         import py7zr.exceptions as errors
-        self.py7zr = py7zr
         self.unsupported = (errors.UnsupportedCompressionMethodError, errors.PasswordRequired)
         self.errors = (py7zr.Bad7zFile, errors.ArchiveError, errors.DecompressionError, errors.CrcError,
                        OSError, EOFError, ValueError, KeyError, lzma.LZMAError)
