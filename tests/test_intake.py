@@ -352,3 +352,13 @@ def test_moodle_export_writes_back_the_worksheet_ids_and_a_group_gets_a_row_each
         ("Participant 500001", "30"), ("Participant 500003", "20"), ("Participant 500004", "20"),
         ("Participant 500002", "")]
     assert joined.unmatched == [] and [r["Full name"] for r in joined.missing] == ["Bob Wu"]
+
+
+def test_canvas_names_with_underscores_digits_and_late_markers_parse_at_the_first_ids():
+    from grader.intake.canvas import parse
+
+    assert parse("van_der_berg_123_456_hw_2_3.py") | {} == {
+        "name": "van_der_berg", "id": "123", "late": False, "attachment": 456, "file": "hw_2_3.py", "anonymous": False}
+    assert parse("doejohn_late_1_2_late_work.ipynb")["file"] == "late_work.ipynb"
+    assert parse("doejohn_LATE_1_2_x.ipynb")["late"] and not parse("doejohn_1_2_LATE.ipynb")["late"]
+    assert parse("hw1.ipynb") is None and parse("notes_2024.txt") is None

@@ -51,6 +51,12 @@ def test_canvas_zip_round_trip_to_canvas_csv_with_the_same_ids(tmp_path, capsys)
     assert '<span id="submission">lihua</span>' in page and "234567" in page and "marked late" in page
     assert main(command) == 0
     assert "graded 0, unchanged 5" in capsys.readouterr().out
+    # a reviewer's decision renders the exports again from the stored roster: the same ids, the new score
+    assert main(["override", str(out), "zhaolei_456789", "sigmoid.matches_tf", "4", "--by", "ta"]) == 0
+    again = {r["ID"]: r["HW1 (77)"] for r in rows((out / "canvas.csv").read_text())}
+    assert again == scores | {"456789": "4"}
+    listed = main(["review", str(out), "--list", "--format", "json"])
+    assert listed == 0 and '"who": "zhaolei"' in capsys.readouterr().out
 
 
 def test_an_ambiguous_download_exits_2_and_writes_nothing(tmp_path, capsys):

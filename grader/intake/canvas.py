@@ -15,7 +15,7 @@ from grader.i18n import tr
 from grader.intake import Evidence, Handin, Intake, IntakeOptions, Student, is_junk, slug
 
 SYSTEM = "canvas"
-NAMED = re.compile(r"^(?P<name>[^_/]+?)(?P<late>_late|_LATE)?_(?P<id>\d+)_(?P<attachment>\d+)_(?P<file>.+)$")
+NAMED = re.compile(r"^(?P<name>[^/]+?)(?P<late>_late|_LATE)?_(?P<id>\d+)_(?P<attachment>\d+)_(?P<file>.+)$")
 ANONYMOUS = re.compile(r"^anon(?P<late>_late|_LATE)?_(?P<id>[A-Za-z0-9]+?)(?P<late2>_late|_LATE)?_"
                        r"(?P<attachment>\d+)_(?P<file>.+)$")
 REUPLOAD = re.compile(r"^(?P<stem>.+)-(?P<number>\d+)(?P<suffix>\.[^.]+)?$")
