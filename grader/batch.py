@@ -22,6 +22,9 @@ from grader import __version__
 from grader.discover import DEFAULT_MAX_FILE_BYTES, GRADED_SUFFIXES, find_sources, read_source
 from grader.config import Config, load_config
 from grader.gradebook import Gradebook
+from grader.intake import Handin, Intake, IntakeOptions
+from grader.intake import folders as plain_folders
+from grader.intake.folders import student_folders
 from grader import overrides
 from grader.report import reviewed
 from grader.report.write import remove_stale_temporaries, unique_slugs, write_submission
@@ -65,9 +68,7 @@ class BatchSettings:
 
 def find_handins(root: Path, exclude: Collection[Path] = ()) -> list[Path]:
     """Immediate sub-folders of `root`, one per student, in name order (hidden ones and `exclude` skipped)."""
-    skipped = {p.resolve() for p in exclude}
-    return sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))
-                   and p.resolve() not in skipped), key=lambda p: p.name)
+    return student_folders(root, exclude)
 
 
 def content_hash(handin: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str:
@@ -81,6 +82,32 @@ def content_hash(handin: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str:
             digest.update(f"unreadable: {error}".encode())
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def handin_hash(handin: Handin, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str:
+    """The content hash of a hand-in's files; from an LMS or git, its identity, time and intake problems
+    too (a plain student folder keeps today's hash, so its gradebook stays current)."""
+    files = content_hash(handin.folder, max_bytes)
+    if handin.plain:
+        return files
+    return hashlib.sha256(f"{files}\0{handin.fingerprint()}".encode()).hexdigest()
+
+
+def with_intake(result: dict, handin: Handin, config: Config) -> dict:
+    """The results contract with who handed in and what intake read (`student`, `members`, `intake`), the
+    reason a hand-in could not be read first among its notes, and the late penalty from the intake's time."""
+    result["submission"] = handin.key
+    result["student"] = handin.student.to_dict()
+    if handin.members:
+        result["members"] = [m.to_dict() for m in handin.members]
+    result["intake"] = handin.record()
+    if handin.error:
+        result["notes"] = [handin.error] + list(result.get("notes", []))
+    if not handin.plain:
+        from grader import scoring
+
+        scoring.retime(result, config, handin.submitted_at, handin.late_marker)
+    return result
 
 
 class WorkersLost(RuntimeError):
@@ -171,7 +198,7 @@ def run_batch(root: Path, out: Path, settings: BatchSettings, workers: Callable[
               gradebook: Gradebook, force: bool = False, only: Collection[str] = (),
               progress: Callable[[str, dict | None, int, int], None] = lambda *_: None,
               similarity: SimilaritySettings | None = None, roster: RosterOptions | None = None,
-              roster_settings: dict | None = None) -> Summary:
+              roster_settings: dict | None = None, intake: Intake | None = None) -> Summary:
     """Grade what changed under `root`, commit each result as it arrives, write all reports to `out`
     with the review decisions in force applied (with `similarity` settings, the similarity report
     across the class too; with a `roster`, grades joined to the students, and who is missing or
@@ -181,47 +208,52 @@ def run_batch(root: Path, out: Path, settings: BatchSettings, workers: Callable[
     """
     started = time.monotonic()
     remove_stale_temporaries(out)
-    everyone = find_handins(root, exclude=[out])
-    folders = dict(zip((h.name for h in everyone), unique_slugs([h.name for h in everyone])))
-    handins = [h for h in everyone if h.name in set(only)] if only else everyone
+    if intake is None:
+        intake = plain_folders.read(root, out, IntakeOptions(exclude=(out,)))
+    everyone = sorted(intake.handins, key=lambda h: h.key)
+    folders = dict(zip((h.key for h in everyone), unique_slugs([h.key for h in everyone])))
+    handins = [h for h in everyone if h.key in set(only)] if only else everyone
     key = settings.key()
     summary = Summary()
-    hashes = {h.name: content_hash(h, settings.config.max_file_bytes) for h in handins}
-    todo = [h for h in handins if force or not gradebook.is_current(h.name, hashes[h.name], key)]
+    hashes = {h.key: handin_hash(h, settings.config.max_file_bytes) for h in handins}
+    todo = [h for h in handins if force or not gradebook.is_current(h.key, hashes[h.key], key)]
     summary.unchanged = len(handins) - len(todo)
     done = 0
     for handin in handins:
         if handin not in todo:
             done += 1
-            progress(handin.name, None, done, len(handins))
+            progress(handin.key, None, done, len(handins))
     if todo:
         pool = workers()
         try:
-            futures = {pool.submit(handin): handin for handin in todo}
+            futures = {pool.submit(handin.folder): handin for handin in todo}
             for future in as_completed(futures):
                 handin = futures[future]
                 try:
-                    result = future.result()
+                    result = with_intake(future.result(), handin, settings.config)
                 except WorkersLost as error:
                     summary.stopped = str(error)
                     break
                 errors = bool(result.get("internal_errors"))
-                inputs = overrides.fingerprints(handin, result, hashes[handin.name], settings.config.max_file_bytes)
-                gradebook.record(handin.name, hashes[handin.name], ERROR_KEY if errors else key, result, inputs)
-                result = reviewed.reviewed_results(gradebook, [handin.name])[handin.name]
-                write_submission(result, out / folders[handin.name], index_href="../index.html")
+                inputs = overrides.fingerprints(handin.folder, result, hashes[handin.key],
+                                                settings.config.max_file_bytes)
+                gradebook.record(handin.key, hashes[handin.key], ERROR_KEY if errors else key, result, inputs)
+                result = reviewed.reviewed_results(gradebook, [handin.key])[handin.key]
+                write_submission(result, out / folders[handin.key], index_href="../index.html")
                 summary.graded += 1
-                summary.names.append(handin.name)
+                summary.names.append(handin.key)
                 summary.grader_errors += errors
                 summary.failed_to_load += failed_to_load(result)
                 summary.timed_out += timed_out(result)
                 done += 1
-                progress(handin.name, result, done, len(handins))
+                progress(handin.key, result, done, len(handins))
         finally:
             pool.close()
-    results = reviewed.reviewed_results(gradebook, [h.name for h in everyone])
-    present = [h.name for h in everyone if h.name in results]
-    reviewed.remember(gradebook, {n: folders[n] for n in present}, similarity, roster_settings, root)
+    results = reviewed.reviewed_results(gradebook, [h.key for h in everyone])
+    present = [h.key for h in everyone if h.key in results]
+    parents = {h.folder.parent for h in everyone}
+    reviewed.remember(gradebook, {n: folders[n] for n in present}, similarity, roster_settings,
+                      parents.pop() if len(parents) == 1 else root)
     for name in present:  # not graded now but reviewed since, or its report missing (e.g. a new `out`)
         if name not in summary.names and ("auto_score" in results[name]
                                           or not (out / folders[name] / "report.html").exists()):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from grader import i18n
 from grader.i18n import LANGUAGES, _, ntr, tr
+from grader.intake import SYSTEMS
 from grader.targets import TARGETS, TRAINING_TARGETS
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
@@ -84,8 +85,15 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--out", type=Path, metavar="DIR",
                        help=_("also write every report and export (HTML, CSV, JSON, JUnit, Gradescope) into DIR"))
 
-    batch = commands.add_parser("batch", help=_("grade a class: every immediate sub-folder of DIR is one student"))
-    batch.add_argument("root", type=Path, metavar="DIR")
+    batch = commands.add_parser("batch", help=_("grade a class: a folder of student folders, or what an LMS or GitHub "
+                                                "Classroom hands over (a zip or a folder)"))
+    batch.add_argument("root", type=Path, metavar="PATH")
+    batch.add_argument("--intake", choices=SYSTEMS,
+                       help=_("read PATH as this system's download instead of recognising it"))
+    batch.add_argument("--submitted-at", type=Path, metavar="CSV", dest="times",
+                       help=_("submission times (student id, ISO 8601 time per row); they override the system's"))
+    batch.add_argument("--at-deadline", action="store_true",
+                       help=_("git clones: grade the last commit at or before [late] due (also [late] at_deadline)"))
     batch.add_argument("--out", type=Path, metavar="DIR", default=Path("reports"),
                        help=_("reports, exports and the gradebook (default: reports)"))
     batch.add_argument("--gradebook", type=Path, metavar="FILE",
@@ -103,12 +111,14 @@ def _parser() -> argparse.ArgumentParser:
                               "LocalCluster of N worker processes (needs pip install 'dlgrade[dask]')"))
     batch.add_argument("--roster", type=Path, metavar="CSV", help=_("join hand-ins to the students of this roster"))
     batch.add_argument("--roster-key", metavar="COLUMN", help=_("the roster column holding each student's folder name "
-                                                                "or GitHub user (required with --roster)"))
+                                                                "or id (default: the column that holds the ids the "
+                                                                "LMS or GitHub gave, e.g. Canvas ID)"))
     batch.add_argument("--folder-prefix", default="", metavar="PREFIX",
                        help=_("strip this from folder names before matching (GitHub Classroom: e.g. hw1-)"))
     batch.add_argument("--zero-missing", action="store_true", help=_("give roster students without a hand-in a 0 row"))
     batch.add_argument("--export", action="append", choices=("canvas", "moodle"), default=[],
-                       help=_("also write the gradebook CSV this LMS imports (needs --roster; repeatable)"))
+                       help=_("also write the gradebook CSV this LMS imports, with the ids that came in (a plain folder "
+                              "of student folders needs --roster; repeatable)"))
     batch.add_argument("--assignment", default="dlgrade", metavar="NAME",
                        help=_("the LMS assignment column, e.g. 'HW1 (1234)' for Canvas (default: dlgrade)"))
     batch.add_argument("--no-similarity", action="store_true",
@@ -237,22 +247,35 @@ def _check(args: argparse.Namespace) -> int:
 def _batch(args: argparse.Namespace) -> int:
     from grader.config import ConfigError, load_config
 
-    if not args.root.is_dir():
-        return _fail(tr("no such folder: {folder}", folder=args.root))
+    if not args.root.exists():
+        return _fail(tr("no such file or folder: {paths}", paths=args.root))
     try:
         config = load_config(args.config)
     except ConfigError as error:
         return _fail(str(error))
     _use_language(args, config.language)
+    if args.roster and not args.roster.is_file():
+        return _fail(tr("cannot read the roster {path}: {error}", path=args.roster, error=_("no such file")))
+    from grader.intake import IntakeError
+
+    try:
+        intake = _take_in(args, config)
+    except IntakeError as error:
+        return _fail(str(error))
+    print(intake.summary())
+    for note in intake.notes:
+        print(f"  {note}", file=sys.stderr)
     roster = None
     if args.roster or args.export:
         from grader.roster import Roster, RosterError, RosterOptions
 
-        if not (args.roster and args.roster_key):
+        if intake.system == "folders" and not (args.roster and args.roster_key):
             return _fail(_("--roster needs --roster-key COLUMN, and --export needs --roster"))
+        if not args.roster:
+            args.roster = _students_file(intake, args.out)
         try:
-            roster = RosterOptions(Roster.read(args.roster, args.roster_key, args.folder_prefix), args.zero_missing,
-                                   tuple(args.export), args.assignment)
+            roster = RosterOptions(Roster.read(args.roster, args.roster_key, args.folder_prefix, intake.system),
+                                   args.zero_missing, tuple(args.export), args.assignment)
         except RosterError as error:
             return _fail(str(error))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -300,14 +323,57 @@ def _batch(args: argparse.Namespace) -> int:
         from grader.report.reviewed import roster_meta
 
         roster_settings = roster_meta(args.roster, args.roster_key, args.folder_prefix, args.zero_missing,
-                                      tuple(args.export), args.assignment)
+                                      tuple(args.export), args.assignment, system=intake.system)
     with Gradebook(args.gradebook or args.out / "gradebook.sqlite") as gradebook, BatchProgress(console) as progress:
         summary = run_batch(args.root, args.out, settings, workers, gradebook, force=args.force, only=args.only,
-                            progress=progress, similarity=similarity, roster=roster, roster_settings=roster_settings)
+                            progress=progress, similarity=similarity, roster=roster, roster_settings=roster_settings,
+                            intake=intake)
     if zygote is not None:
         zygote.close()
     print(summary.line())
     return EXIT_ERROR if summary.grader_errors or summary.stopped else EXIT_PASSED
+
+
+def _take_in(args: argparse.Namespace, config):
+    """The intake stage: recognise and read the download (IntakeError before anything is written when it
+    is ambiguous or unrecognised), materialise its hand-ins under --out, and apply --submitted-at."""
+    from grader.intake import IntakeError, IntakeOptions
+    from grader.intake.moodle import is_worksheet
+    from grader.intake.stage import take_in
+    from grader.intake.times import apply_times, read_times
+
+    due = config.late.due
+    at_deadline = args.at_deadline or getattr(config.late, "at_deadline", False)
+    if at_deadline and due is None:
+        raise IntakeError(_("--at-deadline needs [late] due in the course configuration"))
+    worksheet = args.roster if args.roster and is_worksheet(args.roster) else None
+    options = IntakeOptions(zone=due.tzinfo if due else None, worksheet=worksheet,
+                            deadline=due if at_deadline else None, prefix=args.folder_prefix,
+                            exclude=(args.out,))
+    if args.times:
+        read_times(args.times)  # refuse a bad file before anything is written
+    intake = take_in(args.root, args.out, options, forced=args.intake, limits=_archive_limits(config))
+    if args.times:
+        apply_times(intake, args.times)
+    return intake
+
+
+def _archive_limits(config):
+    """The course's archive caps ([intake])."""
+    from grader.intake.archives import limits_from_config
+
+    return limits_from_config(config)
+
+
+def _students_file(intake, out: Path) -> Path:
+    """--out/intake/students.csv: the intake's students as a roster in their system's columns."""
+    from grader.intake.stage import SCRATCH
+    from grader.intake.students import FILE, students_csv
+    from grader.report.write import write_atomically
+
+    path = out / SCRATCH / FILE
+    write_atomically(path, students_csv(intake))
+    return path
 
 
 def _report(args: argparse.Namespace) -> int:

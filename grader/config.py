@@ -25,7 +25,9 @@ except ModuleNotFoundError:  # Python 3.10
 COURSE_FILE = "dlgrade.toml"
 _LIMIT_KEYS = ("call_timeout", "load_timeout", "handin_timeout", "memory_mb", "max_processes", "cpus", "max_file_mb")
 _TOLERANCE_KEYS = ("gradient_relative_error", "mnist_numpy_accuracy", "mnist_tf_accuracy")
-_LATE_KEYS = ("due", "penalty_per_day", "max_penalty")
+_LATE_KEYS = ("due", "penalty_per_day", "max_penalty", "at_deadline")
+_INTAKE_KEYS = ("max_total_mb", "max_members", "max_file_mb", "max_ratio", "max_depth")
+_INTAKE_COUNTS = ("max_members", "max_depth")  # whole numbers
 _SIMILARITY_KEYS = ("flag_score", "flag_evidence", "min_fingerprints", "floor")
 _FITTING_KEYS = ("time_limit", "r2_threshold", "line_margin", "grid_guard", "partial_r2", "settle_r2",
                  "comment_share", "numpy_bonus", "max_figures", "max_shipped_mb")
@@ -40,6 +42,7 @@ class LatePolicy:
     due: datetime | None = None
     penalty_per_day: float = 0.0
     max_penalty: float = 1.0
+    at_deadline: bool = False  # git hand-ins: grade the last commit at or before `due`, not the latest
 
     def penalty(self, submitted_at: datetime | None) -> tuple[int, float]:
         """(started days late, fraction of the score lost) for a hand-in submitted at `submitted_at`."""
@@ -58,6 +61,7 @@ class Config:
     late: LatePolicy = LatePolicy()
     similarity: dict[str, float] = field(default_factory=dict)  # not part of a grade: not in the fingerprint
     fitting: dict[str, float] = field(default_factory=dict)  # Part 4: time cap, thresholds, bonus
+    intake: dict[str, float] = field(default_factory=dict)  # archive caps (grader.intake.archives.limits_from_config)
     source: str = "default"  # which files were read, for messages
     review_always: frozenset[str] = frozenset()  # check ids always in the review queue; not in the fingerprint
     language: str | None = None  # feedback language ("en", "zh"); None: the locale's. Not in the fingerprint:
@@ -90,6 +94,23 @@ def _number(value: object, where: str, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise ConfigError(tr("{where}: {key} = {value!r} must be a number >= 0", where=where, key=key, value=value))
     return float(value)
+
+
+def _flag(value: object, where: str, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(tr("{where}: {key} = {value!r} must be true or false", where=where, key=key, value=value))
+    return value
+
+
+def _intake(values: dict, where: str) -> dict[str, float]:
+    """The [intake] caps: numbers >= 0, the counts whole."""
+    caps = {k: _number(v, where, f"[intake] {k}") for k, v in values.items()}
+    for key in _INTAKE_COUNTS:
+        if not caps[key].is_integer():
+            label = "[intake] " + key
+            raise ConfigError(tr("{where}: {key} = {value!r} must be a whole number", where=where, key=label,
+                                 value=values[key]))
+    return caps
 
 
 def _merge(base: dict, override: dict, where: str) -> dict:
@@ -145,7 +166,7 @@ def load_config(path: Path | None = None) -> Config:
     hidden = _check_ids(data, "hidden", "checks", where, default["points"])
     always = _check_ids(data, "review", "always", where, default["points"])
     for section, keys in (("tolerances", _TOLERANCE_KEYS), ("limits", _LIMIT_KEYS), ("late", _LATE_KEYS),
-                          ("similarity", _SIMILARITY_KEYS), ("fitting", _FITTING_KEYS)):
+                          ("similarity", _SIMILARITY_KEYS), ("fitting", _FITTING_KEYS), ("intake", _INTAKE_KEYS)):
         extra = sorted(set(data[section]) - set(keys))
         if extra:
             raise ConfigError(tr("{where}: unknown key(s) in [{section}]: {extra}; allowed: {allowed}",
@@ -157,9 +178,11 @@ def load_config(path: Path | None = None) -> Config:
         tolerances={k: _number(v, where, f"[tolerances] {k}") for k, v in data["tolerances"].items()},
         limits={k: _number(v, where, f"[limits] {k}") for k, v in data["limits"].items()},
         late=LatePolicy(_parse_due(str(late.get("due", "")), where), _number(late["penalty_per_day"], where, "penalty_per_day"),
-                        _number(late["max_penalty"], where, "max_penalty")),
+                        _number(late["max_penalty"], where, "max_penalty"),
+                        _flag(late["at_deadline"], where, "[late] at_deadline")),
         similarity={k: _number(v, where, f"[similarity] {k}") for k, v in data["similarity"].items()},
         fitting={k: _number(v, where, f"[fitting] {k}") for k, v in data["fitting"].items()},
+        intake=_intake(data["intake"], where),
         review_always=frozenset(always),
         source=where,
         language=language,

@@ -82,6 +82,14 @@ def target_totals(document: dict) -> dict[str, tuple[float, float]]:
     return _sum_per_target((c["target"], c["score"], c["max_score"]) for c in document.get("checks", []))
 
 
+def who(document: dict) -> str:
+    """How reports name a hand-in: its students as the system named them (a group's members each), else
+    the hand-in's own name (a plain student folder)."""
+    people = document.get("members") or [document.get("student") or {}]
+    labels = [p.get("name") or p.get("login") or p.get("email") or p.get("id") for p in people]
+    return ", ".join(label for label in labels if label) or str(document.get("submission", ""))
+
+
 def failed_checks(document: dict) -> list[dict]:
     """The checks of a results contract that are worth points and failed."""
     return [c for c in document.get("checks", []) if not c["passed"] and c["max_score"]]

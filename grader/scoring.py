@@ -34,12 +34,41 @@ def apply(result: SubmissionResult, config: Config, submitted_at: datetime | Non
     for check in result.checks:
         check.max_score = config.points.get(check.id, check.max_score)
         check.hidden = check.id in config.hidden
-    days, penalty = config.late.penalty(submitted_at)
-    result.late = None
-    if days:
-        result.late = {"submitted_at": submitted_at.isoformat(), "due": config.late.due.isoformat(),
-                       "days_late": days, "penalty": round(penalty, 6)}
+    result.late = late_record(config, submitted_at)
     return result
+
+
+def late_record(config: Config, submitted_at: datetime | None, marked_late: bool = False) -> dict | None:
+    """The `late` entry of a hand-in submitted at `submitted_at` (None: on time, or no due date). A hand-in
+    the system marked late without a time (Canvas LATE) is late by an unknown number of days
+    (`days_late` null) and loses the course's penalty for one day."""
+    if config.late.due is None:
+        return None
+    if submitted_at is None:
+        if not marked_late:
+            return None
+        penalty = min(config.late.max_penalty, config.late.penalty_per_day)
+        return {"submitted_at": None, "due": config.late.due.isoformat(), "days_late": None,
+                "penalty": round(penalty, 6), "marked_late": True}
+    days, penalty = config.late.penalty(submitted_at)
+    if not days:
+        return None
+    return {"submitted_at": submitted_at.isoformat(), "due": config.late.due.isoformat(), "days_late": days,
+            "penalty": round(penalty, 6)}
+
+
+def retime(document: dict, config: Config, submitted_at: datetime | None, marked_late: bool = False) -> dict:
+    """The results contract with its late penalty computed again from a time the intake knows
+    (the system's metadata or --submitted-at) instead of the hand-in folder's own."""
+    raw = float(document.get("raw_score", document.get("score", 0)))
+    document.pop("raw_score", None)
+    document.pop("late", None)
+    late = late_record(config, submitted_at, marked_late)
+    if late:
+        document.update(raw_score=raw, late=late, score=round(raw * (1 - late["penalty"]), 6))
+    else:
+        document["score"] = raw
+    return document
 
 
 def redact_hidden(document: dict) -> dict:

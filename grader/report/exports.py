@@ -10,8 +10,11 @@ import xml.etree.ElementTree as ET
 
 from grader.i18n import tr
 from grader.results import TARGET_ORDER, failed_checks, target_totals
+from grader.roster import people
 from grader.similarity import PairScore
 
+PERSON_COLUMNS = {"student_id": "id", "student_name": "name", "student_email": "email",
+                  "student_login": "login"}  # grades.csv's columns of the students an intake named
 _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -22,30 +25,38 @@ def spreadsheet_cell(value: object) -> object:
     return value
 
 
-def grades_csv(results: list[dict], roster_columns: list[str] = (), students: dict[str, dict[str, str]] | None = None,
+def grades_csv(results: list[dict], roster_columns: list[str] = (),
+               students: dict[str, dict[str, str] | list[dict[str, str]]] | None = None,
                absent: list[dict[str, str]] = ()) -> str:
-    """One row per hand-in: the score of each target that carries points, then the total, and the
-    checks a human must review (`needs_human`, until a reviewer has decided them). With a
-    roster, its columns come first (`students`: hand-in name -> roster row), and `absent`
-    students get a row of zeros."""
+    """One row per student credited with a hand-in (a group's members each): the score of each target that
+    carries points, then the total, and the checks a human must review (`needs_human`, until a reviewer
+    has decided them). With a roster, its columns come first (`students`: hand-in name -> roster row, or
+    every member's row), and `absent` students get a row of zeros; without one, the ids the LMS or
+    GitHub gave (grader/intake) come first when there are any."""
     targets = [t for t in TARGET_ORDER if any(target_totals(r).get(t, (0, 0))[1] for r in results)]
     students = students or {}
+    identified = not roster_columns and any(people(r) for r in results)
+    columns = [*roster_columns, *(PERSON_COLUMNS if identified else ())]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*roster_columns, "submission", *targets, "total", "max_score", "all_passed", "problems",
+    writer.writerow([*columns, "submission", *targets, "total", "max_score", "all_passed", "problems",
                      "needs_human"])
     for result in results:
         totals = target_totals(result)
         failed = bool(failed_checks(result))
         problems = len(result.get("notes", [])) + len(result.get("internal_errors", []))
-        student = students.get(str(result.get("submission", "")), {})
-        writer.writerow([*(spreadsheet_cell(student.get(c, "")) for c in roster_columns),
-                         spreadsheet_cell(str(result.get("submission", ""))),
-                         *[f"{totals[t][0]:g}" if t in totals else "" for t in targets],
-                         f"{float(result.get('score', 0)):g}", f"{float(result.get('max_score', 0)):g}",
-                         "no" if failed or result.get("internal_errors") else "yes", problems,
-                         " ".join(c["id"] for c in result.get("checks", [])
-                                  if c.get("needs_human") and "override" not in c)])
+        row = [spreadsheet_cell(str(result.get("submission", ""))),
+               *[f"{totals[t][0]:g}" if t in totals else "" for t in targets],
+               f"{float(result.get('score', 0)):g}", f"{float(result.get('max_score', 0)):g}",
+               "no" if failed or result.get("internal_errors") else "yes", problems,
+               " ".join(c["id"] for c in result.get("checks", []) if c.get("needs_human") and "override" not in c)]
+        if identified:
+            credited = [{c: p.get(f) or "" for c, f in PERSON_COLUMNS.items()} for p in people(result)]
+        else:
+            credited = students.get(str(result.get("submission", "")), {})
+            credited = credited if isinstance(credited, list) else [credited]
+        for person in credited or [{}]:
+            writer.writerow([*(spreadsheet_cell(person.get(c, "")) for c in columns), *row])
     maximum = max((float(r.get("max_score", 0)) for r in results), default=0.0)
     for student in absent:
         writer.writerow([*(spreadsheet_cell(student.get(c, "")) for c in roster_columns), "", *["0"] * len(targets),

@@ -19,7 +19,7 @@ import jinja2
 from grader import i18n, similarity
 from grader.i18n import _, tr
 from grader.report import charts
-from grader.results import TARGET_ORDER, failed_checks, target_totals
+from grader.results import TARGET_ORDER, failed_checks, target_totals, who
 
 TEMPLATES = Path(__file__).parent / "templates"
 SORTER_JS = (TEMPLATES / "sort_table.js").read_text(encoding="utf-8")
@@ -146,10 +146,46 @@ def target_views(result: dict) -> list[TargetView]:
     return sorted(views.values(), key=lambda v: order.get(v.name, len(order)))
 
 
+def _person(person: dict) -> str:
+    ids = [f"{label} {person[key]}" for key, label in (("id", "id"), ("login", "login")) if person.get(key)]
+    text = " ".join(p for p in (person.get("name"), f"<{person['email']}>" if person.get("email") else "") if p)
+    return f"{text} ({', '.join(ids)})" if ids else text
+
+
+def intake_facts(result: dict) -> list[str]:
+    """What intake read for a hand-in, as the report says it: the system, who, when, the commit graded,
+    attempts not graded, what was left out, and the late penalty."""
+    intake = result.get("intake") or {}
+    facts = []
+    if intake and intake.get("system") != "folders":
+        people = [_person(p) for p in result.get("members") or [result.get("student") or {}]]
+        facts.append(tr("handed in through {system}: {people}", system=intake["system"],
+                        people="; ".join(p for p in people if p) or _("no name given")))
+    if intake.get("submitted_at"):
+        facts.append(tr("submitted at {time} (from {source})", time=intake["submitted_at"],
+                        source=intake["time_source"]))
+    elif intake.get("late_marker"):
+        facts.append(tr("marked late by {source}, without a time", source=intake["time_source"]))
+    commit = intake.get("commit")
+    if commit:
+        facts.append(tr("graded commit {sha} of {time} ({subject}), of {count} commits; commit times are set by the "
+                        "student", sha=commit["sha"][:12], time=commit["committed_at"], subject=commit["subject"],
+                        count=commit["all_commits"]))
+    facts += [tr("not graded: {what} ({reason})", what=a.get("file") or a.get("attempt") or a.get("submitted_at")
+                 or a.get("created_at") or "?", reason=a.get("reason", "")) for a in intake.get("attempts", [])]
+    facts += [tr("left out: {what}", what=item) for item in intake.get("left_out", [])]
+    late = result.get("late")
+    if late:
+        days = _("an unknown number of") if late.get("days_late") is None else late["days_late"]
+        facts.append(tr("late by {days} day(s): the score is reduced by {percent:g}%", days=days,
+                        percent=late["penalty"] * 100))
+    return facts
+
+
 def submission_page(result: dict, index_href: str | None = None) -> str:
     """The self-contained report of one hand-in."""
-    return _render("submission.html.j2",
-        result=result, targets=target_views(result), points=points, index_href=index_href, csp=_csp())
+    return _render("submission.html.j2", result=result, who=who(result), facts=intake_facts(result),
+                   targets=target_views(result), points=points, index_href=index_href, csp=_csp())
 
 
 @dataclass
@@ -179,7 +215,7 @@ def class_page(entries: list[tuple[dict, str | None]], title: str | None = None,
                 by_check.setdefault(check["id"], []).append(bool(check["passed"]))
         hints.update({c["hint"] for c in result.get("checks", []) if not c["passed"] and c.get("hint")})
     rates = [(check_id, sum(flags) / len(flags)) for check_id, flags in by_check.items()]
-    rows = [ClassRow(str(result.get("submission", "?")), href, float(result.get("score", 0)),
+    rows = [ClassRow(who(result), href, float(result.get("score", 0)),
                      float(result.get("max_score", 0)),
                      {t: points(s) for t, (s, m) in target_totals(result).items() if m},
                      len(failed_checks(result)),

@@ -30,7 +30,12 @@ def summary(result: dict) -> str:
         lines += [f"| {_cell(c['id'])} | {_cell(c['message'])} | {_cell(c.get('hint') or '')} |" for c in failed]
     if result.get("late"):
         late = result["late"]
-        lines += ["", tr("Late by {days} day(s): the score is reduced by {percent:g}%; before the penalty it was "
-                         "{raw}.", days=late["days_late"], percent=late["penalty"] * 100,
-                         raw=points(result["raw_score"]))]
+        if late.get("days_late") is None:
+            lines += ["", tr("Marked late without a time: the score is reduced by {percent:g}% (one day's penalty); "
+                             "before the penalty it was {raw}.", percent=late["penalty"] * 100,
+                             raw=points(result["raw_score"]))]
+        else:
+            lines += ["", tr("Late by {days} day(s): the score is reduced by {percent:g}%; before the penalty it was "
+                             "{raw}.", days=late["days_late"], percent=late["penalty"] * 100,
+                             raw=points(result["raw_score"]))]
     return "\n".join(lines) + "\n"

@@ -27,11 +27,12 @@ def remember(gradebook: Gradebook, folders: dict[str, str], similarity: Similari
                                    "roster": roster, "root": str(root.resolve()) if root else None})
 
 
-def roster_meta(path: Path, key: str, prefix: str, zero_missing: bool, exports: tuple[str, ...],
-                assignment: str) -> dict:
-    """The roster settings as `remember` stores them (the roster is read again at each rendering)."""
+def roster_meta(path: Path, key: str | None, prefix: str, zero_missing: bool, exports: tuple[str, ...],
+                assignment: str, system: str | None = None) -> dict:
+    """The roster settings as `remember` stores them (the roster is read again at each rendering); without
+    a key, the roster joins on the ids of `system`'s hand-ins."""
     return {"path": str(path.resolve()), "key": key, "prefix": prefix, "zero_missing": zero_missing,
-            "exports": list(exports), "assignment": assignment}
+            "exports": list(exports), "assignment": assignment, "system": system}
 
 
 def stored_roster(gradebook: Gradebook) -> RosterOptions | None:
@@ -39,8 +40,8 @@ def stored_roster(gradebook: Gradebook) -> RosterOptions | None:
     stored = (gradebook.meta(RENDERING) or {}).get("roster")
     if not stored:
         return None
-    return RosterOptions(Roster.read(Path(stored["path"]), stored["key"], stored["prefix"]), stored["zero_missing"],
-                         tuple(stored["exports"]), stored["assignment"])
+    return RosterOptions(Roster.read(Path(stored["path"]), stored["key"], stored["prefix"], stored.get("system")),
+                         stored["zero_missing"], tuple(stored["exports"]), stored["assignment"])
 
 
 def reviewed_results(gradebook: Gradebook, names: list[str] | None = None) -> dict[str, dict]:

@@ -102,7 +102,7 @@ def write_class(results: list[dict], out: Path, folders: list[str] | None = None
         joined, files = roster_files(results, roster)
         for name, text in files.items():
             write_atomically(out / name, text)
-        write_atomically(out / "grades.csv", grades_csv(results, roster.roster.columns, joined.matched,
+        write_atomically(out / "grades.csv", grades_csv(results, roster.roster.columns, joined.groups,
                                                         joined.missing if roster.zero_missing else []))
     write_atomically(out / "junit.xml", junit_xml(results))
     write_atomically(out / "results.json", as_json(results))

@@ -21,6 +21,7 @@ from grader.config import Config
 from grader.gradebook import Gradebook
 from grader.i18n import _, tr
 from grader.report import html, reviewed
+from grader.results import who
 from grader.review import decisions as recording
 from grader.review.reading import report_texts
 from grader.review.queue import KIND_ORDER, STATUSES, Item, build
@@ -111,7 +112,7 @@ def create_app(reports: Path, config: Config, token: str, reviewer: str, port: i
             if name not in results:
                 abort(404)
             items = {i.key: i for i in build(book, config) if i.submission == name}
-        return page("handin.html.j2", name=name, result=results[name], items=items)
+        return page("handin.html.j2", name=name, who=who(results[name]), result=results[name], items=items)
 
     def item_context(book: Gradebook, key: tuple[str, str, str]) -> dict:
         kind, name, subject = key

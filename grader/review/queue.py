@@ -17,6 +17,7 @@ from grader.config import Config
 from grader.gradebook import Decision, Gradebook
 from grader.i18n import _, tr
 from grader.report import reviewed
+from grader.results import who
 from grader.similarity import COMBINED, SimilaritySettings, compare
 
 KIND_ORDER = ("grader_error", "failed_to_load", "timed_out", "needs_human", "always", "pair", "override", "adjustment")
@@ -36,9 +37,11 @@ class Item:
     check: str | None = None
     pair: list[str] | None = None
     decision: Decision | None = None  # the one in force (for a stale item: the old one, shown again)
+    who: str = ""  # the student(s), as the LMS or GitHub named them (results.who)
 
     def to_dict(self) -> dict:
-        data = {"kind": self.kind, "submission": self.submission, "status": self.status, "reason": self.reason}
+        data = {"kind": self.kind, "submission": self.submission, "who": self.who or self.submission,
+                "status": self.status, "reason": self.reason}
         data |= {"pair": self.pair} if self.pair else {"check": self.check}
         if self.decision is not None:
             data["decision"] = {"score": self.decision.score, "by": self.decision.by,
@@ -93,7 +96,8 @@ def build(gradebook: Gradebook, config: Config) -> list[Item]:
         stale = decision is not None and overrides.is_stale(decision, inputs[name], inputs.get(key[2]))
         status = _status(decision, stale)
         items.append(Item(kind, name, key, status, _stale_reason(decision) if status == "stale" else reason,
-                          decision=decision if decision is not None and not decision.undo else None, **extra))
+                          decision=decision if decision is not None and not decision.undo else None,
+                          who=who(entries[name].result), **extra))
 
     for name, entry in entries.items():
         result = entry.result
