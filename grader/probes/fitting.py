@@ -12,6 +12,7 @@ arrays, strings and numbers; the parent judges.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import io
 import os
 import re
@@ -636,11 +637,18 @@ def _bind_template(template: dict, scopes: list[tuple[str, dict]]) -> tuple[str,
 
         def predict(x: Any, code: types.CodeType = code, context: dict = context) -> Any:
             names = dict(context, **{template["x"]: x})
-            exec(code, names)  # noqa: S102 (the student's own statements, in the child)
+            with _no_grad():  # the student predicted under `with torch.no_grad():` (`.numpy()` needs it)
+                exec(code, names)  # noqa: S102 (the student's own statements, in the child)
             return names[template["output"]]
 
         return scope_name, predict, context[template["x"]], context
     return None
+
+
+def _no_grad() -> Any:
+    """torch.no_grad() where torch is loaded, else nothing."""
+    torch = sys.modules.get("torch")
+    return torch.no_grad() if torch is not None else contextlib.nullcontext()
 
 
 def _targets(scopes: list[tuple[str, dict]], roles: dict, expressions: list[dict], grid: np.ndarray,
