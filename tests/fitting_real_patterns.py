@@ -387,7 +387,7 @@ TORCH_SCALERS = [
 ]
 
 # Keras inside main(): x scaled to [-1, 1], y standardised by hand, the prediction de-normalised
-KERAS_MAIN_SCALED = """\"\"\"Keras: fit cos(x) + 0.2 x on [0, 10], inputs scaled to [-1, 1] and outputs standardised.\"\"\"
+KERAS_MAIN_SCALED = """\"\"\"Keras: fit cos(x) + 0.2 x on [0, 10], x scaled to [-1, 1] and y standardised.\"\"\"
 import numpy as np
 import tensorflow as tf
 
@@ -585,11 +585,14 @@ VARIANTS: dict[str, Variant] = {
     "numpy_minmax_scaled_x": Variant({"fit_relu.py": NUMPY_MINMAX.replace("{epochs}", "2000"), "report.md": REPORT_ZH}),
     "numpy_minmax_scaled_x_untrained": Variant({"fit_relu.py": NUMPY_MINMAX.replace("{epochs}", "0"),
                                                 "report.md": REPORT_ZH}, failing={"fit", "numpy_bonus"}),
-    "torch_sklearn_scalers": Variant({"拟合.ipynb": notebook([(k, c.replace("EPOCHS", "600")) for k, c in TORCH_SCALERS])},
+    "torch_sklearn_scalers": Variant({"拟合.ipynb": notebook([(k, c.replace("EPOCHS", "600"))
+                                                             for k, c in TORCH_SCALERS])},
                                      failing={"numpy_bonus"}, needs_torch=True),
-    "keras_main_scaled_x_and_y": Variant({"keras_fit.py": KERAS_MAIN_SCALED.format(epochs=150), "README.md": REPORT_EN},
+    "keras_main_scaled_x_and_y": Variant({"keras_fit.py": KERAS_MAIN_SCALED.format(epochs=150),
+                                          "README.md": REPORT_EN},
                                          failing={"numpy_bonus"}),
-    "numpy_adam_main_standardised": Variant({"fit_adam.py": NUMPY_ADAM_MAIN.format(steps=3000), "report.md": REPORT_EN}),
+    "numpy_adam_main_standardised": Variant({"fit_adam.py": NUMPY_ADAM_MAIN.format(steps=3000),
+                                             "report.md": REPORT_EN}),
     "numpy_adam_main_standardised_untrained": Variant({"fit_adam.py": NUMPY_ADAM_MAIN.format(steps=0),
                                                        "report.md": REPORT_EN}, failing={"fit", "numpy_bonus"}),
     "two_pieces_numpy_then_torch": Variant({"function_fitting.ipynb": notebook(
@@ -598,8 +601,9 @@ VARIANTS: dict[str, Variant] = {
     "two_pieces_neither_fits": Variant({"function_fitting.ipynb": notebook(
         [(k, c.replace("NUMPY_EPOCHS", "900").replace("TORCH_EPOCHS", "0")) for k, c in TWO_PIECES]),
         "report.md": REPORT_ZH}, failing={"fit", "numpy_bonus"}, needs_torch=True),
-    "numpy_ones_column_bias": Variant({"fit.py": NUMPY_ONES_COLUMN.format(hidden="np.maximum(0, X @ W1)", mask="(X @ W1 > 0)"),
-                                       "report.md": REPORT_ZH}),
-    "numpy_ones_column_no_relu": Variant({"fit.py": NUMPY_ONES_COLUMN.format(hidden="X @ W1", mask="1"), "report.md": REPORT_ZH},
+    "numpy_ones_column_bias": Variant({"fit.py": NUMPY_ONES_COLUMN.format(hidden="np.maximum(0, X @ W1)",
+                                                                          mask="(X @ W1 > 0)"), "report.md": REPORT_ZH}),
+    "numpy_ones_column_no_relu": Variant({"fit.py": NUMPY_ONES_COLUMN.format(hidden="X @ W1", mask="1"),
+                                          "report.md": REPORT_ZH},
                                          failing={"relu", "fit", "numpy_bonus"}),
 }

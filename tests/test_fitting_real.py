@@ -18,8 +18,8 @@ from grader.checks.model import CheckResult
 from grader.config import load_config
 from grader.extract import extract_file
 from grader.fitting import handout, writeup
-from grader.fitting.measures import against_data, against_target, best_pairing
-from grader.fitting.predictions import find_predictions
+from grader.fitting.measures import against_data, against_target, best_pairing, pieces
+from grader.fitting.predictions import OUTPUT, find_predictions
 from grader.fitting.relu import LEAKY, RELU, relu_uses
 from grader.fitting.units import find_units
 from grader.pipeline import Grader
@@ -330,3 +330,70 @@ def test_data_is_never_a_parameter_and_perturbing_restores_everything():
     change = sensitivity(lambda: weights[0] * x_train + weights[1], found, before)
     assert change > 1e-3 and weights.tolist() == [2.0, -1.0]
     assert sensitivity(lambda: np.sin(x_train), found, np.sin(x_train)) == 0.0
+
+
+# ---- the student's own path from raw x to a prediction (issue 28) ------------------------------
+
+def _templates(code: str, roles: dict | None = None) -> list[dict]:
+    return find_predictions([("cell", ast.parse(code))], roles or {}, {"np", "plt", "torch"})
+
+
+@pytest.mark.parametrize("scaling", ["(x_test - x_min) / (x_max - x_min)", "(x_test - x_train.mean()) / x_train.std()",
+                                     "scaler.transform(x_test)", "np.hstack([x_test, np.ones_like(x_test)])",
+                                     "np.c_[x_test, np.ones((len(x_test), 1))]"])
+def test_a_rescaled_x_is_replayed_from_the_raw_points_and_its_statistics_read_from_the_scope(scaling):
+    found = _templates(f"x_min, x_max = x_train.min(), x_train.max()\nx_test = np.linspace(-3, 3, 50)\n"
+                       f"x_test_n = {scaling}\ny_pred_n = net(x_test_n)\ny_pred = y_pred_n * y_std + y_mean")
+    last = found[-1]
+    assert last["x"] == "x_test" and last["output"] == "y_pred", last
+    assert last["code"].splitlines()[0] == f"x_test_n = {scaling}", last["code"]
+    assert "x_min = " not in last["code"] and "x_test = " not in last["code"]  # read from the scope / the grader's
+
+
+def test_a_fitted_scaler_is_applied_never_refitted_and_de_normalising_is_part_of_the_path():
+    found = _templates("x_s = sx.fit_transform(x)\npred_s = model.predict(x_s)\n"
+                       "y_pred = sy.inverse_transform(pred_s)\nplt.plot(x, pred_s * sd + mu)")
+    codes = [t["code"] for t in found]
+    assert codes[1] == "x_s = sx.transform(x)\npred_s = model.predict(x_s)\ny_pred = sy.inverse_transform(pred_s)"
+    assert codes[-1].endswith(f"{OUTPUT} = pred_s * sd + mu") and found[-1]["x"] == "x"
+
+
+@pytest.mark.parametrize("code", ["x_test = (x_test - mu) / sd\ny_pred = net(x_test)",  # rebound: measured as it is
+                                  "x_train, x_test = x[:80], x[80:]\ny_pred = net(x_test)",  # a split
+                                  "x_test = x[x > 0]\ny_pred = net(x_test)",  # a subset
+                                  "x_test = np.random.permutation(x)\ny_pred = net(x_test)"])
+def test_splits_subsets_and_rebinding_are_not_replayed(code):
+    assert _templates(code)[0]["code"] == "y_pred = net(x_test)"
+
+
+def test_a_sum_over_the_hidden_units_is_per_point_and_a_sum_over_the_data_is_a_statistic():
+    per_point = _templates("h = np.maximum(0, x_test @ W1 + b1)\ny_pred = np.sum(h * W2, axis=1)")[0]
+    assert per_point["code"] == "h = np.maximum(0, x_test @ W1 + b1)\ny_pred = np.sum(h * W2, axis=1)"
+    found = _templates("total = np.sum(x_test)\nx_c = x_test - total\ny_pred = net(x_c)")[0]
+    assert found["code"] == "x_c = x_test - total\ny_pred = net(x_c)" and "total" in found["names"]
+
+
+def test_predictions_under_no_grad_and_returned_with_a_cache_are_found_where_the_block_ends():
+    found = _templates("with torch.no_grad():\n    x_t = torch.tensor(x_test)\n    y_pred_t = net(x_t)\n"
+                       "y_pred, cache = forward(X_test, W1, W2)", {"forward": "model"})
+    assert found[0]["code"] == "x_t = torch.tensor(x_test)\ny_pred_t = net(x_t)"
+    assert found[0]["at"] == {"cell": "cell", "line": 1}  # measured once the `with` block has run
+    assert found[1]["output"] == "y_pred" and found[1]["code"] == "y_pred, cache = forward(X_test, W1, W2)"
+
+
+def test_each_piece_is_judged_and_the_steps_of_one_path_are_one_piece():
+    grid = np.linspace(-1, 1, 50)
+    truth = np.sin(3 * grid)
+
+    def model(name: str, code: str, error: float) -> dict:
+        return {"name": name, "code": code, "predicts": True, "grid": truth + error * np.cos(7 * grid)}
+
+    data = {"grid": grid, "interval": [-1.0, 1.0], "data": {}, "targets": [{"name": "f", "grid": truth}],
+            "models": [model("y_pred_n", "x_n = x / 3\ny_pred_n = net(x_n)", 0.8),
+                       model("y_pred", "x_n = x / 3\ny_pred_n = net(x_n)\ny_pred = y_pred_n * 2", 0.3)],
+            "snapshots": [{"grid": grid, "interval": [-1.0, 1.0], "data": {}, "at": "cell 6, line 2",
+                           "targets": [{"name": "f", "grid": truth}],
+                           "models": [model("y_torch", "y_torch = net2(torch.tensor(x))", 0.01)]}]}
+    judged = pieces(data)
+    assert [p.model["name"] for p in judged] == ["y_torch", "y_pred"]
+    assert best_pairing(data).model["name"] == "y_torch" and judged[0].measured["at"] == "cell 6, line 2"

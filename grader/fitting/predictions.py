@@ -97,9 +97,10 @@ def _straight(statement: ast.stmt) -> bool:
         is not None and not _TRAINING_CALLS.search(ast.unparse(statement))
 
 
-def _calls_a_model(node: ast.AST, roles: dict[str, str], modules: set[str]) -> bool:
+def _calls_a_model(node: ast.AST, roles: dict[str, str], modules: set[str],
+                   derived: frozenset[str] = frozenset()) -> bool:
     """Whether `node` calls something of the student's that may be a model (not a library, target,
-    activation, loss or driver)."""
+    activation, loss or driver) on x, or on what the slice computed from x (`derived`)."""
     for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
         func = call.func
         root = func
@@ -111,7 +112,7 @@ def _calls_a_model(node: ast.AST, roles: dict[str, str], modules: set[str]) -> b
             continue
         if isinstance(func, ast.Attribute) and func.attr not in ("predict", "forward", "__call__", "call", "model"):
             continue
-        if _x_names(call):
+        if _x_names(call) or {n.id for n in ast.walk(call) if isinstance(n, ast.Name)} & derived:
             return True
     return False
 
@@ -157,7 +158,8 @@ def _transform(statement: ast.stmt) -> ast.stmt | None:
             not isinstance(statement.targets[0], ast.Name) or not _is_x(statement.targets[0].id):
         return None
     sources = {n for n in _read(statement) if _is_x(n)}
-    subsets = any(isinstance(n, ast.Subscript) and pointwise_names(n.value) & sources for n in ast.walk(statement.value))
+    subsets = any(isinstance(n, ast.Subscript) and pointwise_names(n.value) & sources
+                  for n in ast.walk(statement.value))
     if len(sources) != 1 or statement.targets[0].id in sources or subsets or \
             _SPLITS.search(ast.unparse(statement.value)):
         return None
@@ -292,10 +294,12 @@ def _prediction_target(statement: ast.stmt) -> str | None:
 def _calls_or_computes(statements: list[ast.stmt], roles: dict[str, str], modules: set[str]) -> bool:
     """A slice predicts when it calls a model of the student's, or multiplies by weights itself
     (`x @ W1 + b1`); a slice that only evaluates the target (`y = f(x)`) does not."""
+    derived: set[str] = set()
     for statement in statements:
-        if _calls_a_model(statement, roles, modules):
+        if _calls_a_model(statement, roles, modules, frozenset(derived)):
             return True
         if any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.MatMult) for n in ast.walk(statement)) or \
                 re.search(r"\b(np|numpy|torch|tf)\.(dot|matmul|mm)\(", ast.unparse(statement)):
             return True
+        derived |= _assigned(statement)
     return False

@@ -540,7 +540,7 @@ def _measure(namespace: dict, frames: dict[str, dict], call: dict, perturb: bool
         inputs = _inputs(grid, _shape(own) if own is not None else template, kind)
         predictions, position, problem = _evaluate(function, inputs, kind, own if own is not None else like)
         entry = {"name": name, "scope": scope_name, "kind": kind, **_describe(value, kind), "problem": problem,
-                 "predicts": bool(candidate.get("predicts"))}
+                 "predicts": bool(candidate.get("predicts")), "code": candidate.get("code")}
         if predictions is not None:
             entry["grid"] = predictions
             entry.update(_on_student_x(function, inputs[position], kind, data, with_like=True))
@@ -582,7 +582,8 @@ def _candidates(scopes: list[tuple[str, dict]], roles: dict, call: dict) -> list
         bound = _bind_template(template, scopes)
         if bound is not None:
             found.append({"name": template["text"], "scope": bound[0], "value": bound[1], "kind": "call",
-                          "like": bound[2], "predicts": template in call.get("predictions", []),
+                          "code": template["code"], "like": bound[2],
+                          "predicts": template in call.get("predictions", []),
                           "roots": [bound[3][name] for name in template["names"] if name in bound[3]]})
     if call.get("only_predictions"):
         return found
