@@ -397,3 +397,8 @@ def test_each_piece_is_judged_and_the_steps_of_one_path_are_one_piece():
     judged = pieces(data)
     assert [p.model["name"] for p in judged] == ["y_torch", "y_pred"]
     assert best_pairing(data).model["name"] == "y_torch" and judged[0].measured["at"] == "cell 6, line 2"
+
+
+def test_a_reordered_prediction_in_a_plot_is_no_path_from_the_graders_points():
+    found = _templates("y_pred = net(x_test)\norder = np.argsort(x_test[:, 0])\nplt.plot(x_test[order], y_pred[order])")
+    assert [t["code"] for t in found] == ["y_pred = net(x_test)"]

@@ -271,8 +271,11 @@ def find_predictions(cells: list[tuple[str, ast.Module]], roles: dict[str, str],
                     sliced = _slice(block, index - 1, shown.id)
                     if sliced and _calls_or_computes(sliced[0], roles, modules):
                         add(scope, sliced[0], shown.id, sliced[1], at)
-                elif not isinstance(shown, ast.Name) and not _TRAINING_CALLS.search(ast.unparse(shown)):
-                    # the model called in the plot, or a prediction de-normalised there (`y_n * y_std + y_mean`)
+                elif not isinstance(shown, ast.Name) and not _TRAINING_CALLS.search(ast.unparse(shown)) and (
+                        _calls_a_model(shown, roles, modules) or not any(isinstance(n, ast.Subscript)
+                                                                          for n in ast.walk(shown))):
+                    # the model called in the plot, or a prediction de-normalised there (`y_n * y_std + y_mean`);
+                    # not a selection or reordering of one (`y_pred[order]`): the grader's points keep their order
                     assignment = ast.Assign(targets=[ast.Name(OUTPUT, ast.Store())], value=shown, lineno=0)
                     sliced = _slice(block[:index] + [assignment], index, OUTPUT)
                     if sliced and _calls_or_computes(sliced[0], roles, modules):
