@@ -402,3 +402,28 @@ def test_each_piece_is_judged_and_the_steps_of_one_path_are_one_piece():
 def test_a_reordered_prediction_in_a_plot_is_no_path_from_the_graders_points():
     found = _templates("y_pred = net(x_test)\norder = np.argsort(x_test[:, 0])\nplt.plot(x_test[order], y_pred[order])")
     assert [t["code"] for t in found] == ["y_pred = net(x_test)"]
+
+
+@pytest.mark.slow
+def test_standardised_x_and_y_in_main_are_measured_after_the_students_de_normalisation(grader, tmp_path):
+    handin = VARIANTS["numpy_adam_main_standardised"].write(tmp_path / "h")
+    fit = _checks(grader.grade(handin, {"function_fitting"}))["fit"]
+    assert fit.passed and fit.message.startswith("`y_pred = y_pred_norm * y_std + y_mean`"), fit.message
+
+
+@pytest.mark.slow
+def test_a_bias_folded_into_the_weights_is_measured_at_the_students_own_call(grader, tmp_path):
+    fit = _checks(grader.grade(VARIANTS["numpy_ones_column_bias"].write(tmp_path / "h"), {"function_fitting"}))["fit"]
+    assert fit.passed and not fit.needs_human and fit.message.startswith("`y_pred, _ = forward(X_test, W1, W2)`")
+
+
+@pytest.mark.slow
+def test_every_piece_of_a_notebook_is_judged_and_listed_and_the_best_counts(grader, tmp_path):
+    if not HAS_TORCH:
+        pytest.skip("PyTorch is not installed (pip install 'dlgrade[torch]'); CI installs it")
+    handin = VARIANTS["two_pieces_numpy_then_torch"].write(tmp_path / "h")
+    fit = _checks(grader.grade(handin, {"function_fitting"}))["fit"]
+    judged = fit.details["pieces"]
+    assert fit.passed and [p["name"].split(" =")[0] for p in judged] == ["y_pred_torch", "y_pred"], judged
+    assert judged[0]["r2"] >= 0.9 > judged[1]["r2"] > 0.8  # the NumPy piece alone would earn half the point
+    assert "each piece of fitting code was judged" in fit.message and "`y_pred = forward(x_test)` R² 0.8" in fit.message
