@@ -506,13 +506,13 @@ TWO_PIECES = [
              "    W1 -= 0.01 * x_train.T @ d_z\n    b1 -= 0.01 * d_z.sum(0)\n\n"
              "y_pred = forward(x_test)\nprint('NumPy 测试 MSE', np.mean((y_pred - y_test) ** 2))"),
     ("markdown", "## 2. PyTorch 实现"),
-    ("code", "import torch\nfrom torch import nn\n\ntorch.manual_seed(0)\n"
+    ("code", "import torch\nfrom torch import nn\n\ntorch.manual_seed(0)\n# 两层 ReLU 网络，Adam 优化\n"
              "net = nn.Sequential(nn.Linear(1, 64), nn.ReLU(), nn.Linear(64, 1))\n"
              "opt = torch.optim.Adam(net.parameters(), lr=0.01)\n"
              "xt = torch.tensor(x_train, dtype=torch.float32)\nyt = torch.tensor(y_train, dtype=torch.float32)\n"
              "for epoch in range(TORCH_EPOCHS):\n    loss = nn.functional.mse_loss(net(xt), yt)  # 均方误差\n"
              "    opt.zero_grad()\n    loss.backward()\n    opt.step()\n\n"
-             "with torch.no_grad():\n    y_pred_torch = net(torch.tensor(x_test, dtype=torch.float32)).numpy()\n"
+             "# 测试集上的预测\nwith torch.no_grad():\n    y_pred_torch = net(torch.tensor(x_test, dtype=torch.float32)).numpy()\n"
              "print('PyTorch 测试 MSE', np.mean((y_pred_torch - y_test) ** 2))\n"
              "plt.scatter(x_test, y_test, s=5)\nplt.scatter(x_test, y_pred_torch, s=5)\nplt.show()"),
 ]

@@ -21,6 +21,7 @@ import builtins
 import re
 
 from grader.probes.fitting import data_role
+from grader.sandbox.loader import is_main_guard
 
 MAX_TEMPLATES = 8
 MAX_SLICE = 10  # statements of one prediction slice
@@ -208,12 +209,16 @@ def free_names(code: str, bound: set[str]) -> list[str]:
 
 def _flat(statements: list[ast.stmt]) -> list[tuple[ast.stmt, ast.stmt]]:
     """(statement, the top-level statement it runs in) with the bodies of `with` blocks (`with
-    torch.no_grad():`) and of `if __name__ == "__main__":` laid out in line: straight-line code of one scope."""
+    torch.no_grad():`, run as one statement) and of `if __name__ == "__main__":` (whose statements the
+    probe runs one by one: grader/sandbox/loader.py) laid out in line: straight-line code of one scope."""
     found = []
     for statement in statements:
-        inner = statement.body if isinstance(statement, (ast.With, ast.AsyncWith)) or \
-            isinstance(statement, ast.If) and "__name__" in ast.unparse(statement.test) else None
-        found += [(nested, statement) for nested, _ in _flat(inner)] if inner else [(statement, statement)]
+        if is_main_guard(statement):
+            found += _flat(statement.body)
+        elif isinstance(statement, (ast.With, ast.AsyncWith)):
+            found += [(nested, statement) for nested, _ in _flat(statement.body)]
+        else:
+            found.append((statement, statement))
     return found
 
 

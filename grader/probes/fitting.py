@@ -220,7 +220,8 @@ def _run_once(job: dict, call: dict, seed: int) -> dict:
     figures = _Figures(int(call.get("max_figures", 8)))
     if call.get("plots"):
         figures.install()
-    planned = statements(call["plan"])
+    plan = dict(call["plan"], main=True)  # as a script: `if __name__ == "__main__":` runs statement by statement
+    planned = statements(plan)
     cells = [cell["label"] for cell, _ in planned]
     current = {"cell": None}
     snapshots: list[dict] = []
@@ -239,7 +240,7 @@ def _run_once(job: dict, call: dict, seed: int) -> dict:
             taken = monitor.measure_now(dict(call, predictions=points.pop(done), templates=[], only_predictions=True),
                                         perturb=True)
         if taken is not None and any("grid" in model for model in taken.get("models", [])):
-            snapshots.append(dict(taken, at=_where(call["plan"], done)))
+            snapshots.append(dict(taken, at=_where(plan, done)))
 
     def before(index: int) -> None:
         if watch_keras and keras3_problem(notes[-1:], call.get("imports", [])):
@@ -257,12 +258,12 @@ def _run_once(job: dict, call: dict, seed: int) -> dict:
     with _Frames(set(call.get("watch", []))) as frames:
         try:
             with ticker:
-                scope, _ = load(dict(call["plan"], main=True), before, interrupt=(TimeUp, _Keras3Only), notes=notes,
-                                stopped=Settled, on_stop=lambda: stops.append(_where(call["plan"], current["statement"])))
+                scope, _ = load(plan, before, interrupt=(TimeUp, _Keras3Only), notes=notes,
+                                stopped=Settled, on_stop=lambda: stops.append(_where(plan, current["statement"])))
                 snapshot(len(planned) - 1)
         except TimeUp:
             status = "time_cap"
-            stopped_at = _where(call["plan"], current.get("statement"))
+            stopped_at = _where(plan, current.get("statement"))
             scope = sys.modules[SUBMISSION_MODULE].__dict__
         except _Keras3Only:
             os.chdir(home)
