@@ -427,3 +427,33 @@ def test_every_piece_of_a_notebook_is_judged_and_listed_and_the_best_counts(grad
     assert fit.passed and [p["name"].split(" =")[0] for p in judged] == ["y_pred_torch", "y_pred"], judged
     assert judged[0]["r2"] >= 0.9 > judged[1]["r2"] > 0.8  # the NumPy piece alone would earn half the point
     assert "each piece of fitting code was judged" in fit.message and "`y_pred = forward(x_test)` R² 0.8" in fit.message
+
+
+def test_the_main_guard_runs_statement_by_statement_only_as_a_script():
+    from grader.sandbox.loader import statements
+
+    source = "import numpy as np\nif __name__ == '__main__':\n    a = 1\n    b = 2\nif __name__ == '__main__':\n" \
+             "    c = 3\nelse:\n    d = 4\n"
+    plan = {"cells": [{"source": source, "line_offset": 0, "kept": [0, 1, 2], "label": "c", "where": "c"}]}
+    assert [ast.unparse(s).split("\n")[0] for _, s in statements(dict(plan, main=True))] == \
+        ["import numpy as np", "a = 1", "b = 2", "if __name__ == '__main__':"]  # an `else` keeps its block whole
+    assert len(statements(plan)) == 3
+
+
+@pytest.mark.slow
+def test_training_stopped_inside_the_main_guard_leaves_the_test_set_and_the_prediction_after_it(tmp_path):
+    body = _numpy(epochs=10**7).split("np.random.seed(1)\n", 1)[1]
+    body = body.replace('print("test mse"', 'y_pred = forward(x_test)\nprint("test mse"')
+    script = "import numpy as np\nimport matplotlib.pyplot as plt\n\nif __name__ == '__main__':\n" \
+             "    np.random.seed(1)\n" + "".join(f"    {line}\n" if line.strip() else "\n" for line in body.splitlines())
+    (tmp_path / "h").mkdir()
+    (tmp_path / "h" / "fit.py").write_text(script)
+    config = load_config()
+    with Grader(workers=1, config=config) as grader:
+        grader.families = [FunctionFitting(Limits(), dict(config.fitting, time_limit=90.0))]
+        checks = _checks(grader.grade(tmp_path / "h", {"function_fitting"}))
+    assert "training was stopped early" in checks["runs"].message, checks["runs"].message
+    assert "test mse" in checks["runs"].details["output_tail"]  # the statements after the loop ran
+    assert checks["test_set"].message.startswith("test set `x_test`"), checks["test_set"].message
+    fit = checks["fit"]
+    assert fit.passed and fit.message.startswith("`y_pred = forward(x_test)`"), fit.message
