@@ -457,3 +457,11 @@ def test_training_stopped_inside_the_main_guard_leaves_the_test_set_and_the_pred
     assert checks["test_set"].message.startswith("test set `x_test`"), checks["test_set"].message
     fit = checks["fit"]
     assert fit.passed and fit.message.startswith("`y_pred = forward(x_test)`"), fit.message
+
+
+def test_two_calls_of_one_network_are_one_piece():
+    grid = np.linspace(-1, 1, 50)
+    same = {"grid": grid, "interval": [-1.0, 1.0], "data": {}, "targets": [{"name": "f", "grid": np.sin(3 * grid)}],
+            "models": [{"name": name, "code": f"{name} = forward(x_test, params)", "predicts": True,
+                        "grid": np.sin(3 * grid) * 0.9} for name in ("y_pred", "y_pred_test")]}
+    assert len(pieces(same)) == 1
