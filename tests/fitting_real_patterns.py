@@ -512,7 +512,8 @@ TWO_PIECES = [
              "xt = torch.tensor(x_train, dtype=torch.float32)\nyt = torch.tensor(y_train, dtype=torch.float32)\n"
              "for epoch in range(TORCH_EPOCHS):\n    loss = nn.functional.mse_loss(net(xt), yt)  # 均方误差\n"
              "    opt.zero_grad()\n    loss.backward()\n    opt.step()\n\n"
-             "# 测试集上的预测\nwith torch.no_grad():\n    y_pred_torch = net(torch.tensor(x_test, dtype=torch.float32)).numpy()\n"
+             "# 测试集上的预测\n"
+             "with torch.no_grad():\n    y_pred_torch = net(torch.tensor(x_test, dtype=torch.float32)).numpy()\n"
              "print('PyTorch 测试 MSE', np.mean((y_pred_torch - y_test) ** 2))\n"
              "plt.scatter(x_test, y_test, s=5)\nplt.scatter(x_test, y_pred_torch, s=5)\nplt.show()"),
 ]
@@ -561,6 +562,95 @@ y_pred, _ = forward(X_test, W1, W2)
 print("test MSE", float(np.mean((y_pred - y_test) ** 2)))
 """
 
+# the same, as a script: each piece in a function of its own, both called from main()
+TWO_PIECES_SCRIPT = """\"\"\"Fit |x| cos(x) on [-4, 4] twice: NumPy with a hand-written backward, then PyTorch.\"\"\"
+import numpy as np
+import torch
+from torch import nn
+
+
+def target(x):
+    # the function to fit
+    return np.abs(x) * np.cos(x)
+
+
+# one data set for both pieces: 400 training points, 80 test points
+rng = np.random.default_rng(4)
+x_train = rng.uniform(-4, 4, (400, 1))
+y_train = target(x_train)
+x_test = rng.uniform(-4, 4, (80, 1))
+y_test = target(x_test)
+
+
+def fit_numpy(epochs):
+    \"\"\"NumPy: 1 -> 32 (ReLU) -> 1, plain gradient descent on the mean squared error.\"\"\"
+    W1 = rng.normal(size=(1, 32))
+    b1 = rng.uniform(-4, 4, 32)
+    W2 = rng.normal(size=(32, 1)) * 0.1
+    b2 = np.zeros(1)
+    for _ in range(epochs):
+        z = x_train @ W1 + b1
+        h = np.maximum(0, z)
+        g = 2 * (h @ W2 + b2 - y_train) / len(x_train)  # dLoss/dOutput
+        gz = (g @ W2.T) * (z > 0)  # back through the ReLU
+        W2 -= 0.01 * h.T @ g
+        b2 -= 0.01 * g.sum(0)
+        W1 -= 0.01 * x_train.T @ gz
+        b1 -= 0.01 * gz.sum(0)
+    y_pred = np.maximum(0, x_test @ W1 + b1) @ W2 + b2
+    print("NumPy test MSE", float(np.mean((y_pred - y_test) ** 2)))
+
+
+def fit_torch(epochs):
+    \"\"\"PyTorch: the same shape of network, trained with Adam.\"\"\"
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(1, 64), nn.ReLU(), nn.Linear(64, 1))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    inputs = torch.tensor(x_train, dtype=torch.float32)
+    targets = torch.tensor(y_train, dtype=torch.float32)
+    for _ in range(epochs):
+        loss = ((model(inputs) - targets) ** 2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        y_pred = model(torch.tensor(x_test, dtype=torch.float32)).numpy()
+    print("PyTorch test MSE", float(np.mean((y_pred - y_test) ** 2)))
+
+
+def main():
+    fit_numpy(NUMPY_EPOCHS)
+    fit_torch(TORCH_EPOCHS)
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+# a bias column in a notebook: a NumPy class whose forward takes [x, 1], built with np.concatenate
+ONES_COLUMN_CLASS = [
+    ("markdown", "# 偏置并入权重\n\n输入后面拼一列 1，网络不再单独设偏置。目标函数 $f(x) = x \\sin(x)$，区间 [-3, 3]。"),
+    ("code", "import numpy as np\nimport matplotlib.pyplot as plt\n\n\ndef f(x):\n    # 目标函数\n"
+             "    return x * np.sin(x)\n\n\nrng = np.random.default_rng(8)\n# 训练集：等间距；测试集：随机\n"
+             "x_tr = np.linspace(-3, 3, 250).reshape(-1, 1)\ny_tr = f(x_tr)\n"
+             "x_te = rng.uniform(-3, 3, (70, 1))\ny_te = f(x_te)"),
+    ("code", "class Net:\n    # 两层 ReLU 网络，偏置在权重的最后一行\n    def __init__(self, hidden):\n"
+             "        self.W1 = rng.normal(size=(2, hidden))\n"
+             "        self.W2 = rng.normal(size=(hidden + 1, 1)) * 0.1\n\n"
+             "    def forward(self, X):\n        self.X = X\n        self.Z = X @ self.W1\n"
+             "        self.H = np.concatenate([np.maximum(0, self.Z), np.ones((X.shape[0], 1))], axis=1)\n"
+             "        return self.H @ self.W2\n\n"
+             "    def backward(self, y, lr):\n        # 手写反向传播\n"
+             "        g = 2 * (self.H @ self.W2 - y) / len(y)\n        dW2 = self.H.T @ g\n"
+             "        dZ = (g @ self.W2[:-1].T) * (self.Z > 0)\n        self.W1 -= lr * self.X.T @ dZ\n"
+             "        self.W2 -= lr * dW2"),
+    ("code", "# 训练：输入加一列 1\nX_tr = np.concatenate([x_tr, np.ones((x_tr.shape[0], 1))], axis=1)\nnet = Net(64)\n"
+             "for epoch in range(3000):\n    net.forward(X_tr)\n    net.backward(y_tr, 0.02)"),
+    ("code", "# 测试：同样拼一列 1\nX_te = np.concatenate([x_te, np.ones((x_te.shape[0], 1))], axis=1)\n"
+             "pred = net.forward(X_te)\nprint('测试集 MSE', float(np.mean((pred - y_te) ** 2)))\n"
+             "plt.scatter(x_te, y_te, s=4)\nplt.scatter(x_te, pred, s=4)\nplt.show()"),
+]
+
 VARIANTS: dict[str, Variant] = {
     "torch_mymodel_named_notebook": Variant({"function-fitting.ipynb": notebook(TORCH_MYMODEL)},
                                             failing={"numpy_bonus"}, needs_torch=True),
@@ -602,7 +692,13 @@ VARIANTS: dict[str, Variant] = {
         [(k, c.replace("NUMPY_EPOCHS", "900").replace("TORCH_EPOCHS", "0")) for k, c in TWO_PIECES]),
         "report.md": REPORT_ZH}, failing={"fit", "numpy_bonus"}, needs_torch=True),
     "numpy_ones_column_bias": Variant({"fit.py": NUMPY_ONES_COLUMN.format(hidden="np.maximum(0, X @ W1)",
-                                                                          mask="(X @ W1 > 0)"), "report.md": REPORT_ZH}),
+                                                                          mask="(X @ W1 > 0)"),
+                                       "report.md": REPORT_ZH}),
+    "two_pieces_in_functions_of_a_script": Variant({"fit_two_ways.py": TWO_PIECES_SCRIPT.replace(
+        "NUMPY_EPOCHS", "50").replace("TORCH_EPOCHS", "1500"), "report.md": REPORT_EN}, failing={"numpy_bonus"},
+        needs_torch=True),
+    "numpy_ones_column_class_notebook": Variant({"偏置并入权重.ipynb": notebook(ONES_COLUMN_CLASS),
+                                                 "report.md": REPORT_ZH}),
     "numpy_ones_column_no_relu": Variant({"fit.py": NUMPY_ONES_COLUMN.format(hidden="X @ W1", mask="1"),
                                           "report.md": REPORT_ZH},
                                          failing={"relu", "fit", "numpy_bonus"}),
