@@ -18,8 +18,8 @@ from grader.checks.model import CheckResult
 from grader.config import load_config
 from grader.extract import extract_file
 from grader.fitting import handout, writeup
-from grader.fitting.measures import against_data, against_target, best_pairing
-from grader.fitting.predictions import find_predictions
+from grader.fitting.measures import against_data, against_target, best_pairing, pieces
+from grader.fitting.predictions import OUTPUT, find_predictions
 from grader.fitting.relu import LEAKY, RELU, relu_uses
 from grader.fitting.units import find_units
 from grader.pipeline import Grader
@@ -330,3 +330,138 @@ def test_data_is_never_a_parameter_and_perturbing_restores_everything():
     change = sensitivity(lambda: weights[0] * x_train + weights[1], found, before)
     assert change > 1e-3 and weights.tolist() == [2.0, -1.0]
     assert sensitivity(lambda: np.sin(x_train), found, np.sin(x_train)) == 0.0
+
+
+# ---- the student's own path from raw x to a prediction (issue 28) ------------------------------
+
+def _templates(code: str, roles: dict | None = None) -> list[dict]:
+    return find_predictions([("cell", ast.parse(code))], roles or {}, {"np", "plt", "torch"})
+
+
+@pytest.mark.parametrize("scaling", ["(x_test - x_min) / (x_max - x_min)", "(x_test - x_train.mean()) / x_train.std()",
+                                     "scaler.transform(x_test)", "np.hstack([x_test, np.ones_like(x_test)])",
+                                     "np.c_[x_test, np.ones((len(x_test), 1))]"])
+def test_a_rescaled_x_is_replayed_from_the_raw_points_and_its_statistics_read_from_the_scope(scaling):
+    found = _templates(f"x_min, x_max = x_train.min(), x_train.max()\nx_test = np.linspace(-3, 3, 50)\n"
+                       f"x_test_n = {scaling}\ny_pred_n = net(x_test_n)\ny_pred = y_pred_n * y_std + y_mean")
+    last = found[-1]
+    assert last["x"] == "x_test" and last["output"] == "y_pred", last
+    assert last["code"].splitlines()[0] == f"x_test_n = {scaling}", last["code"]
+    assert "x_min = " not in last["code"] and "x_test = " not in last["code"]  # read from the scope / the grader's
+
+
+def test_a_fitted_scaler_is_applied_never_refitted_and_de_normalising_is_part_of_the_path():
+    found = _templates("x_s = sx.fit_transform(x)\npred_s = model.predict(x_s)\n"
+                       "y_pred = sy.inverse_transform(pred_s)\nplt.plot(x, pred_s * sd + mu)")
+    codes = [t["code"] for t in found]
+    assert codes[1] == "x_s = sx.transform(x)\npred_s = model.predict(x_s)\ny_pred = sy.inverse_transform(pred_s)"
+    assert codes[-1].endswith(f"{OUTPUT} = pred_s * sd + mu") and found[-1]["x"] == "x"
+
+
+@pytest.mark.parametrize("code", ["x_test = (x_test - mu) / sd\ny_pred = net(x_test)",  # rebound: measured as it is
+                                  "x_train, x_test = x[:80], x[80:]\ny_pred = net(x_test)",  # a split
+                                  "x_test = x[x > 0]\ny_pred = net(x_test)",  # a subset
+                                  "x_test = np.random.permutation(x)\ny_pred = net(x_test)"])
+def test_splits_subsets_and_rebinding_are_not_replayed(code):
+    assert _templates(code)[0]["code"] == "y_pred = net(x_test)"
+
+
+def test_a_sum_over_the_hidden_units_is_per_point_and_a_sum_over_the_data_is_a_statistic():
+    per_point = _templates("h = np.maximum(0, x_test @ W1 + b1)\ny_pred = np.sum(h * W2, axis=1)")[0]
+    assert per_point["code"] == "h = np.maximum(0, x_test @ W1 + b1)\ny_pred = np.sum(h * W2, axis=1)"
+    found = _templates("total = np.sum(x_test)\nx_c = x_test - total\ny_pred = net(x_c)")[0]
+    assert found["code"] == "x_c = x_test - total\ny_pred = net(x_c)" and "total" in found["names"]
+
+
+def test_predictions_under_no_grad_and_returned_with_a_cache_are_found_where_the_block_ends():
+    found = _templates("with torch.no_grad():\n    x_t = torch.tensor(x_test)\n    y_pred_t = net(x_t)\n"
+                       "y_pred, cache = forward(X_test, W1, W2)", {"forward": "model"})
+    assert found[0]["code"] == "x_t = torch.tensor(x_test)\ny_pred_t = net(x_t)"
+    assert found[0]["at"] == {"cell": "cell", "line": 1}  # measured once the `with` block has run
+    assert found[1]["output"] == "y_pred" and found[1]["code"] == "y_pred, cache = forward(X_test, W1, W2)"
+
+
+def test_each_piece_is_judged_and_the_steps_of_one_path_are_one_piece():
+    grid = np.linspace(-1, 1, 50)
+    truth = np.sin(3 * grid)
+
+    def model(name: str, code: str, error: float) -> dict:
+        return {"name": name, "code": code, "predicts": True, "grid": truth + error * np.cos(7 * grid)}
+
+    data = {"grid": grid, "interval": [-1.0, 1.0], "data": {}, "targets": [{"name": "f", "grid": truth}],
+            "models": [model("y_pred_n", "x_n = x / 3\ny_pred_n = net(x_n)", 0.8),
+                       model("y_pred", "x_n = x / 3\ny_pred_n = net(x_n)\ny_pred = y_pred_n * 2", 0.3)],
+            "snapshots": [{"grid": grid, "interval": [-1.0, 1.0], "data": {}, "at": "cell 6, line 2",
+                           "targets": [{"name": "f", "grid": truth}],
+                           "models": [model("y_torch", "y_torch = net2(torch.tensor(x))", 0.01)]}]}
+    judged = pieces(data)
+    assert [p.model["name"] for p in judged] == ["y_torch", "y_pred"]
+    assert best_pairing(data).model["name"] == "y_torch" and judged[0].measured["at"] == "cell 6, line 2"
+
+
+def test_a_reordered_prediction_in_a_plot_is_no_path_from_the_graders_points():
+    found = _templates("y_pred = net(x_test)\norder = np.argsort(x_test[:, 0])\nplt.plot(x_test[order], y_pred[order])")
+    assert [t["code"] for t in found] == ["y_pred = net(x_test)"]
+
+
+@pytest.mark.slow
+def test_standardised_x_and_y_in_main_are_measured_after_the_students_de_normalisation(grader, tmp_path):
+    handin = VARIANTS["numpy_adam_main_standardised"].write(tmp_path / "h")
+    fit = _checks(grader.grade(handin, {"function_fitting"}))["fit"]
+    assert fit.passed and fit.message.startswith("`y_pred = y_pred_norm * y_std + y_mean`"), fit.message
+
+
+@pytest.mark.slow
+def test_a_bias_folded_into_the_weights_is_measured_at_the_students_own_call(grader, tmp_path):
+    fit = _checks(grader.grade(VARIANTS["numpy_ones_column_bias"].write(tmp_path / "h"), {"function_fitting"}))["fit"]
+    assert fit.passed and not fit.needs_human and fit.message.startswith("`y_pred, _ = forward(X_test, W1, W2)`")
+
+
+@pytest.mark.slow
+def test_every_piece_of_a_notebook_is_judged_and_listed_and_the_best_counts(grader, tmp_path):
+    if not HAS_TORCH:
+        pytest.skip("PyTorch is not installed (pip install 'dlgrade[torch]'); CI installs it")
+    handin = VARIANTS["two_pieces_numpy_then_torch"].write(tmp_path / "h")
+    fit = _checks(grader.grade(handin, {"function_fitting"}))["fit"]
+    judged = fit.details["pieces"]
+    assert fit.passed and [p["name"].split(" =")[0] for p in judged] == ["y_pred_torch", "y_pred"], judged
+    assert judged[0]["r2"] >= 0.9 > judged[1]["r2"] > 0.8  # the NumPy piece alone would earn half the point
+    assert "each piece of fitting code was judged" in fit.message and "`y_pred = forward(x_test)` R² 0.8" in fit.message
+
+
+def test_the_main_guard_runs_statement_by_statement_only_as_a_script():
+    from grader.sandbox.loader import statements
+
+    source = "import numpy as np\nif __name__ == '__main__':\n    a = 1\n    b = 2\nif __name__ == '__main__':\n" \
+             "    c = 3\nelse:\n    d = 4\n"
+    plan = {"cells": [{"source": source, "line_offset": 0, "kept": [0, 1, 2], "label": "c", "where": "c"}]}
+    assert [ast.unparse(s).split("\n")[0] for _, s in statements(dict(plan, main=True))] == \
+        ["import numpy as np", "a = 1", "b = 2", "if __name__ == '__main__':"]  # an `else` keeps its block whole
+    assert len(statements(plan)) == 3
+
+
+@pytest.mark.slow
+def test_training_stopped_inside_the_main_guard_leaves_the_test_set_and_the_prediction_after_it(tmp_path):
+    body = _numpy(epochs=10**7).split("np.random.seed(1)\n", 1)[1]
+    body = body.replace('print("test mse"', 'y_pred = forward(x_test)\nprint("test mse"')
+    script = "import numpy as np\nimport matplotlib.pyplot as plt\n\nif __name__ == '__main__':\n" \
+             "    np.random.seed(1)\n" + "".join(f"    {line}\n" if line.strip() else "\n" for line in body.splitlines())
+    (tmp_path / "h").mkdir()
+    (tmp_path / "h" / "fit.py").write_text(script)
+    config = load_config()
+    with Grader(workers=1, config=config) as grader:
+        grader.families = [FunctionFitting(Limits(), dict(config.fitting, time_limit=90.0))]
+        checks = _checks(grader.grade(tmp_path / "h", {"function_fitting"}))
+    assert "training was stopped early" in checks["runs"].message, checks["runs"].message
+    assert "test mse" in checks["runs"].details["output_tail"]  # the statements after the loop ran
+    assert checks["test_set"].message.startswith("test set `x_test`"), checks["test_set"].message
+    fit = checks["fit"]
+    assert fit.passed and fit.message.startswith("`y_pred = forward(x_test)`"), fit.message
+
+
+def test_two_calls_of_one_network_are_one_piece():
+    grid = np.linspace(-1, 1, 50)
+    same = {"grid": grid, "interval": [-1.0, 1.0], "data": {}, "targets": [{"name": "f", "grid": np.sin(3 * grid)}],
+            "models": [{"name": name, "code": f"{name} = forward(x_test, params)", "predicts": True,
+                        "grid": np.sin(3 * grid) * 0.9} for name in ("y_pred", "y_pred_test")]}
+    assert len(pieces(same)) == 1

@@ -24,7 +24,7 @@ from grader.checks.model import CheckResult, install_hint, missing_package
 from grader.discover import DATA_SUFFIXES, discover, read_source
 from grader.extract import SourceFile
 from grader.fitting import writeup
-from grader.fitting.measures import Pairing, against_target, best_pairing
+from grader.fitting.measures import Pairing, against_target, best_pairing, pieces
 from grader.probes.parameters import MOVES
 from grader.fitting.units import FittingUnit, find_units
 from grader.i18n import N_, _, listing, ntr, tr
@@ -366,6 +366,12 @@ class FunctionFitting(Family):
         others = self._other_pairs(data, pairing)
         if others:
             summary += tr(" (also measured: {others})", others=others)
+        judged = pieces(run)
+        details["pieces"] = [{"name": p.model["name"], "r2": p.r2 if math.isfinite(p.r2) else None,
+                              "against": p.against, "at": (p.measured or {}).get("at")} for p in judged]
+        if len(judged) > 1:
+            summary += tr("; each piece of fitting code was judged and the best counts: {pieces}", pieces="; ".join(
+                tr("`{name}` R² {r2:.4f}", name=p.model["name"], r2=p.r2) for p in judged))
         needs_human = pairing.against == "training points"
         if needs_human:
             summary += _("; no target function nor test set was found, so only the training points were compared")

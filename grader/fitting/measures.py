@@ -157,7 +157,9 @@ def against_data(model: dict, data: dict) -> Pairing | None:
     return None
 
 
-def _best_in(data: dict) -> Pairing | None:
+def _pairs_in(data: dict) -> list[Pairing]:
+    """Every model measured in `data` against every target of its domain (else against the student's
+    own data); what the student predicts with, when found, is the only model considered."""
     models = [m for m in data.get("models", []) if isinstance(m.get("grid"), np.ndarray)]
     if any(m.get("predicts") for m in models):  # what the student predicts with is the model
         models = [m for m in models if m.get("predicts")]
@@ -167,6 +169,11 @@ def _best_in(data: dict) -> Pairing | None:
         pairs = [p for m in models if (p := against_data(m, data)) is not None]
     for pair in pairs:
         pair.measured = data
+    return pairs
+
+
+def _best_in(data: dict) -> Pairing | None:
+    pairs = _pairs_in(data)
     return max(pairs, key=_rank) if pairs else None
 
 
@@ -180,3 +187,32 @@ def best_pairing(data: dict) -> Pairing | None:
     child measured each prediction right where the student made it (`snapshots`): the best counts."""
     found = [p for measured in [data] + list(data.get("snapshots", [])) if (p := _best_in(measured)) is not None]
     return max(found, key=_rank) if found else None
+
+
+def piece_of(model: dict) -> str:
+    """Which piece of fitting code a model is: the first statement of the student's path from x to the
+    prediction (a normalised prediction and its de-normalised one are one piece), else its name."""
+    return (model.get("code") or model["name"]).split("\n", 1)[0]
+
+
+def pieces(data: dict) -> list[Pairing]:
+    """The best pairing of each piece the student predicts with (a NumPy network, then a PyTorch one
+    in the same notebook), over the run's end and the snapshots, best first: every piece is judged.
+    Two calls of one network (`forward(x_test, params)` twice) predict the same and are one piece."""
+    best: list[Pairing] = []
+    for measured in [data] + list(data.get("snapshots", [])):
+        for pairing in _pairs_in(measured):
+            same = next((i for i, kept in enumerate(best) if _same_piece(kept.model, pairing.model)), None)
+            if same is None:
+                best.append(pairing)
+            elif _rank(pairing) > _rank(best[same]):
+                best[same] = pairing
+    return sorted(best, key=_rank, reverse=True)
+
+
+def _same_piece(one: dict, other: dict) -> bool:
+    if piece_of(one) == piece_of(other):
+        return True
+    first, second = one.get("grid"), other.get("grid")
+    return isinstance(first, np.ndarray) and isinstance(second, np.ndarray) and first.shape == second.shape \
+        and bool(np.allclose(first, second, rtol=1e-6, atol=1e-9 * max(float(np.ptp(first)), 1e-12)))

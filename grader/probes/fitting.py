@@ -12,6 +12,7 @@ arrays, strings and numbers; the parent judges.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import io
 import os
 import re
@@ -219,7 +220,8 @@ def _run_once(job: dict, call: dict, seed: int) -> dict:
     figures = _Figures(int(call.get("max_figures", 8)))
     if call.get("plots"):
         figures.install()
-    planned = statements(call["plan"])
+    plan = dict(call["plan"], main=True)  # as a script: `if __name__ == "__main__":` runs statement by statement
+    planned = statements(plan)
     cells = [cell["label"] for cell, _ in planned]
     current = {"cell": None}
     snapshots: list[dict] = []
@@ -238,7 +240,7 @@ def _run_once(job: dict, call: dict, seed: int) -> dict:
             taken = monitor.measure_now(dict(call, predictions=points.pop(done), templates=[], only_predictions=True),
                                         perturb=True)
         if taken is not None and any("grid" in model for model in taken.get("models", [])):
-            snapshots.append(dict(taken, at=_where(call["plan"], done)))
+            snapshots.append(dict(taken, at=_where(plan, done)))
 
     def before(index: int) -> None:
         if watch_keras and keras3_problem(notes[-1:], call.get("imports", [])):
@@ -256,12 +258,12 @@ def _run_once(job: dict, call: dict, seed: int) -> dict:
     with _Frames(set(call.get("watch", []))) as frames:
         try:
             with ticker:
-                scope, _ = load(dict(call["plan"], main=True), before, interrupt=(TimeUp, _Keras3Only), notes=notes,
-                                stopped=Settled, on_stop=lambda: stops.append(_where(call["plan"], current["statement"])))
+                scope, _ = load(plan, before, interrupt=(TimeUp, _Keras3Only), notes=notes,
+                                stopped=Settled, on_stop=lambda: stops.append(_where(plan, current["statement"])))
                 snapshot(len(planned) - 1)
         except TimeUp:
             status = "time_cap"
-            stopped_at = _where(call["plan"], current.get("statement"))
+            stopped_at = _where(plan, current.get("statement"))
             scope = sys.modules[SUBMISSION_MODULE].__dict__
         except _Keras3Only:
             os.chdir(home)
@@ -539,7 +541,7 @@ def _measure(namespace: dict, frames: dict[str, dict], call: dict, perturb: bool
         inputs = _inputs(grid, _shape(own) if own is not None else template, kind)
         predictions, position, problem = _evaluate(function, inputs, kind, own if own is not None else like)
         entry = {"name": name, "scope": scope_name, "kind": kind, **_describe(value, kind), "problem": problem,
-                 "predicts": bool(candidate.get("predicts"))}
+                 "predicts": bool(candidate.get("predicts")), "code": candidate.get("code")}
         if predictions is not None:
             entry["grid"] = predictions
             entry.update(_on_student_x(function, inputs[position], kind, data, with_like=True))
@@ -581,7 +583,8 @@ def _candidates(scopes: list[tuple[str, dict]], roles: dict, call: dict) -> list
         bound = _bind_template(template, scopes)
         if bound is not None:
             found.append({"name": template["text"], "scope": bound[0], "value": bound[1], "kind": "call",
-                          "like": bound[2], "predicts": template in call.get("predictions", []),
+                          "code": template["code"], "like": bound[2],
+                          "predicts": template in call.get("predictions", []),
                           "roots": [bound[3][name] for name in template["names"] if name in bound[3]]})
     if call.get("only_predictions"):
         return found
@@ -636,11 +639,18 @@ def _bind_template(template: dict, scopes: list[tuple[str, dict]]) -> tuple[str,
 
         def predict(x: Any, code: types.CodeType = code, context: dict = context) -> Any:
             names = dict(context, **{template["x"]: x})
-            exec(code, names)  # noqa: S102 (the student's own statements, in the child)
+            with _no_grad():  # the student predicted under `with torch.no_grad():` (`.numpy()` needs it)
+                exec(code, names)  # noqa: S102 (the student's own statements, in the child)
             return names[template["output"]]
 
         return scope_name, predict, context[template["x"]], context
     return None
+
+
+def _no_grad() -> Any:
+    """torch.no_grad() where torch is loaded, else nothing."""
+    torch = sys.modules.get("torch")
+    return torch.no_grad() if torch is not None else contextlib.nullcontext()
 
 
 def _targets(scopes: list[tuple[str, dict]], roles: dict, expressions: list[dict], grid: np.ndarray,

@@ -50,14 +50,25 @@ def _location(cell: dict, stmt: ast.stmt) -> str:
 
 
 def statements(plan: dict) -> list[tuple[dict, ast.stmt]]:
-    """The kept statements of a load plan in execution order, with their cells."""
+    """The kept statements of a load plan in execution order, with their cells. Run as a script
+    (`plan["main"]`), the body of `if __name__ == "__main__":` is statements of its own: what fails or
+    is stopped in it (Part 4's training, once the fit settled) costs only itself."""
     found = []
     for cell in plan["cells"]:
         tree = ast.parse(cell["source"])
         if cell["line_offset"]:
             ast.increment_lineno(tree, cell["line_offset"])
-        found += [(cell, tree.body[i]) for i in cell["kept"]]
+        for i in cell["kept"]:
+            stmt = tree.body[i]
+            found += [(cell, s) for s in stmt.body] if plan.get("main") and is_main_guard(stmt) else [(cell, stmt)]
     return found
+
+
+def is_main_guard(stmt: ast.stmt) -> bool:
+    """`if __name__ == "__main__":` with no else (true whenever the code runs as a script)."""
+    test = stmt.test if isinstance(stmt, ast.If) and not stmt.orelse else None
+    return isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq) and \
+        {ast.unparse(test.left), ast.unparse(test.comparators[0])} in ({"__name__", "'__main__'"},)
 
 
 def load(plan: dict, before_statement: Callable[[int], None],
