@@ -16,12 +16,13 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from grader.checks.fitting import FunctionFitting
-from grader.config import load_config
-from grader.pipeline import limits_from, load_sources
-from grader.sandbox.jobs import run_job
-from grader.sandbox.zygote import Zygote
-from grader.targets import TARGETS
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's grader, not an installed one
+from grader.checks.fitting import FunctionFitting  # noqa: E402
+from grader.config import load_config  # noqa: E402
+from grader.pipeline import limits_from, load_sources  # noqa: E402
+from grader.sandbox.jobs import run_job  # noqa: E402
+from grader.sandbox.zygote import Zygote  # noqa: E402
+from grader.targets import TARGETS  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 

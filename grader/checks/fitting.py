@@ -23,7 +23,7 @@ from grader.checks.family import Family
 from grader.checks.model import CheckResult, install_hint, missing_package
 from grader.discover import DATA_SUFFIXES, discover, read_source
 from grader.extract import SourceFile
-from grader.fitting import writeup
+from grader.fitting import formulas, writeup
 from grader.fitting.measures import Pairing, against_target, best_pairing
 from grader.probes.parameters import MOVES
 from grader.fitting.units import FittingUnit, find_units
@@ -91,7 +91,8 @@ class FunctionFitting(Family):
         return FittingLocated(target, units[0].file if units else None, None,
                               [f.display for f in files if f.display not in unread], unread,
                               units=units, handin=handin,
-                              report=writeup.collect(handin, files, self.max_file_bytes, {u.file.display for u in units}))
+                              report=writeup.collect(handin, files, self.max_file_bytes, {u.file.display for u in units},
+                                                     formulas.code_targets(units)))
 
     def found(self, located: Located) -> bool:
         return True  # without code, the report is still graded and the rest says what was looked for
@@ -484,7 +485,7 @@ class FunctionFitting(Family):
                                    for name in report.documents})
             else:
                 texts += [writeup.ReportText(name, text) for name, text in documents.data["texts"].items()]
-        verdict = writeup.judge(texts)
+        verdict = writeup.judge(texts, report.targets)
         empty = [name for name, text in ((documents.data or {}).get("texts", {}) if documents else {}).items()
                  if len(text.strip()) < 20 or writeup.garbled(text)]
         found, missing = verdict.sections, verdict.missing
@@ -492,7 +493,8 @@ class FunctionFitting(Family):
         aside = tr("; set aside as the course's handout: {files}", files=", ".join(verdict.set_aside)) \
             if verdict.set_aside else ""
         read = tr("read: {files}", files=", ".join(verdict.used)) if verdict.used else _("no report text found")
-        details = {"sections": found, "missing": missing, "used": verdict.used, "set_aside": verdict.set_aside}
+        details = {"sections": found, "missing": missing, "used": verdict.used, "set_aside": verdict.set_aside,
+                   "evidence": [item.to_dict() for item in verdict.evidence]}
         human = bool(unreadable or empty) and bool(missing)
         if unreadable or empty or report.notes:
             aside += _("; could not read: ") + ", ".join([f"{n} ({p})" for n, p in unreadable.items()]
@@ -502,6 +504,9 @@ class FunctionFitting(Family):
         message = tr("report sections found: {found}", found=listing([_(name) for name in found]) or _("none"))
         if missing:
             message += tr("; missing: {missing}", missing=listing([_(name) for name in missing]))
+        for item in verdict.thin:
+            message += tr("; {section} rests on one short line only ({where}: \"{text}\")", section=_(item.section),
+                          where=item.where, text=item.text)
         message += f" ({read}{aside})"
         hint = None if not missing else N_("the report must cover the function's definition, how the data were collected, "
                                            "the model and the fitting result (函数定义 / 数据采集 / 模型描述 / 拟合效果)")
