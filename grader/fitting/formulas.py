@@ -161,13 +161,13 @@ def same(formula: str, target: CodeTarget) -> bool | None:
     if finite.sum() < POINTS // 2:
         return None
     mine, theirs = mine[finite], theirs[finite]
-    if np.allclose(mine, theirs, rtol=1e-3, atol=1e-6 * (1 + np.abs(theirs).max())):
+    if np.allclose(mine, theirs, rtol=1e-3, atol=1e-6 * (1 + float(np.abs(theirs).max()))):
         return True
     if np.ptp(mine) == 0 or np.ptp(theirs) == 0:
         return False
     slope, offset = np.polyfit(mine, theirs, 1)
     residual = theirs - (slope * mine + offset)
-    return 1 - residual.var() / theirs.var() >= SAME_R2
+    return bool(1 - residual.var() / theirs.var() >= SAME_R2)
 
 
 def code_targets(units: list[FittingUnit]) -> list[CodeTarget]:

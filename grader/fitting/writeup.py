@@ -35,7 +35,7 @@ TEXT_SUFFIXES = tuple(s for s in REPORT_SUFFIXES if s not in DOCUMENT_SUFFIXES)
 CODE = "\x00"  # starts a line taken from a notebook code cell's comments or docstrings
 CELL_BREAK = "\x01"  # starts a notebook cell (followed by its position, when known)
 OUTPUT = "\x02"  # starts a line of a code cell's stored output, in short (a figure, a printed number)
-SHORT_TITLE = 8  # letters up to which a line naming a section reads as its title ("4 拟合效果", "Results")
+SHORT_TITLE = 6  # letters up to which a line naming a section reads as its title ("4 拟合效果", "Results")
 SHORT_EVIDENCE = 24  # non-space characters below which one line alone is thin evidence for a section
 FUNCTION, DATA, MODEL, RESULT = (N_("function definition"), N_("data collection"), N_("model description"),
                                  N_("fitting result"))
@@ -86,10 +86,10 @@ _MODEL_CONTENT = re.compile(
     r"损失函数|loss function|初始化|initiali[sz]|\bHe\b|xavier|kaiming|正态分布|(depth|深度|层数)\D{0,4}\d+", re.I)
 _RESULT_CONTENT = re.compile(
     r"!\[|<img|" + re.escape(FIGURE) + r"|"
-    r"(误差|损失|loss|mse|rmse|mae|r²|r\^?2|决定系数|准确率|accuracy)\W{0,3}(约|为|是|达到|降到|降至|仅|=|:|：)?\s*[-+≈~]?\s*\d+(\.\d+)?([eE][-+]?\d+)?(?![a-zA-Z∑(])|"
-    r"(loss|mse|rmse|error|r²|r2|accuracy)( (is|was|of|reaches|reached|about|around|below|under|only|stays|drops to))+"
-    r"\s*[-+≈~]?\s*\d|"
-    r"(误差|损失|loss|mse|error)[^。.;；]{0,25}(很小|较小|极小|非常小|小于|small|tiny|low|negligible|接近\s*0|趋近于?\s*0|"
+    r"(误差|损失|loss|mse|rmse|mae|r²|r\^?2|决定系数|准确率|accuracy)(\W{0,3}|[^。；;\d]{0,20}(约|为|是|达到|降到|降至|仅|=|:|：|"
+    r"\bis|\bwas|\bof|reach(es|ed)?|about|around|below|under|only|stays|drops to))\s*[-+≈~]?\s*"
+    r"\d+(\.\d+)?([eE][-+]?\d+)?(?![a-zA-Z∑(])|"
+    r"(误差|损失|loss|mse|error)[^。.;；]{0,25}(很小|较小|极小|非常小|小于|\bsmall\b|\btiny\b|\blow\b|\bnegligible\b|接近\s*0|趋近于?\s*0|"
     r"close to zero)|"
     r"(拟合|效果|结果|曲线|预测|fits?|curves?|predictions?)[^。.;；]{0,20}(好|不错|准确|理想|一般|较差|(?<!误)差(?!异|值|距)|重合|吻合|接近|贴合|一致|"
     r"well|good|closely|poor|accurate|coincide|overlap|match|agree)|"
@@ -100,8 +100,7 @@ _RESULT_CONTENT = re.compile(
 _MEASURED = re.compile(r"测试|验证|评估|结果|效果|test|valid|evaluat|result|performance|r²|r2", re.I)
 # What the task itself says (the homework's Part 4): said again, it is no content
 _TASK = {
-    FUNCTION: re.compile(r"自行定义|自定义|定义(一个)?函数|拟合(此|这个|该)?函数|目标函数|target function|"
-                         r"function to (fit|approximate)|define (a|your own|our own) function", re.I),
+    FUNCTION: re.compile(r"自行定义|自定义|定义一个函数|拟合(此|这个|该)函数|define (a|your own|our own) function", re.I),
     DATA: re.compile(r"训练集|测试集|training set|test set|采样|sampl|数据集|dataset", re.I),
     MODEL: re.compile(r"两层|二层|2层|two[- ]layer|relu|神经网络|neural network|network|网络", re.I),
     RESULT: re.compile(r"拟合效果|效果|结果|results?|performance|验证", re.I),
@@ -121,7 +120,7 @@ _BARE_HEADING = N_("heading without content")
 _MODEL_FORMULA = N_("a formula of the model (weights), not of the function")
 # a line of code in a PDF or Word report (no fences there): not prose
 _CODE_LINE = re.compile(r"^\s*(from \S+ import|import \w|def \w+\(|class \w+|return\b|print\(|for \w+ in |"
-                        r"[\w.\[\]]+\s*[-+*/]?=\s*[\w.]+\(|\w+(\.\w+)+\(.*\)\s*$)")
+                        r"[\w.\[\]]+\s*[-+*/]?=\s*\w+\.[\w.]+\(|\w+(\.\w+)+\(.*\)\s*$)")
 _PROOF = re.compile(r"(?<!实验)证明|proof|theorem|定理|逼近理论", re.I)  # the chapter's other exercise, not this report
 _PROOF_OPENING = re.compile(r"^\W*((要|我们(来)?|下面)?证明|proof\b|theorem\b)", re.I)
 _RULE_LINE = re.compile(r"^\W*(请|please\b|you (should|must|need|are (asked|required)))|\d+\s*(分|points?|pts)\b|\(\s*\d+\s*分|（\s*\d+\s*分|bonus|加分|额外|提交|submit|deadline|截止|"
@@ -444,7 +443,9 @@ class _Found:
     """What one text shows per section: the lines that give it, and the candidates that do not."""
 
     given: dict[str, list[tuple[Line, str, str]]] = field(default_factory=dict)  # section -> (line, text, caveat)
-    refused: dict[str, list[tuple[int, Line, str]]] = field(default_factory=dict)  # section -> (rank, line, why)
+    # section -> (rank, line, why); rank 1 nearest: a formula of another function; 2 a label or the task under the
+    # section's heading; 3 a heading without content; 4 a mention in passing; 5 text that is not the student's
+    refused: dict[str, list[tuple[int, Line, str]]] = field(default_factory=dict)
 
     def give(self, section: str, line: Line, text: str | None = None, caveat: str = "") -> None:
         self.given.setdefault(section, []).append((line, text or line.text, caveat))
@@ -505,7 +506,7 @@ def _scan(lines: list[Line], document: bool, targets: list[formulas.CodeTarget])
             continue
         if line.dropped:
             for section in _named(line.text):
-                found.refuse(section, line, _(line.dropped), 4)
+                found.refuse(section, line, _(line.dropped), 5)
             continue
         if line.kind == SHOWN:
             if context and RESULT in context.names or line.cell in measured:
@@ -535,7 +536,8 @@ def _scan(lines: list[Line], document: bool, targets: list[formulas.CodeTarget])
                 for open_heading in stack:
                     open_heading.given.add(section)
             elif not heading or section not in _heading_names(line.text):
-                found.refuse(section, line, why, rank)
+                passing = rank == 2 and not (context and section in context.names)  # named in passing, elsewhere
+                found.refuse(section, line, why, 4 if passing else rank)
     close(0)
     return found
 
