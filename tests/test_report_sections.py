@@ -308,3 +308,16 @@ def test_the_report_page_and_the_review_page_show_the_evidence_escaped(tmp_path)
     page = submission_page(SubmissionResult("h", [_check(handin)]).to_dict())
     assert 'id="report-evidence"' in page and "report.md, line 2" in page
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+
+
+@pytest.mark.parametrize("text, section, counted", [
+    ("## 数据\n训练集用 `np.linspace(-3, 3, 200)` 生成。", DATA, True),  # inline code in a sentence is its words
+    ("## Results\nThe loss function is MSE and the optimizer Adam with learning rate 0.001.", RESULT, False),
+    ("## Results\nThe MSE on the test set is 0.004.", RESULT, True),
+    ("## 拟合效果\n每 100 轮打印一次 loss。", RESULT, False),
+    ("## 拟合效果\n训练 100 轮后 loss 降到 0.02。", RESULT, True),
+    ("**Model.** Two-layer network with ReLU.", MODEL, False),
+    ("**Model.** One hidden layer of 64 ReLU units.", MODEL, True),
+])
+def test_what_shows_a_section_and_what_only_names_it(text, section, counted):
+    assert (section in _judge(text).sections) is counted

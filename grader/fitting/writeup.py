@@ -86,7 +86,7 @@ _MODEL_CONTENT = re.compile(
     r"损失函数|loss function|初始化|initiali[sz]|\bHe\b|xavier|kaiming|正态分布|(depth|深度|层数)\D{0,4}\d+", re.I)
 _RESULT_CONTENT = re.compile(
     r"!\[|<img|" + re.escape(FIGURE) + r"|"
-    r"(误差|损失|loss|mse|rmse|mae|r²|r\^?2|决定系数|准确率|accuracy)(\W{0,3}|[^。；;\d]{0,20}(约|为|是|达到|降到|降至|仅|=|:|：|"
+    r"(误差|损失(?!函数)|loss(?! ?function)|mse(?! ?loss)|rmse|mae|r²|r\^?2|决定系数|准确率|accuracy)(\W{0,3}|[^。；;，,\d]{0,20}(约|为|是|达到|降到|降至|仅|=|:|：|"
     r"\bis|\bwas|\bof|reach(es|ed)?|about|around|below|under|only|stays|drops to))\s*[-+≈~]?\s*"
     r"\d+(\.\d+)?([eE][-+]?\d+)?(?![a-zA-Z∑(])|"
     r"(误差|损失|loss|mse|error)[^。.;；]{0,25}(很小|较小|极小|非常小|小于|\bsmall\b|\btiny\b|\blow\b|\bnegligible\b|接近\s*0|趋近于?\s*0|"
@@ -321,7 +321,7 @@ def _drop_code(lines: list[Line], document: bool) -> None:
             line.dropped = PASTED_CODE
             fenced = fenced != bool(fence)
             continue
-        line.text = re.sub(r"`[^`\n]*`", "", line.text).strip()
+        line.text = re.sub(r"`([^`\n]*)`", r"\1", line.text).strip()  # inline code in a sentence is its words
         if _CODE_LINE.match(line.text) or document and line.text.startswith("#"):
             line.dropped = PASTED_CODE
 
