@@ -321,3 +321,15 @@ def test_the_report_page_and_the_review_page_show_the_evidence_escaped(tmp_path)
 ])
 def test_what_shows_a_section_and_what_only_names_it(text, section, counted):
     assert (section in _judge(text).sections) is counted
+
+
+@pytest.mark.slow
+def test_numbered_comments_and_a_printed_result_end_to_end(grader, tmp_path):
+    handin = tmp_path / "h"
+    _notebook(handin / "relu_fit.ipynb", [("markdown", "# 用两层ReLU网络拟合 y = cos(x) + 0.5x"), ("code", "import numpy as np"),
+                                          ("code", NUMBERED), ("code", TRAINING), ("code", TESTED, ["test MSE 0.0031\n"])])
+    report = next(c for c in grader.grade(handin, {"function_fitting"}).checks if c.id == "function_fitting.report")
+    assert sorted(report.details["sections"]) == sorted([FUNCTION, DATA, RESULT]) and report.credit == 0.75
+    evidence = {item["section"]: item for item in report.details["evidence"]}
+    assert evidence[FUNCTION]["where"] == "relu_fit.ipynb, cell 1" and "0.0031" in evidence[RESULT]["text"]
+    assert not evidence[MODEL]["counted"] and evidence[MODEL]["why"]
