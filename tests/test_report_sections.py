@@ -121,13 +121,14 @@ NUMBERED = ("# 1) 目标函数：f(x) = cos(x) + 0.5x\ndef f(x):\n    return np.
 TRAINING = ("# 3) 训练\nW1, b1 = np.random.randn(1, 32), np.zeros(32)\nW2, b2 = np.random.randn(32, 1), np.zeros(1)\n"
             "for step in range(10):\n    hidden = np.maximum(0, x_train @ W1 + b1)\n"
             "    loss = np.mean((hidden @ W2 + b2 - y_train) ** 2)\n")
-TESTED = "# 5) 测试集上的误差\npred = np.maximum(0, x_test @ W1 + b1) @ W2 + b2\nprint('test MSE', np.mean((pred - f(x_test)) ** 2))"
+TESTED = ("# 5) 测试集上的误差\npred = np.maximum(0, x_test @ W1 + b1) @ W2 + b2\n"
+          "print('test MSE', np.mean((pred - f(x_test)) ** 2))")
 
 
 def test_numbered_comments_under_one_heading_give_three_sections(tmp_path):
     handin = tmp_path / "h"
-    _notebook(handin / "relu_fit.ipynb", [("markdown", "# 实验"), ("code", "import numpy as np"),
-                                          ("code", NUMBERED), ("code", TRAINING), ("code", TESTED, ["test MSE 0.0031\n"])])
+    _notebook(handin / "relu_fit.ipynb", [("markdown", "# 实验"), ("code", "import numpy as np"), ("code", NUMBERED),
+                                          ("code", TRAINING), ("code", TESTED, ["test MSE 0.0031\n"])])
     check = _check(handin)
     assert sorted(check.details["sections"]) == sorted([FUNCTION, DATA, RESULT]), check.details["evidence"]
     result = next(item for item in check.details["evidence"] if item["section"] == RESULT)
@@ -146,7 +147,8 @@ def test_the_same_comments_without_a_heading_or_a_printed_result_are_no_report(t
 
 def test_a_figure_under_a_result_heading_counts_and_a_training_log_elsewhere_does_not(tmp_path):
     handin = tmp_path / "h"
-    _notebook(handin / "fit.ipynb", [("markdown", "## 模型训练"), ("code", FIT.format(target="np.sin(x)"), ["step 9 loss 0.52\n"]),
+    _notebook(handin / "fit.ipynb", [("markdown", "## 模型训练"),
+                                     ("code", FIT.format(target="np.sin(x)"), ["step 9 loss 0.52\n"]),
                                      ("markdown", "## 拟合效果"), ("code", "plt.plot(x_train, y_train)", ["figure"])])
     check = _check(handin)
     assert list(check.details["sections"]) == [RESULT] and "figure" in check.details["sections"][RESULT]
@@ -154,7 +156,8 @@ def test_a_figure_under_a_result_heading_counts_and_a_training_log_elsewhere_doe
 
 # ---- under-credited: a title that gives the expression; a README the student edited -------------
 
-@pytest.mark.parametrize("title, counted", [("# 用两层ReLU网络拟合 y=cos(x)", True), ("# Fitting y = cos x with a ReLU network", True),
+@pytest.mark.parametrize("title, counted", [("# 用两层ReLU网络拟合 y=cos(x)", True),
+                                            ("# Fitting y = cos x with a ReLU network", True),
                                             ("# 用两层ReLU网络拟合函数", False), ("# Fitting a function with ReLU", False)])
 def test_a_notebook_title_that_gives_the_expression_defines_the_function(tmp_path, title, counted):
     handin = tmp_path / "h"
@@ -178,15 +181,21 @@ def test_a_readme_the_student_edited_counts_for_the_students_line_only(tmp_path)
 
 # ---- over-credited: headings over code that only labels ------------------------------------------
 
-LABELLED = [("markdown", "## Target Function"), ("code", 'def f(x):\n    """This is the function to fit."""\n    return np.sin(x)'),
-            ("markdown", "## Dataset"), ("code", "x_train = np.linspace(-3, 3, 100).reshape(-1, 1)\ny_train = f(x_train)"),
+LABELLED = [("markdown", "## Target Function"),
+            ("code", 'def f(x):\n    """This is the function to fit."""\n    return np.sin(x)'),
+            ("markdown", "## Dataset"),
+            ("code", "x_train = np.linspace(-3, 3, 100).reshape(-1, 1)\ny_train = f(x_train)"),
             ("markdown", "## Model"), ("code", 'def forward(x):\n    """Two-layer network with ReLU."""\n'
                                                '    return np.maximum(0, x @ W1 + b1) @ W2 + b2')]
-GIVEN = [("markdown", "## Target Function"), ("code", 'def f(x):\n    """f(x) = sin(x), fitted on [-3, 3]."""\n    return np.sin(x)'),
-         ("markdown", "## Dataset"), ("code", "# 100 evenly spaced training points on [-3, 3]\nx_train = np.linspace(-3, 3, 100)"),
-         ("markdown", "## Model"), ("code", 'def forward(x):\n    """Linear(1, 64) -> ReLU -> Linear(64, 1), trained with Adam."""\n'
+GIVEN = [("markdown", "## Target Function"),
+         ("code", 'def f(x):\n    """f(x) = sin(x), fitted on [-3, 3]."""\n    return np.sin(x)'),
+         ("markdown", "## Dataset"),
+         ("code", "# 100 evenly spaced training points on [-3, 3]\nx_train = np.linspace(-3, 3, 100)"),
+         ("markdown", "## Model"),
+         ("code", 'def forward(x):\n    """Linear(1, 64) -> ReLU -> Linear(64, 1), trained with Adam."""\n'
                                             '    return np.maximum(0, x @ W1 + b1) @ W2 + b2')]
-TRAIN = ("code", "import numpy as np\nW1, b1 = np.random.randn(1, 64), np.zeros(64)\nW2, b2 = np.random.randn(64, 1), np.zeros(1)\n"
+TRAIN = ("code", "import numpy as np\nW1, b1 = np.random.randn(1, 64), np.zeros(64)\n"
+                 "W2, b2 = np.random.randn(64, 1), np.zeros(1)\n"
                  "for step in range(5):\n    loss = np.mean((forward(x_train) - y_train) ** 2)")
 
 
@@ -251,7 +260,8 @@ def test_a_markdown_formula_of_another_function_end_to_end(tmp_path):
 def test_formulas_are_read_in_every_notation_and_never_run():
     assert formulas.written("f(x) = (3cos x+4sin x)/(5e^x+1)") == ["(3*cos(x)+4*sin(x))/(5*exp(x)+1)"]
     assert formulas.written("$y = \\frac{\\sin(2\\pi x)}{2} + x^{2}$") == ["((sin(2*pi*x))/(2)) + x**(2)"]
-    assert formulas.written("y = W2 relu(W1 x + b1) + b2") == [] and formulas.names_weights("y = W2 relu(W1 x + b1) + b2")
+    model = "y = W2 relu(W1 x + b1) + b2"
+    assert formulas.written(model) == [] and formulas.names_weights(model)
     assert formulas.written("y = __import__('os').system('echo hi')") == []
     assert formulas.same("9 ** 9 ** 9 * x", CodeTarget("x")) is None  # a power beyond the small language
 
@@ -269,11 +279,13 @@ def test_a_pdf_whose_equation_or_figure_was_lost_counts_with_a_caveat():
 
 def test_a_plain_text_report_and_a_script_docstring_count_alike(tmp_path):
     report = ("Function definition\nf(x) = |x| - 0.5x on [-2, 2]\nData collection\n300 uniform random points\n"
-              "Model description\nhidden layer of 40 ReLU units, SGD with lr 0.05\nFitting result\nMSE on the test set is 0.004\n")
+              "Model description\nhidden layer of 40 ReLU units, SGD with lr 0.05\n"
+              "Fitting result\nMSE on the test set is 0.004\n")
     assert _judge(report, "report.txt").missing == []
     handin = tmp_path / "h"
     handin.mkdir()
-    (handin / "fit.py").write_text('"""' + report + '"""\n' + FIT.format(target="np.abs(x) - 0.5 * x"), encoding="utf-8")
+    script = '"""' + report + '"""\n' + FIT.format(target="np.abs(x) - 0.5 * x")
+    (handin / "fit.py").write_text(script, encoding="utf-8")
     check = _check(handin)
     assert check.details["missing"] == [] and check.credit == 1.0
     assert check.details["evidence"][0]["where"].startswith("fit.py, line ")
@@ -326,8 +338,9 @@ def test_what_shows_a_section_and_what_only_names_it(text, section, counted):
 @pytest.mark.slow
 def test_numbered_comments_and_a_printed_result_end_to_end(grader, tmp_path):
     handin = tmp_path / "h"
-    _notebook(handin / "relu_fit.ipynb", [("markdown", "# 用两层ReLU网络拟合 y = cos(x) + 0.5x"), ("code", "import numpy as np"),
-                                          ("code", NUMBERED), ("code", TRAINING), ("code", TESTED, ["test MSE 0.0031\n"])])
+    _notebook(handin / "relu_fit.ipynb", [("markdown", "# 用两层ReLU网络拟合 y = cos(x) + 0.5x"),
+                                          ("code", "import numpy as np"), ("code", NUMBERED), ("code", TRAINING),
+                                          ("code", TESTED, ["test MSE 0.0031\n"])])
     report = next(c for c in grader.grade(handin, {"function_fitting"}).checks if c.id == "function_fitting.report")
     assert sorted(report.details["sections"]) == sorted([FUNCTION, DATA, RESULT]) and report.credit == 0.75
     evidence = {item["section"]: item for item in report.details["evidence"]}

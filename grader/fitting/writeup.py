@@ -72,7 +72,8 @@ _DATA_CONTENT = re.compile(
     rf"[\[(（]\s*{_NUMBER}\s*[,，;]\s*{_NUMBER}\s*[\])）]|从\s*[-−]?\s*[\d.]+.{{0,8}}到|between\s+[-−]?[\d.]+|"
     r"from\s+[-−]?[\d.]+\s+to|[-−]?\d+(\.\d+)?\s*[~～]\s*[-−]?\d+|"
     r"\d+\s*(个|组|条)|\d+\s*(样本|样本点|数据点|samples?|points?|pts|examples?|inputs?)\b|(样本数|数量|点数|个数)\D{0,4}\d+|"
-    r"\b(n|num\w*|size)\s*[=:]\s*\d+|\b(hundred|thousand|fifty|twenty|thirty|forty|sixty|ten)\b.{0,25}(points|inputs|samples)|"
+    r"\b(n|num\w*|size)\s*[=:]\s*\d+|"
+    r"\b(hundred|thousand|fifty|twenty|thirty|forty|sixty|ten)\b.{0,25}(points|inputs|samples)|"
     r"linspace|uniform|arange|均匀|随机|random|等间距|等间隔|等差|evenly|equally spaced|\bgrid\b|网格|步长|step|"
     r"正态|gauss|normal distribution|noise|噪声|\d+\s*[:：]\s*\d+|\d+\s*%|比例|ratio|test_size|前\s*\d+|后\s*\d+|"
     r"(first|last)\s+\d+", re.I)
@@ -86,14 +87,16 @@ _MODEL_CONTENT = re.compile(
     r"损失函数|loss function|初始化|initiali[sz]|\bHe\b|xavier|kaiming|正态分布|(depth|深度|层数)\D{0,4}\d+", re.I)
 _RESULT_CONTENT = re.compile(
     r"!\[|<img|" + re.escape(FIGURE) + r"|"
-    r"(误差|损失(?!函数)|loss(?! ?function)|mse(?! ?loss)|rmse|mae|r²|r\^?2|决定系数|准确率|accuracy)(\W{0,3}|[^。；;，,\d]{0,20}(约|为|是|达到|降到|降至|仅|=|:|：|"
+    r"(误差|损失(?!函数)|loss(?! ?function)|mse(?! ?loss)|rmse|mae|r²|r\^?2|决定系数|准确率|accuracy)"
+    r"(\W{0,3}|[^。；;，,\d]{0,20}(约|为|是|达到|降到|降至|仅|=|:|：|"
     r"\bis|\bwas|\bof|reach(es|ed)?|about|around|below|under|only|stays|drops to))\s*[-+≈~]?\s*"
     r"\d+(\.\d+)?([eE][-+]?\d+)?(?![a-zA-Z∑(])|"
     r"(误差|损失|loss|mse|error)[^。.;；]{0,25}(很小|较小|极小|非常小|小于|\bsmall\b|\btiny\b|\blow\b|\bnegligible\b|接近\s*0|趋近于?\s*0|"
     r"close to zero)|"
     r"(拟合|效果|结果|曲线|预测|fits?|curves?|predictions?)[^。.;；]{0,20}(好|不错|准确|理想|一般|较差|(?<!误)差(?!异|值|距)|重合|吻合|接近|贴合|一致|"
     r"well|good|closely|poor|accurate|coincide|overlap|match|agree)|"
-    r"(较好|很好|良好|准确|精确|完美|well|closely|accurately)\W{0,2}地?(拟合|逼近|fit|approximat)|(基本|几乎|完全)(重合|一致|吻合)|收敛|converge|coincide|overlap|on top of|almost identical|"
+    r"(较好|很好|良好|准确|精确|完美|well|closely|accurately)\W{0,2}地?(拟合|逼近|fit|approximat)|"
+    r"(基本|几乎|完全)(重合|一致|吻合)|收敛|converge|coincide|overlap|on top of|almost identical|"
     r"如图|见图|见下图|如下图|下图|see (the )?(figure|plot)|in the figure|shown below|更好|更差|优于|不如|better|worse",
     re.I)
 # A comment that names a measured result: over a printed number, it reports the result ("5) 测试集上的误差")
@@ -338,7 +341,8 @@ def _drop_proofs(lines: list[Line], notebook: bool) -> None:
             proof_level = None if proof_level == 0 else proof_level
         elif line.kind == PROSE and _HEADING.match(text) and len(text) <= 60:
             level = _level(text)
-            if proof_level is not None and (0 < level <= proof_level or proof_level == 0 and not notebook and level <= 2):
+            ends = 0 < level <= proof_level if proof_level else proof_level == 0 and not notebook and level <= 2
+            if proof_level is not None and ends:
                 proof_level = None
             if _PROOF.search(text) and proof_level is None:
                 proof_level = level
@@ -351,7 +355,8 @@ def _drop_proofs(lines: list[Line], notebook: bool) -> None:
 def _drop_other_parts(lines: list[Line], anywhere: bool) -> None:
     """What is not the fit in a text that also reports Parts 1-3: before its first mention of
     fitting, and from a paragraph about MNIST or softmax to the next mention of fitting."""
-    if anywhere and not any(_OTHER_PARTS.search(line.text) for line in lines if line.kind == PROSE and not line.dropped):
+    prose = [line.text for line in lines if line.kind == PROSE and not line.dropped]
+    if anywhere and not any(_OTHER_PARTS.search(text) for text in prose):
         return
     fitting = False
     for line in lines:
@@ -395,7 +400,8 @@ def _named(text: str) -> list[str]:
 def _heading_names(text: str) -> list[str]:
     """The sections a heading names: by a section's words, or a short heading by one word."""
     short = len(re.sub(r"[\W\d_]|^[一二三四五六七八九十]+", "", text)) <= 8
-    return [section for section in SECTIONS if short and HEADINGS[section].search(text) or SECTIONS[section].search(text)]
+    return [section for section in SECTIONS
+            if short and HEADINGS[section].search(text) or SECTIONS[section].search(text)]
 
 
 def _function_content(text: str, targets: list[formulas.CodeTarget]) -> tuple[bool, str, int]:
