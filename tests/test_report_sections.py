@@ -346,3 +346,9 @@ def test_numbered_comments_and_a_printed_result_end_to_end(grader, tmp_path):
     evidence = {item["section"]: item for item in report.details["evidence"]}
     assert evidence[FUNCTION]["where"] == "relu_fit.ipynb, cell 1" and "0.0031" in evidence[RESULT]["text"]
     assert not evidence[MODEL]["counted"] and evidence[MODEL]["why"]
+
+
+@pytest.mark.parametrize("text", ["拟合效果：用测试集检验拟合效果的好坏。", "## 拟合效果\n最后看看网络是否拟合得很好。",
+                                  "## Result\nWe check how well the curves match."])
+def test_a_question_about_the_fit_is_no_verdict(text):
+    assert RESULT not in _judge(text).sections

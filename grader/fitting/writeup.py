@@ -85,20 +85,22 @@ _MODEL_CONTENT = re.compile(
     r"momentum|动量|优化器|optimi[sz]er|学习率|learning rate|\blr\b|\d+\s*(轮|个?epochs?|次迭代|次|iterations?|steps?)|"
     r"(epochs?|轮数|迭代次数|iterations?)\D{0,6}\d+|batch[_ ]?size|批大小|小批量|mini-?batch|均方|mean squared|\bmse\b|"
     r"损失函数|loss function|初始化|initiali[sz]|\bHe\b|xavier|kaiming|正态分布|(depth|深度|层数)\D{0,4}\d+", re.I)
-_RESULT_CONTENT = re.compile(
+_RESULT_SHOWN = re.compile(  # a number, a figure
     r"!\[|<img|" + re.escape(FIGURE) + r"|"
     r"(误差|损失(?!函数)|loss(?! ?function)|mse(?! ?loss)|rmse|mae|r²|r\^?2|决定系数|准确率|accuracy)"
     r"(\W{0,3}|[^。；;，,\d]{0,20}(约|为|是|达到|降到|降至|仅|=|:|：|"
     r"\bis|\bwas|\bof|reach(es|ed)?|about|around|below|under|only|stays|drops to))\s*[-+≈~]?\s*"
     r"\d+(\.\d+)?([eE][-+]?\d+)?(?![a-zA-Z∑(])|"
-    r"(误差|损失|loss|mse|error)[^。.;；]{0,25}(很小|较小|极小|非常小|小于|\bsmall\b|\btiny\b|\blow\b|\bnegligible\b|接近\s*0|趋近于?\s*0|"
-    r"close to zero)|"
-    r"(拟合|效果|结果|曲线|预测|fits?|curves?|predictions?)[^。.;；]{0,20}(好|不错|准确|理想|一般|较差|(?<!误)差(?!异|值|距)|重合|吻合|接近|贴合|一致|"
-    r"well|good|closely|poor|accurate|coincide|overlap|match|agree)|"
+    r"如图|见图|见下图|如下图|下图|see (the )?(figure|plot)|in the figure|shown below", re.I)
+_RESULT_VERDICT = re.compile(  # a verdict on the fit, in words
+    r"(误差|损失|loss|mse|error)[^。.;；]{0,25}(很小|较小|极小|非常小|小于|\bsmall\b|\btiny\b|\blow\b|\bnegligible\b|"
+    r"接近\s*0|趋近于?\s*0|close to zero)|"
+    r"(拟合|效果|结果|曲线|预测|fits?|curves?|predictions?)[^。.;；]{0,20}(好|不错|准确|理想|一般|较差|(?<!误)差(?!异|值|距)|"
+    r"重合|吻合|接近|贴合|一致|well|good|closely|poor|accurate|coincide|overlap|match|agree)|"
     r"(较好|很好|良好|准确|精确|完美|well|closely|accurately)\W{0,2}地?(拟合|逼近|fit|approximat)|"
     r"(基本|几乎|完全)(重合|一致|吻合)|收敛|converge|coincide|overlap|on top of|almost identical|"
-    r"如图|见图|见下图|如下图|下图|see (the )?(figure|plot)|in the figure|shown below|更好|更差|优于|不如|better|worse",
-    re.I)
+    r"更好|更差|优于|不如|better|worse", re.I)
+_ASKED = re.compile(r"是否|好坏|好不好|怎么样|如何|whether|how well|if the", re.I)  # a question, not a verdict
 # A comment that names a measured result: over a printed number, it reports the result ("5) 测试集上的误差")
 _MEASURED = re.compile(r"测试|验证|评估|结果|效果|test|valid|evaluat|result|performance|r²|r2", re.I)
 # What the task itself says (the homework's Part 4): said again, it is no content
@@ -421,7 +423,12 @@ def _function_content(text: str, targets: list[formulas.CodeTarget]) -> tuple[bo
     return False, _(_TASK_AGAIN) if _TASK[FUNCTION].search(text) else _(_WITHOUT[FUNCTION]), 2
 
 
-_CONTENT = {DATA: _DATA_CONTENT, MODEL: _MODEL_CONTENT, RESULT: _RESULT_CONTENT}
+def _result_shown(text: str) -> bool:
+    """A number, a figure, or a verdict on the fit (not a question about it)."""
+    return bool(_RESULT_SHOWN.search(text) or _RESULT_VERDICT.search(text) and not _ASKED.search(text))
+
+
+_CONTENT = {DATA: _DATA_CONTENT.search, MODEL: _MODEL_CONTENT.search, RESULT: _result_shown}
 
 
 def _content(section: str, text: str, targets: list[formulas.CodeTarget]) -> tuple[bool, str, int]:
@@ -429,7 +436,7 @@ def _content(section: str, text: str, targets: list[formulas.CodeTarget]) -> tup
     (1 nearest: a formula of another function; 2: a label or the task said again)."""
     if section == FUNCTION:
         return _function_content(text, targets)
-    if _CONTENT[section].search(text):
+    if _CONTENT[section](text):
         return True, "", 0
     return False, _(_TASK_AGAIN) if _TASK[section].search(text) and section != RESULT else _(_WITHOUT[section]), 2
 
