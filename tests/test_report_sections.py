@@ -352,3 +352,15 @@ def test_numbered_comments_and_a_printed_result_end_to_end(grader, tmp_path):
                                   "## Result\nWe check how well the curves match."])
 def test_a_question_about_the_fit_is_no_verdict(text):
     assert RESULT not in _judge(text).sections
+
+
+def test_the_text_of_parts_1_to_3_before_a_fit_in_the_same_notebook_is_no_report_of_it(tmp_path):
+    handin = tmp_path / "h"
+    mnist = ("import numpy as np\n(x, y), _ = tf.keras.datasets.mnist.load_data()\n"
+             "def softmax(z):\n    return np.exp(z) / np.exp(z).sum(-1, keepdims=True)")
+    _notebook(handin / "exercise.ipynb", [("markdown", "## 建立模型\n两层网络，隐藏层 100 个神经元，Adam 优化，学习率 0.001。"),
+                                          ("code", mnist), ("markdown", "## 函数拟合\n目标函数为 y = sin(x)。"),
+                                          ("code", FIT.format(target="np.sin(x)"))])
+    check = _check(handin)
+    assert list(check.details["sections"]) == [FUNCTION], check.details["evidence"]
+    assert check.details["sections"][FUNCTION].startswith("exercise.ipynb, cell 3")

@@ -70,6 +70,17 @@ def _environment_problem(data: dict) -> tuple[str, str] | None:
     return None
 
 
+def _fit_starts(units: list[FittingUnit]) -> dict[str, int]:
+    """File -> the notebook cell from which it speaks of the fit: right after the Parts 1-3 cells
+    that come before its fitting cells (0: the whole file)."""
+    starts: dict[str, int] = {}
+    for unit in units:
+        first = unit.cells[0]
+        start = 0 if unit.whole_file or not first else unit.file.cells[first - 1].position + 1
+        starts[unit.file.display] = min(starts.get(unit.file.display, start), start)
+    return starts
+
+
 class FunctionFitting(Family):
     """The function_fitting target: one job that runs every fitting unit, and the rubric's checks."""
 
@@ -91,7 +102,7 @@ class FunctionFitting(Family):
         return FittingLocated(target, units[0].file if units else None, None,
                               [f.display for f in files if f.display not in unread], unread,
                               units=units, handin=handin,
-                              report=writeup.collect(handin, files, self.max_file_bytes, {u.file.display for u in units},
+                              report=writeup.collect(handin, files, self.max_file_bytes, _fit_starts(units),
                                                      formulas.code_targets(units)))
 
     def found(self, located: Located) -> bool:

@@ -133,7 +133,7 @@ _RULE_LINE = re.compile(r"^\W*(请|please\b|you (should|must|need|are (asked|req
                         r"需要包含|应包含|must", re.I)
 # A heading (markdown, bold, numbered) that may name a section: "## Data", "**Model.**", "三、结果".
 _HEADING = re.compile(r"^\s*(#{1,6}\s|\*\*|__|\(?[0-9一二三四五六七八九十]+[.、)）:：]|（[0-9一二三四五六七八九十]+）)")
-_FITTING = re.compile(r"拟合|逼近|function fitting|fit(ting)? (a|the|my|our) function|approximat", re.I)
+_FITTING = re.compile(r"(?<![过欠])拟合|逼近|function fitting|fit(ting)? (a|the|my|our) function|approximat", re.I)
 _OTHER_PARTS = re.compile(r"mnist|softmax|sigmoid|cross.?entropy|交叉熵", re.I)
 _OTHER_TOPIC = re.compile(r"mnist|softmax|cross.?entropy|交叉熵", re.I)  # a paragraph about Parts 1-3 starts here
 _HANDOUT_NAME = re.compile(r"^(readme|作业|homework|assignment|hw\d*|task|说明)", re.I)
@@ -197,14 +197,17 @@ class ReportVerdict:
         return [item for item in self.evidence if item.counted and item.short]
 
 
-def collect(handin: Path, files: list[SourceFile], max_bytes: int, fitting_files: set[str] = frozenset(),
+def collect(handin: Path, files: list[SourceFile], max_bytes: int, fitting_files: dict[str, int] | None = None,
             targets: list[formulas.CodeTarget] | None = None) -> ReportSources:
     """Markdown cells of the hand-in's notebooks (`files`, already read), its text files and its
-    PDF/Word files (`fitting_files`: the notebooks that hold fitting code, by display name;
-    `targets`: the functions that code fits)."""
+    PDF/Word files. `fitting_files`: the files that hold fitting code, by display name, each with
+    the cell from which a notebook speaks of the fit (after its Parts 1-3); `targets`: the
+    functions that code fits."""
+    fitting_files = fitting_files or {}
     root = handin if handin.is_dir() else handin.parent
     found = ReportSources(targets=list(targets or []))
-    found.texts = [ReportText(tr("{file} (markdown cells)", file=file.display), _notebook_text(file),
+    found.texts = [ReportText(tr("{file} (markdown cells)", file=file.display),
+                              _notebook_text(file, fitting_files.get(file.display, 0)),
                               file.display in fitting_files or not any(is_other_part(c.source) for c in file.cells),
                               file.display)
                    for file in files if file.markdown]
@@ -237,11 +240,11 @@ def garbled(text: str) -> bool:
     return len(letters) >= 50 and odd > 0.2 * len(letters)
 
 
-def _notebook_text(file: SourceFile) -> str:
-    """A notebook's markdown cells in order, with the comments and docstrings of its code cells
-    (marked CODE) and their stored outputs in short (marked OUTPUT), each cell opened by
-    CELL_BREAK and its position."""
-    cells = [(position, text) for position, text in file.markdown]
+def _notebook_text(file: SourceFile, start: int = 0) -> str:
+    """A notebook's markdown cells in order from cell `start`, with the comments and docstrings of
+    its code cells (marked CODE) and their stored outputs in short (marked OUTPUT), each cell
+    opened by CELL_BREAK and its position."""
+    cells = [(position, text) for position, text in file.markdown if position >= start]
     for cell in file.cells:
         if is_other_part(cell.source):  # the comments of Parts 1-3 code are no report of the fit
             continue
