@@ -306,7 +306,7 @@ def test_the_evidence_quotes_each_line_and_says_why_the_missing_did_not_count(tm
     assert evidence[DATA]["why"] == "heading without content" and evidence[DATA]["where"] == "report.md, line 6"
     assert evidence[MODEL]["why"] == "restates the task" and evidence[MODEL]["text"] == "两层ReLU网络"
     assert evidence[RESULT]["counted"] and not evidence[RESULT]["short"]
-    assert 'function definition rests on one short line only (report.md, line 4: "$y = \\sin(x)$")' in check.message
+    assert 'function definition rests on one line only, a short one (report.md, line 4: "$y = \\sin(x)$")' in check.message
     json.dumps(check.to_dict())  # plain JSON
 
 

@@ -515,9 +515,9 @@ class FunctionFitting(Family):
         message = tr("report sections found: {found}", found=listing([_(name) for name in found]) or _("none"))
         if missing:
             message += tr("; missing: {missing}", missing=listing([_(name) for name in missing]))
-        for item in verdict.thin:
-            message += tr("; {section} rests on one short line only ({where}: \"{text}\")", section=_(item.section),
-                          where=item.where, text=item.text)
+        for item in verdict.thin:  # one short line, or a pointer to what a document's text lost: a reviewer checks
+            message += tr("; {section} rests on one line only, {why} ({where}: \"{text}\")", section=_(item.section),
+                          why=item.why or _("a short one"), where=item.where, text=item.text)
         message += f" ({read}{aside})"
         hint = None if not missing else N_("the report must cover the function's definition, how the data were collected, "
                                            "the model and the fitting result (函数定义 / 数据采集 / 模型描述 / 拟合效果)")
