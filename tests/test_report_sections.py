@@ -302,7 +302,8 @@ def test_the_evidence_quotes_each_line_and_says_why_the_missing_did_not_count(tm
     check = _check(handin)
     evidence = {item["section"]: item for item in check.details["evidence"]}
     assert evidence[FUNCTION] == {"section": FUNCTION, "counted": True, "where": "report.md, line 4",
-                                  "text": "$y = \\sin(x)$", "why": "", "short": True}
+                                  "text": "$y = \\sin(x)$", "why": "", "short": True, "file": "report.md", "line": 4,
+                                  "cell": 0}
     assert evidence[DATA]["why"] == "heading without content" and evidence[DATA]["where"] == "report.md, line 6"
     assert evidence[MODEL]["why"] == "restates the task" and evidence[MODEL]["text"] == "两层ReLU网络"
     assert evidence[RESULT]["counted"] and not evidence[RESULT]["short"]

@@ -174,6 +174,9 @@ class Evidence:
     text: str
     why: str = ""
     short: bool = False  # counted on one short line only
+    file: str = ""  # the same place, for programs: the file, and its line (text files) or cell (notebooks)
+    line: int = 0
+    cell: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -297,6 +300,8 @@ class Line:
 
     text: str
     place: str  # "line 3", "cell 7"
+    number: int = 0  # line of the text (text files: of the file)
+    position: int = 0  # cell of a notebook (0: not a notebook)
     kind: str = PROSE  # PROSE, COMMENT (a code cell's comment or docstring), SHOWN (a stored output), BREAK
     cell: int = 0  # running cell number in a notebook: ties an output to its cell's comments
     dropped: str = ""  # why it does not count (HANDOUT_TEXT, RULES...), empty if it may
@@ -308,12 +313,13 @@ def _lines(text: str) -> list[Line]:
     for number, raw in enumerate(text.splitlines(), start=1):
         if raw.startswith(CELL_BREAK):
             position, cell = raw[1:].strip(), cell + 1
-            lines.append(Line("", "", BREAK, cell))
+            lines.append(Line("", "", number, 0, BREAK, cell))
             continue
         place = tr("cell {cell}", cell=position) if position else tr("line {line}", line=number)
         raw = "".join(ch for ch in raw if unicodedata.category(ch) != "Cf" or ch in CODE + OUTPUT)  # U+2061 in sin⁡(x)
         kind = COMMENT if raw.startswith(CODE) else SHOWN if raw.startswith(OUTPUT) else PROSE
-        lines.append(Line(raw.lstrip(CODE + OUTPUT).strip(), place, kind, cell))
+        at = int(position) if position.isdigit() else 0
+        lines.append(Line(raw.lstrip(CODE + OUTPUT).strip(), place, number, at, kind, cell))
     return lines
 
 
@@ -600,15 +606,21 @@ def _verdict(given: dict, refused: dict, used: list[str], set_aside: list[str], 
             items = given[section]
             where, line, text, caveat = next((item for item in items if not item[3]), items[0])
             short = len(items) == 1 and len(re.sub(r"\s", "", text)) < SHORT_EVIDENCE
-            item = Evidence(section, True, f"{where}, {line.place}", _trim(text), caveat, short or bool(caveat))
+            item = Evidence(section, True, f"{where}, {line.place}", _trim(text), caveat, short or bool(caveat),
+                            *_located(where, line))
             sections[section] = f"{item.where}: {item.text!r}"
         elif section in refused:
             rank, where, line, why = min(refused[section], key=lambda entry: entry[0])
-            item = Evidence(section, False, f"{where}, {line.place}", _trim(line.text), why)
+            item = Evidence(section, False, f"{where}, {line.place}", _trim(line.text), why, False, *_located(where, line))
         else:
             item = Evidence(section, False, "", "", _("nothing in the report names it"))
         evidence.append(item)
     return ReportVerdict(sections, used, set_aside, chars, evidence)
+
+
+def _located(file: str, line: Line) -> tuple[str, int, int]:
+    """(file, line, cell) of a line, as a program reads them."""
+    return file, 0 if line.position else line.number, line.position
 
 
 def _trim(text: str, size: int = 100) -> str:
