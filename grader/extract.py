@@ -23,6 +23,7 @@ from grader.i18n import _, tr
 
 _PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "memit", "debug"}
 _MAGIC_LINE = re.compile(r"^(\s*)(?:[%!?]|[\w\s,.\[\]()]+?=\s*[%!]|\S.*\?\??\s*$)")
+FIGURE = "[figure]"  # a stored image output, in a cell's outputs in short
 _PY_CELL_MARKER = re.compile(r"^#\s*(?:%%|In\s*\[[\s\d]*\]\s*:)")
 
 
@@ -74,6 +75,7 @@ class SourceFile:
     history: dict[str, list[Definition]] = field(default_factory=dict)  # every binding, in load order
     linecache: dict[str, str] = field(default_factory=dict)
     markdown: list[tuple[int, str]] = field(default_factory=list)  # a notebook's markdown cells: (position, text)
+    outputs: dict[int, list[str]] = field(default_factory=dict)  # a code cell's stored outputs, in short (Part 4's report)
 
     @property
     def problems(self) -> list[str]:
@@ -228,9 +230,9 @@ def _decode_python(raw: bytes) -> tuple[str, str | None]:
         return raw.decode("latin-1"), _("file is not valid UTF-8; read as Latin-1")
 
 
-def _notebook_cells(raw: bytes) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+def _notebook_cells(raw: bytes) -> tuple[list[tuple[int, str]], list[tuple[int, str]], dict[int, list[str]]]:
     """(position among all cells, source) of each code cell and of each markdown cell (Part 4's
-    report), read from the notebook's JSON: cells of nbformat 4 (`source`), or worksheets
+    report), and the code cells' stored outputs in short (see `_outputs`), read from the notebook's JSON: cells of nbformat 4 (`source`), or worksheets
     of nbformat 3 (`input`). No schema validation: a notebook nbformat would reject is still read
     if its cells are there, and a large one is read fast. A truncated file raises ValueError and is
     reported as unreadable."""
@@ -238,7 +240,7 @@ def _notebook_cells(raw: bytes) -> tuple[list[tuple[int, str]], list[tuple[int, 
     if not isinstance(data, dict) or not ("cells" in data or "worksheets" in data):
         raise ValueError(_("not a Jupyter notebook (no cells)"))
     cells = data.get("cells") or [c for ws in data.get("worksheets") or [] for c in ws.get("cells", [])]
-    sources, markdown = [], []
+    sources, markdown, outputs = [], [], {}
     for position, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown"):
             continue
@@ -246,9 +248,29 @@ def _notebook_cells(raw: bytes) -> tuple[list[tuple[int, str]], list[tuple[int, 
         text = "".join(map(str, source)) if isinstance(source, list) else str(source)
         if cell["cell_type"] == "code":
             sources.append((position, text))
+            shown = _outputs(cell.get("outputs"))
+            if shown:
+                outputs[position] = shown
         else:
             markdown.append((position, text))
-    return sources, markdown
+    return sources, markdown, outputs
+
+
+def _outputs(outputs: object) -> list[str]:
+    """A code cell's stored outputs in short: FIGURE for each image, and its last printed lines
+    that hold a number (what a reader of the notebook sees as a result)."""
+    shown, printed = [], []
+    for output in outputs if isinstance(outputs, list) else []:
+        if not isinstance(output, dict):
+            continue
+        data = output.get("data") if isinstance(output.get("data"), dict) else {}
+        if any(str(kind).startswith("image/") for kind in data):
+            shown.append(FIGURE)
+            continue
+        text = output.get("text", data.get("text/plain", ""))
+        text = "".join(map(str, text)) if isinstance(text, list) else str(text)
+        printed += [line.strip()[:120] for line in text.splitlines()[-40:] if re.search(r"\d", line)]
+    return shown + printed[-3:]
 
 
 def _index_definitions(file: SourceFile) -> None:
@@ -284,7 +306,7 @@ def extract_file(path: Path, display: str, max_bytes: int = DEFAULT_MAX_FILE_BYT
     try:
         raw = read_source(path, max_bytes)
         if is_notebook:
-            code, file.markdown = _notebook_cells(raw)
+            code, file.markdown, file.outputs = _notebook_cells(raw)
             chunks = [(position, normalise_newlines(s)) for position, s in code]
         else:
             text, note = _decode_python(raw)

@@ -7,13 +7,13 @@ tests/test_fitting_real.py; each trains in a few seconds.
 
 from __future__ import annotations
 
-from tests.fitting_variants import HANDOUT, REPORT_EN, REPORT_ZH, Variant, notebook
+from tests.fitting_variants import HANDOUT, REPORT_ZH, Variant, notebook, report_en, report_zh
 
 # ---- where the code is -----------------------------------------------------------------------
 
 # a PyTorch notebook whose model class is called myModel, like the MNIST notebooks' own class
 TORCH_MYMODEL = [
-    ("markdown", REPORT_EN),
+    ("markdown", report_en("f(x) = |x| - 1", "[-2, 2]")),
     ("code", "import numpy as np\nimport torch\nfrom torch import nn\nimport matplotlib.pyplot as plt"),
     ("code", "# the function to fit, sampled on a grid (training) and at random (test)\n"
              "def f(x):\n    return np.abs(x) - 1\n\n"
@@ -292,7 +292,8 @@ AFTER_TRAINING = [
 
 # ---- the report --------------------------------------------------------------------------------
 
-DOCSTRING_REPORT = '"""' + REPORT_EN.replace('"""', "'") + '"""\n' + NUMPY_LAYER_CLASSES
+COS_ZH = report_zh("f(x) = \\cos(x)", "[-3, 3]")  # the function NUMPY_LAYER_CLASSES and NUMPY_TIMES_ZERO fit
+DOCSTRING_REPORT = '"""' + report_en("f(x) = cos(x)", "[-3, 3]") + '"""\n' + NUMPY_LAYER_CLASSES
 
 OWN_SECTIONS = "\n\n# 我的报告\n\n## 函数定义\n我拟合的是 f(x) = cos(x)，区间 [-3, 3]。\n\n## 数据集\n训练集 300 个均匀随机点，测试集另取 60 个。\n"
 
@@ -655,16 +656,18 @@ VARIANTS: dict[str, Variant] = {
     "torch_mymodel_named_notebook": Variant({"function-fitting.ipynb": notebook(TORCH_MYMODEL)},
                                             failing={"numpy_bonus"}, needs_torch=True),
     "numpy_layer_classes_function_fit": Variant({"function_fit.ipynb": notebook(
-        [("markdown", REPORT_ZH)] + [("code", NUMPY_LAYER_CLASSES)])}),
+        [("markdown", COS_ZH)] + [("code", NUMPY_LAYER_CLASSES)])}),
     "tf_module_in_exercise_copy": Variant({"tutorial_minst_fnn-tf2.0-exercise_func.ipynb": notebook(TF_EXERCISE_COPY),
                                            "README.md": HANDOUT},
                                           failing={"test_set", "comments", "report", "numpy_bonus"}),
-    "numpy_relu_helper_and_params": Variant({"relu_fit.py": NUMPY_HELPER_AND_PARAMS, "report.md": REPORT_EN},
+    "numpy_relu_helper_and_params": Variant({"relu_fit.py": NUMPY_HELPER_AND_PARAMS,
+                                             "report.md": report_en("f(x) = x^3 / 4", "[-2, 2]")},
                                             failing={"comments"}),
     "numpy_inline_forward_cells": Variant({"universal_approximation.ipynb": notebook(NUMPY_INLINE_FORWARD),
-                                           "report.md": REPORT_ZH}, failing={"comments"}),
-    "numpy_normalised_domain": Variant({"fit.py": NUMPY_NORMALISED, "report.md": REPORT_ZH}, failing={"comments"}),
-    "numpy_times_zero_network": Variant({"fit.py": NUMPY_TIMES_ZERO, "report.md": REPORT_ZH},
+                                           "report.md": report_zh("f(x) = \\sin x + x", "[-3, 3]")}, failing={"comments"}),
+    "numpy_normalised_domain": Variant({"fit.py": NUMPY_NORMALISED, "report.md": report_zh("f(x) = 0.3x^2 + x", "[-5, 5]")},
+                                       failing={"comments"}),
+    "numpy_times_zero_network": Variant({"fit.py": NUMPY_TIMES_ZERO, "report.md": COS_ZH},
                                         failing={"fit", "numpy_bonus"}),
     "numpy_lookup_table": Variant({"fit.py": NUMPY_LOOKUP, "report.md": REPORT_ZH},
                                   failing={"fit", "numpy_bonus"}, human={"fit"}),

@@ -41,6 +41,18 @@ REPORT_EN = """# Function fitting
 on top of the true curve.
 """
 
+
+
+def report_zh(function: str, interval: str) -> str:
+    """REPORT_ZH for another target function (LaTeX): a report must define the function its code fits."""
+    return REPORT_ZH.replace("$f(x) = \\sin(x)$，定义在区间 $[-\\pi, \\pi]$", f"${function}$，定义在区间 ${interval}$")
+
+
+def report_en(function: str, interval: str) -> str:
+    """REPORT_EN for another target function: a report must define the function its code fits."""
+    return REPORT_EN.replace("f(x) = x**2 - 0.5 * x on the interval [-2, 2]", f"{function} on the interval {interval}")
+
+
 # The course's own README, as most hand-ins still contain it: the four sections as rules, no report.
 HANDOUT = """# 作业二：函数拟合
 
@@ -486,10 +498,10 @@ VARIANTS: dict[str, Variant] = {
                                            failing={"report"}),
     "torch_module_report_en": Variant({"function_fitting.ipynb": _notebook_of_script(_torch(), REPORT_EN)},
                                       failing={"numpy_bonus"}, needs_torch=True),
-    "torch_seed_style_no_test_set": Variant({"fit.py": TORCH_SEED_STYLE, "report.md": REPORT_EN},
+    "torch_seed_style_no_test_set": Variant({"fit.py": TORCH_SEED_STYLE, "report.md": report_en("y = sin(x)", "[-3, 3]")},
                                             failing={"test_set", "comments", "numpy_bonus"}, needs_torch=True),
     "keras_main_inline_target": Variant({"keras_fit.py": KERAS_MAIN.format(activation="relu", epochs=60),
-                                         "README.md": REPORT_EN}, failing={"numpy_bonus"}),
+                                         "README.md": report_en("y = x + sin(2x)", "[-3, 3]")}, failing={"numpy_bonus"}),
     # broken ones: each loses the points of its fault and no others
     "numpy_untrained": Variant({"fit_relu.py": _numpy(epochs=0), "report.md": REPORT_ZH},
                                failing={"fit", "numpy_bonus"}),
@@ -503,7 +515,8 @@ VARIANTS: dict[str, Variant] = {
     "torch_claims_numpy_bonus": Variant({"fit.ipynb": _notebook_of_script(_torch().replace(
         "import numpy as np\n", "import numpy as np  # pure NumPy implementation (bonus)\n"), REPORT_EN)},
         failing={"numpy_bonus"}, needs_torch=True),
-    "keras_tanh": Variant({"keras_fit.py": KERAS_MAIN.format(activation="tanh", epochs=60), "README.md": REPORT_EN},
+    "keras_tanh": Variant({"keras_fit.py": KERAS_MAIN.format(activation="tanh", epochs=60),
+                           "README.md": report_en("y = x + sin(2x)", "[-3, 3]")},
                           failing={"relu", "numpy_bonus"}),
     "numpy_class_1d_lambda_target": Variant({"fitting/main.py": NUMPY_CLASS, "fitting/report.md": REPORT_ZH}),
     "tf_tape_python_lists": Variant({"relu_fit.py": TF_TAPE, "report.md": REPORT_EN}, failing={"numpy_bonus"}),

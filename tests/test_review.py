@@ -399,6 +399,8 @@ def test_the_report_check_shows_the_report_and_goes_stale_when_only_the_report_c
     page = signed_in(create_app(out, load_config(None), TOKEN, "ta")).get(
         "/item?k=check&n=eve&s=function_fitting.report").text
     assert "We sampled 2000 points" in page and "&lt;script&gt;document.body" in page and "<script>document" not in page
+    assert 'id="report-evidence"' in page and "report.md, line 13" in page  # the line that earned each section
+    assert '<span class="line counted"><span class="no">13</span>The test MSE' in page  # marked in the report's text
     (root / "eve" / "report.md").write_text(REPORT.replace("2000", "3000"), encoding="utf-8")
     *_, book = batch(grader, root, out, settings)
     book.close()

@@ -23,7 +23,7 @@ from grader.checks.family import Family
 from grader.checks.model import CheckResult, install_hint, missing_package
 from grader.discover import DATA_SUFFIXES, discover, read_source
 from grader.extract import SourceFile
-from grader.fitting import writeup
+from grader.fitting import formulas, writeup
 from grader.fitting.measures import Pairing, against_target, best_pairing, pieces
 from grader.probes.parameters import MOVES
 from grader.fitting.units import FittingUnit, find_units
@@ -70,6 +70,17 @@ def _environment_problem(data: dict) -> tuple[str, str] | None:
     return None
 
 
+def _fit_starts(units: list[FittingUnit]) -> dict[str, int]:
+    """File -> the notebook cell from which it speaks of the fit: right after the Parts 1-3 cells
+    that come before its fitting cells (0: the whole file)."""
+    starts: dict[str, int] = {}
+    for unit in units:
+        first = unit.cells[0]
+        start = 0 if unit.whole_file or not first else unit.file.cells[first - 1].position + 1
+        starts[unit.file.display] = min(starts.get(unit.file.display, start), start)
+    return starts
+
+
 class FunctionFitting(Family):
     """The function_fitting target: one job that runs every fitting unit, and the rubric's checks."""
 
@@ -91,7 +102,8 @@ class FunctionFitting(Family):
         return FittingLocated(target, units[0].file if units else None, None,
                               [f.display for f in files if f.display not in unread], unread,
                               units=units, handin=handin,
-                              report=writeup.collect(handin, files, self.max_file_bytes, {u.file.display for u in units}))
+                              report=writeup.collect(handin, files, self.max_file_bytes, _fit_starts(units),
+                                                     formulas.code_targets(units)))
 
     def found(self, located: Located) -> bool:
         return True  # without code, the report is still graded and the rest says what was looked for
@@ -490,7 +502,7 @@ class FunctionFitting(Family):
                                    for name in report.documents})
             else:
                 texts += [writeup.ReportText(name, text) for name, text in documents.data["texts"].items()]
-        verdict = writeup.judge(texts)
+        verdict = writeup.judge(texts, report.targets)
         empty = [name for name, text in ((documents.data or {}).get("texts", {}) if documents else {}).items()
                  if len(text.strip()) < 20 or writeup.garbled(text)]
         found, missing = verdict.sections, verdict.missing
@@ -498,7 +510,8 @@ class FunctionFitting(Family):
         aside = tr("; set aside as the course's handout: {files}", files=", ".join(verdict.set_aside)) \
             if verdict.set_aside else ""
         read = tr("read: {files}", files=", ".join(verdict.used)) if verdict.used else _("no report text found")
-        details = {"sections": found, "missing": missing, "used": verdict.used, "set_aside": verdict.set_aside}
+        details = {"sections": found, "missing": missing, "used": verdict.used, "set_aside": verdict.set_aside,
+                   "evidence": [item.to_dict() for item in verdict.evidence]}
         human = bool(unreadable or empty) and bool(missing)
         if unreadable or empty or report.notes:
             aside += _("; could not read: ") + ", ".join([f"{n} ({p})" for n, p in unreadable.items()]
@@ -508,6 +521,9 @@ class FunctionFitting(Family):
         message = tr("report sections found: {found}", found=listing([_(name) for name in found]) or _("none"))
         if missing:
             message += tr("; missing: {missing}", missing=listing([_(name) for name in missing]))
+        for item in verdict.thin:  # one short line, or a pointer to what a document's text lost: a reviewer checks
+            message += tr("; {section} rests on one line only, {why} ({where}: \"{text}\")", section=_(item.section),
+                          why=item.why or _("a short one"), where=item.where, text=item.text)
         message += f" ({read}{aside})"
         hint = None if not missing else N_("the report must cover the function's definition, how the data were collected, "
                                            "the model and the fitting result (函数定义 / 数据采集 / 模型描述 / 拟合效果)")

@@ -54,10 +54,9 @@ def is_handout(line: str) -> bool:
     return len(text) >= LONG + SHINGLE and sum(digest(p) in known for p in pieces) >= SHINGLE_SHARE * len(pieces)
 
 
-def strip(text: str) -> tuple[str, int]:
-    """`text` without its handout lines, and how many non-empty lines were dropped. A short handout
-    line goes only when the next line is the handout's too (a handout heading over handout text)."""
-    lines = text.splitlines()
+def copied(lines: list[str]) -> set[int]:
+    """Indices of the handout's lines among `lines`. A short handout line counts only when the next
+    line is the handout's too (a handout heading over handout text)."""
     filled = [i for i, line in enumerate(lines) if normalise(line)]
     handout = {i for i in filled if is_handout(lines[i])}
     drop = set()
@@ -69,5 +68,12 @@ def strip(text: str) -> tuple[str, int]:
         if len(normalise(lines[index])) >= LONG or following in handout or \
                 following is None and previous in handout:
             drop.add(index)
+    return drop
+
+
+def strip(text: str) -> tuple[str, int]:
+    """`text` without its handout lines (see `copied`), and how many non-empty lines were dropped."""
+    lines = text.splitlines()
+    drop = copied(lines)
     kept = [line for i, line in enumerate(lines) if i not in drop]
     return "\n".join(kept), len(drop)

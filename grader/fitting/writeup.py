@@ -1,11 +1,17 @@
 """The Part 4 report: where it is, which parts are the student's, and which of its four sections
-(function definition, data collection, model description, fitting result) it covers.
+(function definition, data collection, model description, fitting result) it covers, with the
+line that earned each one.
 
-Reports are markdown cells, README.md / report.md / .txt files, or PDF and Word files (their text
-is extracted in the sandboxed child, never here). Most hand-ins still contain the course's own
-README, which names the four sections: lines that read as the assignment's rules (points, bonus,
-what to submit, "at least") are not the student's words and never count, and a README made of
-such rules with nothing of the student's is set aside and named in the verdict.
+Reports are markdown cells (with the comments, docstrings and stored outputs of the code cells
+between them), README.md / report.md / .txt files, or PDF and Word files (their text is extracted
+in the sandboxed child, never here). A section counts when the student's own words give its
+content, anywhere: the function (an expression, or its kind), the data (an interval, a number of
+points, how they were drawn), the model (sizes, layers, the training), the result (a number, a
+figure, a verdict on the fit). Naming a section is not giving it: a bare heading, a label ("the
+function to fit") or the task said again ("a two-layer ReLU network") does not count. Most
+hand-ins still contain the course's own README, which names the four sections: its lines
+(recognised by grader/fitting/handout.py) and lines that read as the assignment's rules never
+count, and a README with nothing of the student's is set aside and named in the verdict.
 """
 
 from __future__ import annotations
@@ -14,75 +20,138 @@ import ast
 import io
 import re
 import tokenize
-from dataclasses import dataclass, field
+import unicodedata
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from grader.discover import REPORT_SUFFIXES, discover, read_source
-from grader.extract import SourceFile
-from grader.fitting import handout
+from grader.extract import FIGURE, SourceFile
+from grader.fitting import formulas, handout
 from grader.fitting.units import is_other_part
-from grader.i18n import N_, tr
+from grader.i18n import N_, _, tr
 
 DOCUMENT_SUFFIXES = (".pdf", ".docx")
 TEXT_SUFFIXES = tuple(s for s in REPORT_SUFFIXES if s not in DOCUMENT_SUFFIXES)
 CODE = "\x00"  # starts a line taken from a notebook code cell's comments or docstrings
-CELL_BREAK = "\x01"  # a line between two notebook cells
-MIN_PROSE, MIN_COMMENTS = 8, 20  # non-space characters of prose, or of code comments, under a heading that make
-# it a section, not a bare heading
+CELL_BREAK = "\x01"  # starts a notebook cell (followed by its position, when known)
+OUTPUT = "\x02"  # starts a line of a code cell's stored output, in short (a figure, a printed number)
+SHORT_TITLE = 6  # letters up to which a line naming a section reads as its title ("4 拟合效果", "Results")
+SHORT_EVIDENCE = 24  # non-space characters below which one line alone is thin evidence for a section
+FUNCTION, DATA, MODEL, RESULT = (N_("function definition"), N_("data collection"), N_("model description"),
+                                 N_("fitting result"))
+# What names a section (a sentence about it, or its label)
 SECTIONS = {
-    N_("function definition"): re.compile(
+    FUNCTION: re.compile(
         r"函数定义|目标函数|(?<!损失)(?<!激活)函数(的)?(选择|表达式|形式|定义)|所选函数|选(择|取)(了|的)?.{0,6}函数|定义.{0,8}函数[为是:：]|"
-        r"function definition|target function|chosen function|I (fit|chose|picked)|"
-        r"[fgy]\s*\(\s*x\s*\)\s*=|y\s*=\s*[-\w\\$]|\$[^$]*(sin|cos|exp|x\^)", re.I),
-    N_("data collection"): re.compile(
+        r"拟合.{0,12}函数|function definition|target function|chosen function|function to (fit|approximate)|"
+        r"I (fit|chose|picked)|[fgy]\s*\(\s*x\s*\)\s*=|y\s*=\s*[-\w\\$]|\$[^$]*(sin|cos|exp|x\^)", re.I),
+    DATA: re.compile(
         r"数据采集|数据(的)?(收集|生成|获取|集|准备|采样)|采样|训练集|测试集|样本|data collection|data ?set|sampl|"
         r"training (set|data|points)|test (set|data|points)|linspace|uniform", re.I),
-    N_("model description"): re.compile(
+    MODEL: re.compile(
         r"模型描述|模型(结构|搭建|构建|设计|介绍|定义)|网络(结构|模型|架构)|隐藏层|隐层|神经元|model description|"
         r"architecture|hidden (layer|units|neurons)|neurons|network structure|\b(two|three|2|3)[- ]layers?\b", re.I),
-    N_("fitting result"): re.compile(
+    RESULT: re.compile(
         r"拟合效果|拟合结果|实验结果|结果|效果|误差|loss|mse|result|R²|R\^2|\br2\b|performance|可视化|figure|!\[|<img",
         re.I),
 }
+# A one-word heading names its section by that word: "## Data", "**Model.**", "三、结果"
+HEADINGS = {
+    FUNCTION: re.compile(r"\bfunctions?\b|\btarget\b|函数", re.I),
+    DATA: re.compile(r"\bdata(set)?\b|\bsampling\b|数据|样本", re.I),
+    MODEL: re.compile(r"\bmodel\b|\bnetwork\b|模型|网络", re.I),
+    RESULT: re.compile(r"\bresults?\b|\bevaluation\b|\bfit\b|结果|效果", re.I),
+}
+# What gives a section's content
+_FUNCTION_KIND = re.compile(r"正弦|余弦|正切|多项式|二次|三次|平方|立方|指数|对数|绝对值|抛物线|sine|cosine|tangent|"
+                            r"polynomial|quadratic|cubic|square|exponential|logarithm|absolute value|parabola", re.I)
+_FUNCTION_MATH = re.compile(r"(?<![a-z])(sin|cos|tan|exp|log|ln|sqrt|tanh|abs)\s*[(\\{]?\s*[\d.]*\s*\*?\s*x|"
+                            r"\\(sin|cos|exp|frac|sqrt)|x\s*(\^|\*\*)\s*\{?\d|x[²³]|e\^", re.I)
+_NUMBER = r"[-−+]?\s*(\d+(\.\d+)?|\.\d+)?\s*(\\?pi|π)?"
+_DATA_CONTENT = re.compile(
+    rf"[\[(（]\s*{_NUMBER}\s*[,，;]\s*{_NUMBER}\s*[\])）]|从\s*[-−]?\s*[\d.]+.{{0,8}}到|between\s+[-−]?[\d.]+|"
+    r"from\s+[-−]?[\d.]+\s+to|[-−]?\d+(\.\d+)?\s*[~～]\s*[-−]?\d+|"
+    r"\d+\s*(个|组|条)|\d+\s*(样本|样本点|数据点|samples?|points?|pts|examples?|inputs?)\b|(样本数|数量|点数|个数)\D{0,4}\d+|"
+    r"\b(n|num\w*|size)\s*[=:]\s*\d+|"
+    r"\b(hundred|thousand|fifty|twenty|thirty|forty|sixty|ten)\b.{0,25}(points|inputs|samples)|"
+    r"linspace|uniform|arange|均匀|随机|random|等间距|等间隔|等差|evenly|equally spaced|\bgrid\b|网格|步长|step|"
+    r"正态|gauss|normal distribution|noise|噪声|\d+\s*[:：]\s*\d+|\d+\s*%|比例|ratio|test_size|前\s*\d+|后\s*\d+|"
+    r"(first|last)\s+\d+", re.I)
+_MODEL_CONTENT = re.compile(
+    r"\d+\s*(个)?\s*(隐藏)?(神经元|单元|节点|units?|neurons?|nodes?|hidden)|"
+    r"(隐藏层|隐层|hidden(\s+layers?)?(\s+size)?|宽度|width|维度|dim\w*)\D{0,10}\d+|"
+    r"\d+\s*[-–×x*→]\s*\d+\s*[-–×x*→]\s*\d+|Linear|Dense|nn\.|全连接|fully[- ]connected|线性层|线性连接|"
+    r"linear (layers?|output)|\bMLP\b|Sequential|感知机|perceptron|adam|sgd|梯度下降|gradient descent|rmsprop|"
+    r"momentum|动量|优化器|optimi[sz]er|学习率|learning rate|\blr\b|\d+\s*(轮|个?epochs?|次迭代|次|iterations?|steps?)|"
+    r"(epochs?|轮数|迭代次数|iterations?)\D{0,6}\d+|batch[_ ]?size|批大小|小批量|mini-?batch|均方|mean squared|\bmse\b|"
+    r"损失函数|loss function|初始化|initiali[sz]|\bHe\b|xavier|kaiming|正态分布|(depth|深度|层数)\D{0,4}\d+", re.I)
+_RESULT_SHOWN = re.compile(  # a number, a figure
+    r"!\[|<img|" + re.escape(FIGURE) + r"|"
+    r"(误差|损失(?!函数)|loss(?! ?function)|mse(?! ?loss)|rmse|mae|r²|r\^?2|决定系数|准确率|accuracy)"
+    r"(\W{0,3}|[^。；;，,\d]{0,20}(约|为|是|达到|降到|降至|仅|=|:|：|"
+    r"\bis|\bwas|\bof|reach(es|ed)?|about|around|below|under|only|stays|drops to))\s*[-+≈~]?\s*"
+    r"\d+(\.\d+)?([eE][-+]?\d+)?(?![a-zA-Z∑(])|"
+    r"如图|见图|见下图|如下图|下图|see (the )?(figure|plot)|in the figure|shown below", re.I)
+_RESULT_VERDICT = re.compile(  # a verdict on the fit, in words
+    r"(误差|损失|loss|mse|error)[^。.;；]{0,25}(很小|较小|极小|非常小|小于|\bsmall\b|\btiny\b|\blow\b|\bnegligible\b|"
+    r"接近\s*0|趋近于?\s*0|close to zero)|"
+    r"(拟合|效果|结果|曲线|预测|fits?|curves?|predictions?)[^。.;；]{0,20}(好|不错|准确|理想|一般|较差|(?<!误)差(?!异|值|距)|"
+    r"重合|吻合|接近|贴合|一致|well|good|closely|poor|accurate|coincide|overlap|match|agree)|"
+    r"(较好|很好|良好|准确|精确|完美|well|closely|accurately)\W{0,2}地?(拟合|逼近|fit|approximat)|"
+    r"(基本|几乎|完全)(重合|一致|吻合)|收敛|converge|coincide|overlap|on top of|almost identical|"
+    r"更好|更差|优于|不如|better|worse", re.I)
+_ASKED = re.compile(r"是否|好坏|好不好|怎么样|如何|whether|how well|if the", re.I)  # a question, not a verdict
+# A comment that names a measured result: over a printed number, it reports the result ("5) 测试集上的误差")
+_MEASURED = re.compile(r"测试|验证|评估|结果|效果|test|valid|evaluat|result|performance|r²|r2", re.I)
+# What the task itself says (the homework's Part 4): said again, it is no content
+_TASK = {
+    FUNCTION: re.compile(r"自行定义|自定义|定义一个函数|拟合(此|这个|该)函数|define (a|your own|our own) function", re.I),
+    DATA: re.compile(r"训练集|测试集|training set|test set|采样|sampl|数据集|dataset", re.I),
+    MODEL: re.compile(r"两层|二层|2层|two[- ]layer|relu|神经网络|neural network|network|网络", re.I),
+    RESULT: re.compile(r"拟合效果|效果|结果|results?|performance|验证", re.I),
+}
+_WITHOUT = {
+    FUNCTION: N_("names the function without giving it (no expression nor kind of function)"),
+    DATA: N_("names the data without the interval, the number of points or how they were drawn"),
+    MODEL: N_("names the model without its sizes, layers or training"),
+    RESULT: N_("announces the result without showing it (no number, figure or verdict)"),
+}
+_TASK_AGAIN = N_("restates the task")
+_NOT_EXTRACTED = N_("points to content that is not in the document's extracted text (an equation or an image?)")
+# In a PDF or Word report, equations and figures are lost from the extracted text; what points to them stays
+_LOST = re.compile(r"^(?!.*(代码|code)).*(如下|以下|as follows|below)\s*[:：]?\s*$", re.I)
+_CAPTION = re.compile(r"图\s*\d|figure\s*\d|fig\.?\s*\d|可视化|对比图|曲线图|结果图|效果图", re.I)
+_BARE_HEADING = N_("heading without content")
+_MODEL_FORMULA = N_("a formula of the model (weights), not of the function")
 # a line of code in a PDF or Word report (no fences there): not prose
 _CODE_LINE = re.compile(r"^\s*(from \S+ import|import \w|def \w+\(|class \w+|return\b|print\(|for \w+ in |"
-                        r"[\w.\[\]]+\s*[-+*/]?=\s*[\w.]+\(|\w+\.\w+\(.*\)\s*$)")
-SHORT_LINE = 16  # non-space characters up to which a line reads as a title ("4 拟合效果")
-_EXPRESSION = re.compile(r"[=＝]|\b(sin|cos|tan|exp|log|sqrt|abs)\b|x\s*\^|x²|x³|\*\*|\$|多项式|正弦|余弦|指数|二次|三次",
-                         re.I)
-_RESULT_SHOWN = re.compile(
-    r"!\[|<img|(误差|损失|loss|mse|rmse|r²|r\^?2|决定系数|准确率|accuracy)\W{0,3}(约|为|是|达到|降到|降至|=|:|：)?\s*"
-    r"[-+]?\d|(loss|mse|rmse|error|r²|r2|accuracy)( (is|was|of|reaches|reached|about|around|below|under|only))+\s*[-+≈~]?\s*\d|(拟合|效果|结果|曲线|预测).{0,8}(好|不错|准确|理想|一般|较差|差|重合|吻合|接近|贴合|一致)|"
-    r"(基本|几乎|完全)(重合|一致|吻合)|收敛|fits? (the \w+ )?(well|closely|poorly|accurately)|close(ly)? (to|match)|"
-    r"converge|match(es)? (the|well)|almost (identical|overlap)|on top of|see (the )?figure|如图|见图", re.I)
+                        r"[\w.\[\]]+\s*[-+*/]?=\s*\w+\.[\w.]+\(|\w+(\.\w+)+\(.*\)\s*$)")
 _PROOF = re.compile(r"(?<!实验)证明|proof|theorem|定理|逼近理论", re.I)  # the chapter's other exercise, not this report
 _PROOF_OPENING = re.compile(r"^\W*((要|我们(来)?|下面)?证明|proof\b|theorem\b)", re.I)
 _RULE_LINE = re.compile(r"^\W*(请|please\b|you (should|must|need|are (asked|required)))|\d+\s*(分|points?|pts)\b|\(\s*\d+\s*分|（\s*\d+\s*分|bonus|加分|额外|提交|submit|deadline|截止|"
                         r"评分|grading|rubric|作业|homework|assignment|requirements?\b|至少|at least|须|必须|should (contain|include)|"
                         r"需要包含|应包含|must", re.I)
-# A heading (markdown, bold, numbered) that names a section with one word: "## Data", "**Model.**", "三、结果".
+# A heading (markdown, bold, numbered) that may name a section: "## Data", "**Model.**", "三、结果".
 _HEADING = re.compile(r"^\s*(#{1,6}\s|\*\*|__|\(?[0-9一二三四五六七八九十]+[.、)）:：]|（[0-9一二三四五六七八九十]+）)")
-HEADINGS = {
-    "function definition": re.compile(r"\bfunctions?\b|\btarget\b|函数", re.I),
-    "data collection": re.compile(r"\bdata\b|\bsampling\b|数据|样本", re.I),
-    "model description": re.compile(r"\bmodel\b|\bnetwork\b|模型|网络", re.I),
-    "fitting result": re.compile(r"\bresults?\b|\bevaluation\b|\bfit\b|结果|效果", re.I),
-}
-_FITTING = re.compile(r"拟合|逼近|function fitting|fit(ting)? (a|the|my|our) function|approximat", re.I)
+_FITTING = re.compile(r"(?<![过欠])拟合|逼近|function fitting|fit(ting)? (a|the|my|our) function|approximat", re.I)
 _OTHER_PARTS = re.compile(r"mnist|softmax|sigmoid|cross.?entropy|交叉熵", re.I)
+_OTHER_TOPIC = re.compile(r"mnist|softmax|cross.?entropy|交叉熵", re.I)  # a paragraph about Parts 1-3 starts here
 _HANDOUT_NAME = re.compile(r"^(readme|作业|homework|assignment|hw\d*|task|说明)", re.I)
-_STUDENT_EVIDENCE = re.compile(r"!\[|\d+\.\d+|epoch|迭代|loss\s*[:=]|\b\d{2,}\b")
+PROSE, COMMENT, SHOWN, BREAK = "prose", "comment", "output", "break"
+HANDOUT_TEXT, RULES, PROOF, OTHER_PART, PASTED_CODE = (N_("the course's handout text"), N_("the course's rules"),
+                                                       N_("part of a proof"), N_("about Parts 1-3"), N_("code"))
 
 
 @dataclass
 class ReportText:
     """One place the report may be: its name and the student's text in it. The markdown of a
     notebook without fitting code (the starter notebooks' own text) counts only from where it
-    speaks of fitting (`anywhere` False)."""
+    speaks of fitting (`anywhere` False). `file` is the file it comes from, for the evidence."""
 
     name: str
     text: str
     anywhere: bool = True
+    file: str = ""
 
 
 @dataclass
@@ -92,30 +161,61 @@ class ReportSources:
     texts: list[ReportText] = field(default_factory=list)
     documents: dict[str, bytes] = field(default_factory=dict)  # PDF / Word, read in the child
     notes: list[str] = field(default_factory=list)
+    targets: list[formulas.CodeTarget] = field(default_factory=list)  # what the fitting code fits
+
+
+@dataclass
+class Evidence:
+    """Why a section counts (the line that earned it) or not (the nearest candidate and why not)."""
+
+    section: str
+    counted: bool
+    where: str  # "report.md, line 3", "fit.ipynb, cell 7"
+    text: str
+    why: str = ""
+    short: bool = False  # counted on one short line only
+    file: str = ""  # the same place, for programs: the file, and its line (text files) or cell (notebooks)
+    line: int = 0
+    cell: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 @dataclass
 class ReportVerdict:
-    sections: dict[str, str]  # section -> where it was found ("README.md: '## 函数定义'")
+    sections: dict[str, str]  # section -> where it was found ("README.md, line 4: '函数定义：y = x^2'")
     used: list[str]
     set_aside: list[str]  # files read as the course's handout, not the student's report
     chars: int
+    evidence: list[Evidence] = field(default_factory=list)  # one per section, in SECTIONS order
 
     @property
     def missing(self) -> list[str]:
         return [name for name in SECTIONS if name not in self.sections]
 
+    @property
+    def thin(self) -> list[Evidence]:
+        """Sections counted on one short line only."""
+        return [item for item in self.evidence if item.counted and item.short]
 
-def collect(handin: Path, files: list[SourceFile], max_bytes: int, fitting_files: set[str] = frozenset()) -> ReportSources:
+
+def collect(handin: Path, files: list[SourceFile], max_bytes: int, fitting_files: dict[str, int] | None = None,
+            targets: list[formulas.CodeTarget] | None = None) -> ReportSources:
     """Markdown cells of the hand-in's notebooks (`files`, already read), its text files and its
-    PDF/Word files (`fitting_files`: the notebooks that hold fitting code, by display name)."""
+    PDF/Word files. `fitting_files`: the files that hold fitting code, by display name, each with
+    the cell from which a notebook speaks of the fit (after its Parts 1-3); `targets`: the
+    functions that code fits."""
+    fitting_files = fitting_files or {}
     root = handin if handin.is_dir() else handin.parent
-    found = ReportSources()
-    found.texts = [ReportText(tr("{file} (markdown cells)", file=file.display), _notebook_text(file),
-                              file.display in fitting_files or not any(is_other_part(c.source) for c in file.cells))
+    found = ReportSources(targets=list(targets or []))
+    found.texts = [ReportText(tr("{file} (markdown cells)", file=file.display),
+                              _notebook_text(file, fitting_files.get(file.display, 0)),
+                              file.display in fitting_files or not any(is_other_part(c.source) for c in file.cells),
+                              file.display)
                    for file in files if file.markdown]
     found.texts += [ReportText(tr("{file} (leading docstring and comments)", file=file.display), text,
-                               file.display in fitting_files)
+                               file.display in fitting_files, file.display)
                     for file in files if (text := _leading_text(file))]
     discovered = discover(handin, max_bytes, REPORT_SUFFIXES)
     for path in discovered.sources:
@@ -143,14 +243,19 @@ def garbled(text: str) -> bool:
     return len(letters) >= 50 and odd > 0.2 * len(letters)
 
 
-def _notebook_text(file: SourceFile) -> str:
-    """A notebook's markdown cells in order, with the comments and docstrings of its code cells
-    (marked CODE: they fill the section under a heading, but never name one) and CELL_BREAK between
-    cells."""
-    cells = [(position, text) for position, text in file.markdown]
-    cells += [(cell.position, "\n".join(CODE + line for line in _code_prose(cell.source))) for cell in file.cells
-              if not is_other_part(cell.source)]  # the comments of Parts 1-3 code are no report of the fit
-    return ("\n" + CELL_BREAK + "\n").join(text for _, text in sorted(cells, key=lambda item: item[0]) if text)
+def _notebook_text(file: SourceFile, start: int = 0) -> str:
+    """A notebook's markdown cells in order from cell `start`, with the comments and docstrings of
+    its code cells (marked CODE) and their stored outputs in short (marked OUTPUT), each cell
+    opened by CELL_BREAK and its position."""
+    cells = [(position, text) for position, text in file.markdown if position >= start]
+    for cell in file.cells:
+        if is_other_part(cell.source):  # the comments of Parts 1-3 code are no report of the fit
+            continue
+        lines = [CODE + line for line in _code_prose(cell.source)]
+        lines += [OUTPUT + shown for shown in file.outputs.get(cell.position, [])]
+        cells.append((cell.position, "\n".join(lines)))
+    return "\n".join(f"{CELL_BREAK}{position}\n{text}" for position, text in sorted(cells, key=lambda item: item[0])
+                     if text)
 
 
 def _code_prose(source: str) -> list[str]:
@@ -187,23 +292,103 @@ def _leading_text(file: SourceFile) -> str:
     return "\n".join(comments + [docstring]).strip()
 
 
-def _fitting_part(source: ReportText) -> str:
-    """The fitting part of a document that also reports Parts 1-3 (from its first mention of fitting)."""
-    text = source.text
-    prose = "\n".join(line for line in text.splitlines() if not line.startswith(CODE))
-    if source.anywhere and not _OTHER_PARTS.search(prose):
-        return text
-    match = _FITTING.search(text)
-    return text[match.start():] if match else ""
+# ---- the text as numbered lines -----------------------------------------------------------------
+
+@dataclass
+class Line:
+    """One line of a report text, where it is, and why it is not the student's report (if not)."""
+
+    text: str
+    place: str  # "line 3", "cell 7"
+    number: int = 0  # line of the text (text files: of the file)
+    position: int = 0  # cell of a notebook (0: not a notebook)
+    kind: str = PROSE  # PROSE, COMMENT (a code cell's comment or docstring), SHOWN (a stored output), BREAK
+    cell: int = 0  # running cell number in a notebook: ties an output to its cell's comments
+    dropped: str = ""  # why it does not count (HANDOUT_TEXT, RULES...), empty if it may
 
 
-def _own_lines(text: str) -> tuple[list[str], int]:
-    """The student's lines of a text (the course's handout and rule lines dropped), and how many
-    lines were dropped as the course's."""
-    text, copied = handout.strip(text)
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    rules = [line for line in lines if _RULE_LINE.search(line)]
-    return [line for line in lines if not _RULE_LINE.search(line)], len(rules) + copied
+def _lines(text: str) -> list[Line]:
+    """The text's lines with their places: cells in a notebook, line numbers elsewhere."""
+    lines, position, cell = [], "", 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if raw.startswith(CELL_BREAK):
+            position, cell = raw[1:].strip(), cell + 1
+            lines.append(Line("", "", number, 0, BREAK, cell))
+            continue
+        place = tr("cell {cell}", cell=position) if position else tr("line {line}", line=number)
+        raw = "".join(ch for ch in raw if unicodedata.category(ch) != "Cf" or ch in CODE + OUTPUT)  # U+2061 in sin⁡(x)
+        kind = COMMENT if raw.startswith(CODE) else SHOWN if raw.startswith(OUTPUT) else PROSE
+        at = int(position) if position.isdigit() else 0
+        lines.append(Line(raw.lstrip(CODE + OUTPUT).strip(), place, number, at, kind, cell))
+    return lines
+
+
+def _drop_code(lines: list[Line], document: bool) -> None:
+    """Fenced code blocks and inline code (code pasted into a report is no prose); in a PDF or Word
+    report (no fences), lines that read as code."""
+    fenced = False
+    for line in lines:
+        if line.kind != PROSE:
+            continue
+        fence = re.match(r"^(```|~~~)", line.text)
+        if fence or fenced:
+            line.dropped = PASTED_CODE
+            fenced = fenced != bool(fence)
+            continue
+        line.text = re.sub(r"`([^`\n]*)`", r"\1", line.text).strip()  # inline code in a sentence is its words
+        if _CODE_LINE.match(line.text) or document and line.text.startswith("#"):
+            line.dropped = PASTED_CODE
+
+
+def _drop_proofs(lines: list[Line], notebook: bool) -> None:
+    """Proofs (the chapter's other exercise: that a two-layer ReLU network can approximate any
+    function) name networks and functions but report no fit. A proof runs from a heading that
+    names it to the next heading of its rank or above, or from a paragraph that opens it ("要证明...",
+    "Proof.") to the end of its notebook cell or the next top heading."""
+    proof_level = None
+    for line in lines:
+        text = line.text
+        if line.kind == BREAK:
+            proof_level = None if proof_level == 0 else proof_level
+        elif line.kind == PROSE and _HEADING.match(text) and len(text) <= 60:
+            level = _level(text)
+            ends = 0 < level <= proof_level if proof_level else proof_level == 0 and not notebook and level <= 2
+            if proof_level is not None and ends:
+                proof_level = None
+            if _PROOF.search(text) and proof_level is None:
+                proof_level = level
+        elif line.kind == PROSE and proof_level is None and _PROOF_OPENING.match(text):
+            proof_level = 0
+        if proof_level is not None and not line.dropped:
+            line.dropped = PROOF
+
+
+def _drop_other_parts(lines: list[Line], anywhere: bool) -> None:
+    """What is not the fit in a text that also reports Parts 1-3: before its first mention of
+    fitting, and from a paragraph about MNIST or softmax to the next mention of fitting."""
+    prose = [line.text for line in lines if line.kind == PROSE and not line.dropped]
+    if anywhere and not any(_OTHER_PARTS.search(text) for text in prose):
+        return
+    fitting = False
+    for line in lines:
+        if _FITTING.search(line.text) and not _OTHER_TOPIC.search(line.text):
+            fitting = True
+        elif line.kind == PROSE and _OTHER_TOPIC.search(line.text):
+            fitting = False
+        if not fitting and not line.dropped and line.kind != BREAK:
+            line.dropped = OTHER_PART
+
+
+def _drop_handout(lines: list[Line]) -> int:
+    """The course's handout and rule lines; how many were dropped."""
+    kept = [line for line in lines if not line.dropped and line.kind != BREAK]
+    copied = handout.copied([line.text for line in kept])
+    for index, line in enumerate(kept):
+        if index in copied:
+            line.dropped = HANDOUT_TEXT
+        elif _RULE_LINE.search(line.text):
+            line.dropped = RULES
+    return sum(line.dropped in (HANDOUT_TEXT, RULES) for line in kept)
 
 
 def _level(line: str) -> int:
@@ -216,108 +401,228 @@ def _level(line: str) -> int:
     return 4 if line.lstrip().startswith(("**", "__")) else 3
 
 
-def _strip_code(text: str) -> str:
-    """Markdown without fenced code blocks and inline code (code pasted into a report is no prose)."""
-    text = re.sub(r"^\s*(```|~~~).*?^\s*(```|~~~)[^\n]*$", "", text, flags=re.S | re.M)
-    return re.sub(r"`[^`\n]*`", "", text)
+# ---- what a line gives --------------------------------------------------------------------------
+
+def _named(text: str) -> list[str]:
+    """The sections a line names (speaks of)."""
+    return [section for section, pattern in SECTIONS.items() if pattern.search(text)]
+
+
+def _heading_names(text: str) -> list[str]:
+    """The sections a heading names: by a section's words, or a short heading by one word."""
+    short = len(re.sub(r"[\W\d_]|^[一二三四五六七八九十]+", "", text)) <= 8
+    return [section for section in SECTIONS
+            if short and HEADINGS[section].search(text) or SECTIONS[section].search(text)]
+
+
+def _function_content(text: str, targets: list[formulas.CodeTarget]) -> tuple[bool, str, int]:
+    """Whether a line gives the function: an expression of x that is the one the code fits (when
+    that can be told), or the kind of function; else why not (and how near it came, 1 nearest)."""
+    written = formulas.written(text)
+    if written:
+        verdicts = [formulas.same(formula, target) for formula in written for target in targets]
+        if not targets or any(v is not False for v in verdicts):
+            return True, "", 0
+        fitted = "; ".join(dict.fromkeys(formulas.display(target) for target in targets))
+        return False, tr("formula differs from the fitted function {fitted}", fitted=fitted), 1
+    if formulas.names_weights(text) and not _FUNCTION_KIND.search(text):
+        return False, _(_MODEL_FORMULA), 2
+    if _FUNCTION_MATH.search(text) or _FUNCTION_KIND.search(text):
+        return True, "", 0
+    return False, _(_TASK_AGAIN) if _TASK[FUNCTION].search(text) else _(_WITHOUT[FUNCTION]), 2
+
+
+def _result_shown(text: str) -> bool:
+    """A number, a figure, or a verdict on the fit (not a question about it)."""
+    return bool(_RESULT_SHOWN.search(text) or _RESULT_VERDICT.search(text) and not _ASKED.search(text))
+
+
+_CONTENT = {DATA: _DATA_CONTENT.search, MODEL: _MODEL_CONTENT.search, RESULT: _result_shown}
+
+
+def _content(section: str, text: str, targets: list[formulas.CodeTarget]) -> tuple[bool, str, int]:
+    """Whether a line gives the section's content; why not when it does not, and how near it came
+    (1 nearest: a formula of another function; 2: a label or the task said again)."""
+    if section == FUNCTION:
+        return _function_content(text, targets)
+    if _CONTENT[section](text):
+        return True, "", 0
+    return False, _(_TASK_AGAIN) if _TASK[section].search(text) and section != RESULT else _(_WITHOUT[section]), 2
+
+
+# ---- judging one text ---------------------------------------------------------------------------
+
+@dataclass
+class _Heading:
+    level: int
+    names: list[str]
+    line: Line
+    given: set[str] = field(default_factory=set)  # sections given under it
 
 
 @dataclass
-class _Block:
-    """The lines under one heading (or before the first)."""
+class _Found:
+    """What one text shows per section: the lines that give it, and the candidates that do not."""
 
-    heading: str = ""
-    prose: int = 0  # non-space characters of prose under it
-    comments: int = 0  # ... and of code comments and docstrings
+    given: dict[str, list[tuple[Line, str, str]]] = field(default_factory=dict)  # section -> (line, text, caveat)
+    # section -> (rank, line, why); rank 1 nearest: a formula of another function; 2 a label or the task under the
+    # section's heading; 3 a heading without content; 4 a mention in passing; 5 text that is not the student's
+    refused: dict[str, list[tuple[int, Line, str]]] = field(default_factory=dict)
 
+    def give(self, section: str, line: Line, text: str | None = None, caveat: str = "") -> None:
+        self.given.setdefault(section, []).append((line, text or line.text, caveat))
 
-def _credit(block: _Block, found: dict[str, str], where: str) -> None:
-    """A heading that names a section counts when something stands under it; a one-word heading
-    ("## 数据", "## Model") names it by that word."""
-    if not block.heading or block.prose < MIN_PROSE and block.comments < MIN_COMMENTS:
-        return
-    short = len(re.sub(r"[\W\d_]|^[一二三四五六七八九十]+", "", block.heading)) <= 8
-    for section, pattern in SECTIONS.items():
-        named = short and HEADINGS[section].search(block.heading) or pattern.search(block.heading)
-        if section not in found and named:
-            found[section] = f"{where}: {block.heading[:80]!r}"
+    def refuse(self, section: str, line: Line, why: str, rank: int) -> None:
+        self.refused.setdefault(section, []).append((rank, line, why))
 
 
-def _without_proofs(text: str, notebook: bool) -> str:
-    """The text without its proofs (the chapter's other exercise: that a two-layer ReLU network can
-    approximate any function), which name networks and functions but report no fit. A proof runs
-    from a heading that names it to the next heading of its rank or above, or from a paragraph that
-    opens it ("要证明...", "Proof.") to the end of its notebook cell or the next top heading."""
-    kept, proof_level = [], None
-    for line in text.splitlines():
-        if line.strip() == CELL_BREAK:
-            proof_level = None if proof_level == 0 else proof_level
-        elif not line.startswith(CODE) and _HEADING.match(line.strip()) and len(line.strip()) <= 60:
-            level = _level(line.strip())
-            if proof_level is not None and (0 < level <= proof_level or proof_level == 0 and not notebook and level <= 2):
-                proof_level = None
-            if _PROOF.search(line) and proof_level is None:
-                proof_level = level
-        elif not line.startswith(CODE) and proof_level is None and _PROOF_OPENING.match(line.strip()):
-            proof_level = 0
-        if proof_level is None:
-            kept.append(line)
-    return "\n".join(kept)
+def _title(line: Line, document: bool) -> bool:
+    """A heading: markdown, bold or numbered, or a short line that only names a section ("拟合效果")."""
+    text = line.text
+    if line.kind != PROSE:
+        return False
+    if _HEADING.match(text) and len(text) <= 60 and not (document and text.startswith("#")):
+        return True
+    short = len(re.sub(r"[\W\d_]", "", text)) <= SHORT_TITLE or text.isascii() and len(text.split()) <= 3
+    return short and bool(_heading_names(text)) and not any(_content(s, text, [])[0] for s in SECTIONS)
 
 
-def _sections(source: ReportText, lines: list[str]) -> dict[str, str]:
-    """Sections one text covers: a sentence of the student's prose that says it, or a short heading
-    that names it with content under it. Code and lines about Parts 1-3 never count."""
-    found: dict[str, str] = {}
-    document = source.name.lower().endswith(DOCUMENT_SUFFIXES)  # no markdown there: `#` starts a code comment
-    block = _Block()
+def _after_label(heading: str) -> str:
+    """What a heading gives beyond naming its section: the text after its label ("1. 数据：在 [-1, 1] 上"),
+    or the heading itself when it holds a number ("## 100 个点的训练集"); else nothing."""
+    parts = re.split(r"[:：]", heading, maxsplit=1)
+    if len(parts) == 2 and parts[1].strip():
+        return parts[1]
+    unnumbered = re.sub(r"^[\s#*_(（]*[\d.一二三四五六七八九十]*[.、)）\s]*", "", heading)
+    return heading if re.search(r"\d", unnumbered) else ""
+
+
+def _defined(code: str, targets: list[formulas.CodeTarget]) -> bool:
+    """Whether a line of code pasted into a report defines a function of x (`return x ** 3 - 2 * x`)
+    that is not another than the one the code fits."""
+    formula = formulas.from_code(code)
+    return bool(formula) and (not targets or any(formulas.same(formula, t) is not False for t in targets))
+
+
+def _scan(lines: list[Line], document: bool, targets: list[formulas.CodeTarget]) -> _Found:
+    """Sections one text gives: a line of the student's that names a section, or stands under a
+    heading that names it, and gives its content. Comments and docstrings of code count under a
+    heading; a stored output (a figure, a printed number) counts as a result under a heading that
+    names the result, or in a cell whose comment names what was measured."""
+    found, stack, measured = _Found(), [], set()
+
+    def close(level: int) -> None:
+        while stack and stack[-1].level >= level:
+            heading = stack.pop()
+            for section in heading.names:
+                if section not in heading.given:
+                    found.refuse(section, heading.line, _(_BARE_HEADING), 3)
+
     for line in lines:
-        if line == CELL_BREAK:
+        if line.kind == BREAK or not line.text:
             continue
-        code = line.startswith(CODE) or document and line.lstrip().startswith("#")
-        text = line.lstrip(CODE).strip()
-        if not code and _HEADING.match(text) and len(text) <= 60:
-            _credit(block, found, source.name)
-            block = _Block(text)
+        context = next((h for h in reversed(stack) if h.names), None)
+        if line.dropped == PASTED_CODE and context and FUNCTION in context.names and _defined(line.text, targets):
+            found.give(FUNCTION, line)  # the report shows the function's definition as code
+            context.given.add(FUNCTION)
             continue
-        if not code and _CODE_LINE.match(text):
+        if line.dropped:
+            for section in _named(line.text):
+                found.refuse(section, line, _(line.dropped), 5)
             continue
-        size = len(re.sub(r"\s", "", text))
-        if code:
-            block.comments += size
+        if line.kind == SHOWN:
+            if context and RESULT in context.names or line.cell in measured:
+                found.give(RESULT, line, tr("output: {shown}", shown=line.text))
+                if context:
+                    context.given.add(RESULT)
             continue
-        block.prose += size
-        if _OTHER_PARTS.search(text):
-            continue
-        for section, pattern in SECTIONS.items():
-            if section == "fitting result" and size > SHORT_LINE:
-                pattern = _RESULT_SHOWN  # a sentence must show the result, not announce it
-            if section == "function definition" and size > SHORT_LINE and not _EXPRESSION.search(text):
-                continue  # a sentence must give the function, not only say that there is one
-            if section not in found and pattern.search(text):
-                found[section] = f"{source.name}: {text[:80]!r}"
-    _credit(block, found, source.name)
+        heading = _title(line, document)
+        if heading:
+            close(_level(line.text))
+            stack.append(_Heading(_level(line.text), _heading_names(line.text), line))
+            context = stack[-1] if stack[-1].names else context
+        if line.kind == COMMENT and not stack or _OTHER_PARTS.search(line.text):
+            continue  # code comments are a report only under a heading; Parts 1-3 are no report of the fit
+        named = _named(line.text)
+        if line.kind == COMMENT and RESULT in named and _MEASURED.search(line.text):
+            measured.add(line.cell)
+        candidates = [s for s in SECTIONS if s in named or context and s in context.names]
+        for section in candidates:
+            text = _after_label(line.text) if heading and section != FUNCTION else line.text
+            given, why, rank = _content(section, text, targets) if text else (False, _(_BARE_HEADING), 3)
+            caveat = ""
+            if not given and document and (_LOST.search(line.text) or section == RESULT and _CAPTION.search(line.text)):
+                given, caveat = True, _(_NOT_EXTRACTED)
+            if given:
+                found.give(section, line, caveat=caveat)
+                for open_heading in stack:
+                    open_heading.given.add(section)
+            elif not heading or section not in _heading_names(line.text):
+                passing = rank == 2 and not (context and section in context.names)  # named in passing, elsewhere
+                found.refuse(section, line, why, 4 if passing else rank)
+    close(0)
     return found
 
 
-def judge(texts: list[ReportText]) -> ReportVerdict:
-    """Which sections the student's own report text covers, over every place it may be."""
-    sections: dict[str, str] = {}
+def judge(texts: list[ReportText], targets: list[formulas.CodeTarget] | None = None) -> ReportVerdict:
+    """Which sections the student's own report text covers, over every place it may be, with the
+    evidence for each (the line that earned it, or the nearest candidate and why it did not count)."""
+    targets = list(targets or [])
+    given: dict[str, list[tuple[str, Line, str]]] = {}
+    refused: dict[str, list[tuple[int, str, Line, str]]] = {}
     used, set_aside, chars = [], [], 0
     for source in texts:
         base = source.name.rsplit("/", 1)[-1]
-        notebook = "\n" + CELL_BREAK + "\n" in source.text
-        mine = ReportText(source.name, _without_proofs(_strip_code(source.text), notebook), source.anywhere)
-        own, rules = _own_lines(_fitting_part(mine))
-        body = "\n".join(line for line in own if line != CELL_BREAK)
-        size = len(re.sub(r"[\s\x00\x01]", "", body))
-        if rules >= 3 and (not size or _HANDOUT_NAME.match(base) and not _STUDENT_EVIDENCE.search(body)):
+        lines = _lines(source.text)
+        notebook = any(line.kind == BREAK for line in lines)
+        document = source.name.lower().endswith(DOCUMENT_SUFFIXES)
+        _drop_code(lines, document)
+        _drop_proofs(lines, notebook)
+        _drop_other_parts(lines, source.anywhere)
+        rules = _drop_handout(lines)
+        own = [line for line in lines if not line.dropped and line.kind != BREAK]
+        size = sum(len(re.sub(r"\s", "", line.text)) for line in own)
+        found = _scan(lines, document, targets)
+        where = source.file or source.name
+        for section, items in found.refused.items():
+            refused.setdefault(section, []).extend((rank, where, line, why) for rank, line, why in items)
+        if rules >= 3 and (not size or _HANDOUT_NAME.match(base) and not found.given):
             set_aside.append(source.name)
             continue
         if not size or _PROOF.search(base) and not notebook:  # a document named a proof
             continue
         used.append(source.name)
         chars += size
-        for section, where in _sections(source, own).items():
-            sections.setdefault(section, where)
-    return ReportVerdict(sections, used, set_aside, chars)
+        for section, items in found.given.items():
+            given.setdefault(section, []).extend((where, line, text, caveat) for line, text, caveat in items)
+    return _verdict(given, refused, used, set_aside, chars)
+
+
+def _verdict(given: dict, refused: dict, used: list[str], set_aside: list[str], chars: int) -> ReportVerdict:
+    """The verdict and its evidence, one item per section."""
+    sections, evidence = {}, []
+    for section in SECTIONS:
+        if section in given:
+            items = given[section]
+            where, line, text, caveat = next((item for item in items if not item[3]), items[0])
+            short = len(items) == 1 and len(re.sub(r"\s", "", text)) < SHORT_EVIDENCE
+            item = Evidence(section, True, f"{where}, {line.place}", _trim(text), caveat, short or bool(caveat),
+                            *_located(where, line))
+            sections[section] = f"{item.where}: {item.text!r}"
+        elif section in refused:
+            rank, where, line, why = min(refused[section], key=lambda entry: entry[0])
+            item = Evidence(section, False, f"{where}, {line.place}", _trim(line.text), why, False, *_located(where, line))
+        else:
+            item = Evidence(section, False, "", "", _("nothing in the report names it"))
+        evidence.append(item)
+    return ReportVerdict(sections, used, set_aside, chars, evidence)
+
+
+def _located(file: str, line: Line) -> tuple[str, int, int]:
+    """(file, line, cell) of a line, as a program reads them."""
+    return file, 0 if line.position else line.number, line.position
+
+
+def _trim(text: str, size: int = 100) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= size else text[:size - 1] + "…"

@@ -74,6 +74,7 @@ class TargetView:
     charts: list[charts.LineChart] = field(default_factory=list)
     figures: list[str] = field(default_factory=list)  # Part 4: the student's own plots, base64 PNG
     output_tail: str = ""  # Part 4: the end of what the fitting code printed
+    evidence: list[dict] = field(default_factory=list)  # Part 4's report: per section, the line that counted or why not
 
     @property
     def failing(self) -> bool:
@@ -137,6 +138,7 @@ def target_views(result: dict) -> list[TargetView]:
         details = check.get("details") or {}
         view.figures += [f for f in details.get("figures", []) if isinstance(f, str)]
         view.output_tail = view.output_tail or str(details.get("output_tail", ""))
+        view.evidence += [item for item in details.get("evidence", []) if isinstance(item, dict)]
     for name, view in views.items():
         source = (result.get("sources") or {}).get(name)
         if source and "code" in source:

@@ -23,7 +23,7 @@ from grader.i18n import _, tr
 from grader.report import html, reviewed
 from grader.results import who
 from grader.review import decisions as recording
-from grader.review.reading import report_texts
+from grader.review.reading import marks, report_texts
 from grader.review.queue import KIND_ORDER, STATUSES, Item, build
 from grader.similarity import SimilaritySettings, compare
 
@@ -134,7 +134,8 @@ def create_app(reports: Path, config: Config, token: str, reviewer: str, port: i
             used = (check.get("details") or {}).get("used", []) if subject in overrides.READS_REPORT else []
             report = report_texts(Path(root) / name, used, config.max_file_bytes) if root and used else []
             context |= {"check": check, "view": view, "ceiling": overrides.upper_bound(check, config),
-                        "current": next(c for c in shown["checks"] if c["id"] == subject), "report": report}
+                        "current": next(c for c in shown["checks"] if c["id"] == subject), "report": report,
+                        "marks": marks((check.get("details") or {}).get("evidence", []))}
         elif kind == "pair":
             stored = (book.meta(reviewed.RENDERING) or {}).get("similarity")
             settings = SimilaritySettings(**stored) if stored else SimilaritySettings.from_config(config.similarity)

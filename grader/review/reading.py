@@ -35,3 +35,14 @@ def report_texts(handin: Path, used: list[str], max_bytes: int = DEFAULT_MAX_FIL
             data.decode("utf-8", "replace")
         found.append((place, text[:MAX_CHARS]))
     return found
+
+
+def marks(evidence: list[dict]) -> dict[str, dict[int, bool]]:
+    """Place -> {line number: whether it counted} for the lines of text files the report check
+    quoted as evidence (the nearest candidate of a missing section: False)."""
+    found: dict[str, dict[int, bool]] = {}
+    for item in evidence:
+        if isinstance(item, dict) and item.get("file") and item.get("line"):
+            lines = found.setdefault(str(item["file"]), {})
+            lines[int(item["line"])] = lines.get(int(item["line"]), False) or bool(item.get("counted"))
+    return found
