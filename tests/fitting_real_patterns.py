@@ -7,7 +7,7 @@ tests/test_fitting_real.py; each trains in a few seconds.
 
 from __future__ import annotations
 
-from tests.fitting_variants import HANDOUT, REPORT_ZH, Variant, notebook, report_en, report_zh
+from tests.fitting_variants import HANDOUT, REPORT_EN, REPORT_ZH, Variant, notebook, report_en, report_zh
 
 # ---- where the code is -----------------------------------------------------------------------
 
@@ -675,34 +675,34 @@ VARIANTS: dict[str, Variant] = {
     "report_appended_to_the_handout": Variant({"fit_relu.py": NUMPY_LAYER_CLASSES, "README.md": HANDOUT + OWN_SECTIONS},
                                               failing={"report"}),
     # the student's own path to a prediction (issue 28)
-    "numpy_minmax_scaled_x": Variant({"fit_relu.py": NUMPY_MINMAX.replace("{epochs}", "2000"), "report.md": REPORT_ZH}),
+    "numpy_minmax_scaled_x": Variant({"fit_relu.py": NUMPY_MINMAX.replace("{epochs}", "2000"), "report.md": report_zh("f(x) = x^2 \\sin x", "[-3, 3]")}),
     "numpy_minmax_scaled_x_untrained": Variant({"fit_relu.py": NUMPY_MINMAX.replace("{epochs}", "0"),
-                                                "report.md": REPORT_ZH}, failing={"fit", "numpy_bonus"}),
+                                                "report.md": report_zh("f(x) = x^2 \\sin x", "[-3, 3]")}, failing={"fit", "numpy_bonus"}),
     "torch_sklearn_scalers": Variant({"拟合.ipynb": notebook([(k, c.replace("EPOCHS", "600"))
                                                              for k, c in TORCH_SCALERS])},
                                      failing={"numpy_bonus"}, needs_torch=True),
     "keras_main_scaled_x_and_y": Variant({"keras_fit.py": KERAS_MAIN_SCALED.format(epochs=150),
-                                          "README.md": REPORT_EN},
+                                          "README.md": report_en("f(x) = cos(x) + 0.2x", "[0, 10]")},
                                          failing={"numpy_bonus"}),
     "numpy_adam_main_standardised": Variant({"fit_adam.py": NUMPY_ADAM_MAIN.format(steps=3000),
-                                             "report.md": REPORT_EN}),
+                                             "report.md": report_en("f(x) = x sin(x) + 0.5x", "[-4, 4]")}),
     "numpy_adam_main_standardised_untrained": Variant({"fit_adam.py": NUMPY_ADAM_MAIN.format(steps=0),
-                                                       "report.md": REPORT_EN}, failing={"fit", "numpy_bonus"}),
+                                                       "report.md": report_en("f(x) = x sin(x) + 0.5x", "[-4, 4]")}, failing={"fit", "numpy_bonus"}),
     "two_pieces_numpy_then_torch": Variant({"function_fitting.ipynb": notebook(
         [(k, c.replace("NUMPY_EPOCHS", "900").replace("TORCH_EPOCHS", "1500")) for k, c in TWO_PIECES]),
-        "report.md": REPORT_ZH}, failing={"numpy_bonus"}, needs_torch=True),
+        "report.md": report_zh("f(x) = \\sin(2x) + 0.3x", "[-3, 3]")}, failing={"numpy_bonus"}, needs_torch=True),
     "two_pieces_neither_fits": Variant({"function_fitting.ipynb": notebook(
         [(k, c.replace("NUMPY_EPOCHS", "900").replace("TORCH_EPOCHS", "0")) for k, c in TWO_PIECES]),
-        "report.md": REPORT_ZH}, failing={"fit", "numpy_bonus"}, needs_torch=True),
+        "report.md": report_zh("f(x) = \\sin(2x) + 0.3x", "[-3, 3]")}, failing={"fit", "numpy_bonus"}, needs_torch=True),
     "numpy_ones_column_bias": Variant({"fit.py": NUMPY_ONES_COLUMN.format(hidden="np.maximum(0, X @ W1)",
                                                                           mask="(X @ W1 > 0)"),
-                                       "report.md": REPORT_ZH}),
+                                       "report.md": report_zh("f(x) = \\sin(2x) + x/2", "[-2, 2]")}),
     "two_pieces_in_functions_of_a_script": Variant({"fit_two_ways.py": TWO_PIECES_SCRIPT.replace(
-        "NUMPY_EPOCHS", "50").replace("TORCH_EPOCHS", "1500"), "report.md": REPORT_EN}, failing={"numpy_bonus"},
+        "NUMPY_EPOCHS", "50").replace("TORCH_EPOCHS", "1500"), "report.md": report_en("f(x) = |x| cos(x)", "[-4, 4]")}, failing={"numpy_bonus"},
         needs_torch=True),
     "numpy_ones_column_class_notebook": Variant({"偏置并入权重.ipynb": notebook(ONES_COLUMN_CLASS),
-                                                 "report.md": REPORT_ZH}),
+                                                 "report.md": report_zh("f(x) = x \\sin x", "[-3, 3]")}),
     "numpy_ones_column_no_relu": Variant({"fit.py": NUMPY_ONES_COLUMN.format(hidden="X @ W1", mask="1"),
-                                          "report.md": REPORT_ZH},
+                                          "report.md": report_zh("f(x) = \\sin(2x) + x/2", "[-2, 2]")},
                                          failing={"relu", "fit", "numpy_bonus"}),
 }
