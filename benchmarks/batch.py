@@ -9,6 +9,13 @@ two at a time like the batch's two workers. Targets (issue 6): N=100 fully grade
 
     python benchmarks/batch.py [--n 100] [--baseline-n 4] [--workers 2] [--skip-nbclient]
 
+With `--compare DIR ...`, it instead times `dlgrade batch` of this checkout and of each older checkout
+DIR (e.g. `git worktree add /tmp/old9b 9b37a63`) on the same generated class, alternating them for
+`--rounds` rounds so that a machine shared with other work slows all of them alike; it prints each
+one's times, its ratio to this checkout, and every check whose score differs from this checkout's.
+
+    python benchmarks/batch.py --compare /tmp/old9b [--n 20] [--rounds 2] [--fast]
+
 With `--scheduler local`, it instead measures Dask (issue 14): hand-ins per second of the local batch
 and of `--scheduler local:N` (one grading slot per Dask worker) for N = 1 and 2, in one run, with
 the scaling from 1 to 2 workers (target >= 1.6x) and Dask's cost next to a local batch with the
@@ -21,8 +28,10 @@ nbclient and ipykernel are benchmark-only dependencies: `pip install nbclient ip
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,11 +59,43 @@ def env() -> dict[str, str]:
     return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
 
 
-def timed_batch(root: Path, out: Path, workers: int, *extra: str) -> float:
+def timed_batch(root: Path, out: Path, workers: int, *extra: str, checkout: Path = REPO) -> float:
+    """Wall time of one `dlgrade batch` of `root`, run by the grader of `checkout`."""
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "grader", "batch", str(root), "--out", str(out), "--workers", str(workers),
-                    "--force", *extra], env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+                    "--force", *extra], cwd=checkout, env=dict(env(), PYTHONPATH=str(checkout)),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     return time.perf_counter() - started
+
+
+def scores(out: Path) -> dict[tuple[str, str], float]:
+    """(hand-in, check id) -> score of a batch's results.json."""
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    return {(r["submission"], c["id"]): c["score"] for r in results for c in r["checks"]}
+
+
+def compare(checkouts: list[Path], n: int, rounds: int, workers: int, fast: bool) -> None:
+    """`dlgrade batch` of each checkout on one class, alternated over `rounds`; times, ratios, score changes."""
+    extra = ["--fast"] if fast else []
+    times: dict[Path, list[float]] = {c: [] for c in checkouts}
+    graded: dict[Path, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="dlgrade-bench-") as tmp:
+        root = Path(tmp)
+        make_class(root / "class", n)
+        for turn in range(rounds):
+            for index, checkout in enumerate(checkouts if turn % 2 == 0 else checkouts[::-1]):
+                out = root / f"out-{turn}-{index}"
+                times[checkout].append(timed_batch(root / "class", out, workers, *extra, checkout=checkout))
+                graded.setdefault(checkout, scores(out))
+    first = checkouts[0]
+    print(f"hand-ins: {n} ({'Parts 1 + 2' if fast else 'all checks'}), workers: {workers}, rounds: {rounds}")
+    for checkout in checkouts:
+        mean = statistics.mean(times[checkout])
+        changed = sorted(k for k, v in graded[checkout].items() if graded[first].get(k) != v)
+        print(f"{str(checkout):40s} {' '.join(f'{t:6.1f}' for t in times[checkout])} s, mean {mean:6.1f} s, "
+              f"{mean / statistics.mean(times[first]):.2f}x of {first.name}; scores differing: {len(changed)}")
+        for handin, check in changed[:10]:
+            print(f"    {handin} {check}: {graded[first].get((handin, check))} -> {graded[checkout][(handin, check)]}")
 
 
 def timed_parallel(commands: list[list[str]], workers: int, cwd: Path | None = None, environ: dict | None = None) -> float:
@@ -109,8 +150,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-nbclient", action="store_true")
     parser.add_argument("--scheduler", choices=["local"], help="measure Dask's LocalCluster against the local batch")
-    parser.add_argument("--fast", action="store_true", help="with --scheduler: only Parts 1 and 2")
+    parser.add_argument("--fast", action="store_true", help="with --scheduler or --compare: only Parts 1 and 2")
+    parser.add_argument("--compare", type=Path, nargs="+", metavar="DIR",
+                        help="time older checkouts' `dlgrade batch` beside this one's, alternating")
+    parser.add_argument("--rounds", type=int, default=2, help="with --compare: batches per checkout")
     args = parser.parse_args()
+    if args.compare:
+        compare([REPO, *(p.resolve() for p in args.compare)], args.n, args.rounds, args.workers, args.fast)
+        return
     if args.scheduler:
         dask_scaling(args.n, not args.fast)
         return
