@@ -12,9 +12,10 @@ two at a time like the batch's two workers. Targets (issue 6): N=100 fully grade
 With `--compare DIR ...`, it instead times `dlgrade batch` of this checkout and of each older checkout
 DIR (e.g. `git worktree add /tmp/old9b 9b37a63`) on the same generated class, alternating them for
 `--rounds` rounds so that a machine shared with other work slows all of them alike; it prints each
-one's times, its ratio to this checkout, and every check whose score differs from this checkout's.
+one's wall and CPU times (benchmarks/tree_cpu.py), its ratios to this checkout, and every check whose
+score differs from this checkout's (`--part` repeatable: only those parts).
 
-    python benchmarks/batch.py --compare /tmp/old9b [--n 20] [--rounds 2] [--fast]
+    python benchmarks/batch.py --compare /tmp/old9b [--n 20] [--rounds 2] [--part 1 --part 2 --part 3]
 
 With `--scheduler local`, it instead measures Dask (issue 14): hand-ins per second of the local batch
 and of `--scheduler local:N` (one grading slot per Dask worker) for N = 1 and 2, in one run, with
@@ -39,6 +40,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import tree_cpu
+
 REPO = Path(__file__).resolve().parent.parent
 MIX = ["correct"] * 6 + ["seed_student"] * 2 + ["buggy_part1", "broken"]
 
@@ -59,12 +62,10 @@ def env() -> dict[str, str]:
     return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
 
 
-def timed_batch(root: Path, out: Path, workers: int, *extra: str, checkout: Path = REPO) -> float:
-    """Wall time of one `dlgrade batch` of `root`, run by the grader of `checkout`."""
+def timed_batch(root: Path, out: Path, workers: int, *extra: str) -> float:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "grader", "batch", str(root), "--out", str(out), "--workers", str(workers),
-                    "--force", *extra], cwd=checkout, env=dict(env(), PYTHONPATH=str(checkout)),
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+                    "--force", *extra], env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     return time.perf_counter() - started
 
 
@@ -74,10 +75,11 @@ def scores(out: Path) -> dict[tuple[str, str], float]:
     return {(r["submission"], c["id"]): c["score"] for r in results for c in r["checks"]}
 
 
-def compare(checkouts: list[Path], n: int, rounds: int, workers: int, fast: bool) -> None:
-    """`dlgrade batch` of each checkout on one class, alternated over `rounds`; times, ratios, score changes."""
-    extra = ["--fast"] if fast else []
-    times: dict[Path, list[float]] = {c: [] for c in checkouts}
+def compare(checkouts: list[Path], n: int, rounds: int, workers: int, parts: list[str]) -> None:
+    """`dlgrade batch` of each checkout on one class, alternated over `rounds`: wall and CPU times (the
+    CPU time of the whole process tree: on a shared machine the steadier of the two), ratios, score changes."""
+    extra = [argument for part in parts for argument in ("--part", part)]
+    times: dict[Path, list[tuple[float, float | None]]] = {c: [] for c in checkouts}
     graded: dict[Path, dict] = {}
     with tempfile.TemporaryDirectory(prefix="dlgrade-bench-") as tmp:
         root = Path(tmp)
@@ -85,15 +87,24 @@ def compare(checkouts: list[Path], n: int, rounds: int, workers: int, fast: bool
         for turn in range(rounds):
             for index, checkout in enumerate(checkouts if turn % 2 == 0 else checkouts[::-1]):
                 out = root / f"out-{turn}-{index}"
-                times[checkout].append(timed_batch(root / "class", out, workers, *extra, checkout=checkout))
+                wall, cpu, _ = tree_cpu.run(
+                    [sys.executable, "-m", "grader", "batch", str(root / "class"), "--out", str(out), "--workers",
+                     str(workers), "--force", "--no-similarity", *extra], cwd=checkout,
+                    env=dict(env(), PYTHONPATH=str(checkout)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    check=True)
+                times[checkout].append((wall, cpu))
                 graded.setdefault(checkout, scores(out))
     first = checkouts[0]
-    print(f"hand-ins: {n} ({'Parts 1 + 2' if fast else 'all checks'}), workers: {workers}, rounds: {rounds}")
+    print(f"hand-ins: {n} (parts {', '.join(parts) or 'all'}), workers: {workers}, rounds: {rounds}")
     for checkout in checkouts:
-        mean = statistics.mean(times[checkout])
+        wall = statistics.mean(w for w, _ in times[checkout])
+        cpus = [c for _, c in times[checkout] if c is not None]
+        first_cpus = [c for _, c in times[first] if c is not None]
+        cpu = f"CPU mean {statistics.mean(cpus):6.1f} s ({statistics.mean(cpus) / statistics.mean(first_cpus):.2f}x)" \
+            if cpus and first_cpus else "CPU not measurable here"
         changed = sorted(k for k, v in graded[checkout].items() if graded[first].get(k) != v)
-        print(f"{str(checkout):40s} {' '.join(f'{t:6.1f}' for t in times[checkout])} s, mean {mean:6.1f} s, "
-              f"{mean / statistics.mean(times[first]):.2f}x of {first.name}; scores differing: {len(changed)}")
+        print(f"{str(checkout):24s} wall {' '.join(f'{w:6.1f}' for w, _ in times[checkout])} s, mean {wall:6.1f} s "
+              f"({wall / statistics.mean(w for w, _ in times[first]):.2f}x); {cpu}; scores differing: {len(changed)}")
         for handin, check in changed[:10]:
             print(f"    {handin} {check}: {graded[first].get((handin, check))} -> {graded[checkout][(handin, check)]}")
 
@@ -154,9 +165,10 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, nargs="+", metavar="DIR",
                         help="time older checkouts' `dlgrade batch` beside this one's, alternating")
     parser.add_argument("--rounds", type=int, default=2, help="with --compare: batches per checkout")
+    parser.add_argument("--part", action="append", default=[], help="with --compare: only this part (repeatable)")
     args = parser.parse_args()
     if args.compare:
-        compare([REPO, *(p.resolve() for p in args.compare)], args.n, args.rounds, args.workers, args.fast)
+        compare([REPO, *(p.resolve() for p in args.compare)], args.n, args.rounds, args.workers, args.part)
         return
     if args.scheduler:
         dask_scaling(args.n, not args.fast)
