@@ -217,6 +217,7 @@ def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutco
     start = 0
     timeouts: dict[str, int] = defaultdict(int)
     crashes_in_a_row: dict[str, int] = defaultdict(int)
+    cpu = 0.0  # of every child, for --profile
     for _attempt in range(len(job.calls) + MAX_LOAD_ATTEMPTS):
         if deadline is not None and time.monotonic() >= deadline:
             outcome.problem = _(OUT_OF_TIME)
@@ -233,6 +234,7 @@ def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutco
             child.finish()
             outcome.problem = _(OUT_OF_TIME)
             break
+        cpu += child.cpu.seconds()
         exit_description = child.finish()
         if lost is None:
             break
@@ -268,7 +270,8 @@ def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutco
             outcome.load_capped = lost.how if lost.capped else None
             break
     outcome.load_notes = skip_notes + outcome.load_notes
-    profile.mark(f"job `{'`, `'.join(job.targets)}` ({job.probe}): {len(job.calls)} calls in sandboxed children", started)
+    profile.mark(f"job `{'`, `'.join(job.targets)}` ({job.probe}): {len(job.calls)} calls in sandboxed children, "
+                 f"{cpu:.1f} s of CPU", started)
     for index, call in enumerate(outcome.calls):
         if call.data is None and call.failure is None:
             call.failure = outcome.problems.get(job.call_target(index)) or outcome.problem or _("not run")
