@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +19,7 @@ from grader.pipeline import load_sources
 from grader.probes.early_stop import Ticker, TimeUp
 from grader.sandbox import cputime
 from grader.sandbox.cgroups import CgroupFactory
-from grader.sandbox.jobs import CallOutcome, Job, JobOutcome, Limits, again, run_job
+from grader.sandbox.jobs import CallOutcome, Gate, Job, JobOutcome, Limits, again, run_job
 from grader.targets import TARGETS, locate
 from tests.helpers import IMPORTS, write_handin, write_notebook
 
@@ -165,6 +166,39 @@ def test_a_rerun_that_loses_again_says_both_times():
     assert final.calls[0].failure == ("while running `mnist_tf` the process timed out after 30 s of CPU (62 s wall) "
                                       "beside other jobs, and timed out after 30 s of CPU (31 s wall) when run again "
                                       "alone")
+
+
+def test_a_rerun_waits_for_running_jobs_and_holds_new_ones_back():
+    gate, log = Gate(), []
+    running, release = threading.Event(), threading.Event()
+
+    def job(name: str, hold: bool = False) -> None:
+        with gate.shared():
+            log.append(f"{name} start")
+            if hold:
+                running.set()
+                release.wait(10)
+            log.append(f"{name} end")
+
+    def rerun() -> None:
+        with gate.alone():
+            log.append("rerun start")
+            time.sleep(0.2)
+            log.append("rerun end")
+
+    first = threading.Thread(target=job, args=("first", True))
+    first.start()
+    running.wait(10)
+    alone = threading.Thread(target=rerun)
+    alone.start()
+    time.sleep(0.1)
+    later = threading.Thread(target=job, args=("later",))  # submitted while the rerun waits: it goes after
+    later.start()
+    time.sleep(0.1)
+    release.set()
+    for thread in (first, alone, later):
+        thread.join(10)
+    assert log == ["first start", "first end", "rerun start", "rerun end", "later start", "later end"]
 
 
 def test_a_check_lost_to_a_cap_is_run_again_alone_before_its_points_go(grader, tmp_path, monkeypatch):
