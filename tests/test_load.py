@@ -168,6 +168,17 @@ def test_a_rerun_that_loses_again_says_both_times():
                                       "alone")
 
 
+def test_a_definition_skipped_in_both_runs_says_both_times():
+    job = Job(target="sigmoid", probe="call", plan={}, calls=[], where={})
+    first = JobOutcome(load_capped="timed out after 30 s of CPU (70 s wall)")
+    second = JobOutcome(load_notes=["hw.ipynb, cell 2, line 3: the process timed out ...; skipped"],
+                        load_capped="timed out after 30 s of CPU (31 s wall)")
+    final = again(job, first, second)
+    assert final.load_notes[-1] == ("a definition was skipped in both runs: the process timed out after 30 s of CPU "
+                                    "(70 s wall) beside other jobs, and timed out after 30 s of CPU (31 s wall) when "
+                                    "run again alone")
+
+
 def test_a_rerun_waits_for_running_jobs_and_holds_new_ones_back():
     gate, log = Gate(), []
     running, release = threading.Event(), threading.Event()

@@ -302,6 +302,10 @@ def again(job: Job, first: JobOutcome, second: JobOutcome) -> JobOutcome:
     if first.load_capped and second.load_capped and second.problem:
         second.problem = tr("the process {first} while loading the file beside other jobs, and {second} when loading "
                             "it again alone", first=first.load_capped, second=second.load_capped)
+    elif first.load_capped and second.load_capped:  # a definition skipped both times: its note gives the second
+        second.load_notes.append(tr("a definition was skipped in both runs: the process {first} beside other jobs, "
+                                    "and {second} when run again alone", first=first.load_capped,
+                                    second=second.load_capped))
     return second
 
 
