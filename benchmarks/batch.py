@@ -9,6 +9,14 @@ two at a time like the batch's two workers. Targets (issue 6): N=100 fully grade
 
     python benchmarks/batch.py [--n 100] [--baseline-n 4] [--workers 2] [--skip-nbclient]
 
+With `--compare DIR ...`, it instead times `dlgrade batch` of this checkout and of each older checkout
+DIR (e.g. `git worktree add /tmp/old9b 9b37a63`) on the same generated class, alternating them for
+`--rounds` rounds so that a machine shared with other work slows all of them alike; it prints each
+one's wall and CPU times (benchmarks/tree_cpu.py), its ratios to this checkout, and every check whose
+score differs from this checkout's (`--part` repeatable: only those parts).
+
+    python benchmarks/batch.py --compare /tmp/old9b [--n 20] [--rounds 2] [--part 1 --part 2 --part 3]
+
 With `--scheduler local`, it instead measures Dask (issue 14): hand-ins per second of the local batch
 and of `--scheduler local:N` (one grading slot per Dask worker) for N = 1 and 2, in one run, with
 the scaling from 1 to 2 workers (target >= 1.6x) and Dask's cost next to a local batch with the
@@ -21,14 +29,18 @@ nbclient and ipykernel are benchmark-only dependencies: `pip install nbclient ip
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import tree_cpu
 
 REPO = Path(__file__).resolve().parent.parent
 MIX = ["correct"] * 6 + ["seed_student"] * 2 + ["buggy_part1", "broken"]
@@ -55,6 +67,46 @@ def timed_batch(root: Path, out: Path, workers: int, *extra: str) -> float:
     subprocess.run([sys.executable, "-m", "grader", "batch", str(root), "--out", str(out), "--workers", str(workers),
                     "--force", *extra], env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     return time.perf_counter() - started
+
+
+def scores(out: Path) -> dict[tuple[str, str], float]:
+    """(hand-in, check id) -> score of a batch's results.json."""
+    results = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    return {(r["submission"], c["id"]): c["score"] for r in results for c in r["checks"]}
+
+
+def compare(checkouts: list[Path], n: int, rounds: int, workers: int, parts: list[str]) -> None:
+    """`dlgrade batch` of each checkout on one class, alternated over `rounds`: wall and CPU times (the
+    CPU time of the whole process tree: on a shared machine the steadier of the two), ratios, score changes."""
+    extra = [argument for part in parts for argument in ("--part", part)]
+    times: dict[Path, list[tuple[float, float | None]]] = {c: [] for c in checkouts}
+    graded: dict[Path, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="dlgrade-bench-") as tmp:
+        root = Path(tmp)
+        make_class(root / "class", n)
+        for turn in range(rounds):
+            for index, checkout in enumerate(checkouts if turn % 2 == 0 else checkouts[::-1]):
+                out = root / f"out-{turn}-{index}"
+                wall, cpu, _ = tree_cpu.run(
+                    [sys.executable, "-m", "grader", "batch", str(root / "class"), "--out", str(out), "--workers",
+                     str(workers), "--force", "--no-similarity", *extra], cwd=checkout,
+                    env=dict(env(), PYTHONPATH=str(checkout)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    check=True)
+                times[checkout].append((wall, cpu))
+                graded.setdefault(checkout, scores(out))
+    first = checkouts[0]
+    print(f"hand-ins: {n} (parts {', '.join(parts) or 'all'}), workers: {workers}, rounds: {rounds}")
+    for checkout in checkouts:
+        wall = statistics.mean(w for w, _ in times[checkout])
+        cpus = [c for _, c in times[checkout] if c is not None]
+        first_cpus = [c for _, c in times[first] if c is not None]
+        cpu = f"CPU mean {statistics.mean(cpus):6.1f} s ({statistics.mean(cpus) / statistics.mean(first_cpus):.2f}x)" \
+            if cpus and first_cpus else "CPU not measurable here"
+        changed = sorted(k for k, v in graded[checkout].items() if graded[first].get(k) != v)
+        print(f"{str(checkout):24s} wall {' '.join(f'{w:6.1f}' for w, _ in times[checkout])} s, mean {wall:6.1f} s "
+              f"({wall / statistics.mean(w for w, _ in times[first]):.2f}x); {cpu}; scores differing: {len(changed)}")
+        for handin, check in changed[:10]:
+            print(f"    {handin} {check}: {graded[first].get((handin, check))} -> {graded[checkout][(handin, check)]}")
 
 
 def timed_parallel(commands: list[list[str]], workers: int, cwd: Path | None = None, environ: dict | None = None) -> float:
@@ -109,8 +161,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip-nbclient", action="store_true")
     parser.add_argument("--scheduler", choices=["local"], help="measure Dask's LocalCluster against the local batch")
-    parser.add_argument("--fast", action="store_true", help="with --scheduler: only Parts 1 and 2")
+    parser.add_argument("--fast", action="store_true", help="with --scheduler or --compare: only Parts 1 and 2")
+    parser.add_argument("--compare", type=Path, nargs="+", metavar="DIR",
+                        help="time older checkouts' `dlgrade batch` beside this one's, alternating")
+    parser.add_argument("--rounds", type=int, default=2, help="with --compare: batches per checkout")
+    parser.add_argument("--part", action="append", default=[], help="with --compare: only this part (repeatable)")
     args = parser.parse_args()
+    if args.compare:
+        compare([REPO, *(p.resolve() for p in args.compare)], args.n, args.rounds, args.workers, args.part)
+        return
     if args.scheduler:
         dask_scaling(args.n, not args.fast)
         return

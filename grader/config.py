@@ -23,7 +23,8 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 COURSE_FILE = "dlgrade.toml"
-_LIMIT_KEYS = ("call_timeout", "load_timeout", "handin_timeout", "memory_mb", "max_processes", "cpus", "max_file_mb")
+_LIMIT_KEYS = ("call_timeout", "load_timeout", "handin_timeout", "memory_mb", "max_processes", "cpus", "max_file_mb",
+               "wall_backstop")
 _TOLERANCE_KEYS = ("gradient_relative_error", "mnist_numpy_accuracy", "mnist_tf_accuracy")
 _LATE_KEYS = ("due", "penalty_per_day", "max_penalty", "at_deadline")
 _INTAKE_KEYS = ("max_total_mb", "max_members", "max_file_mb", "max_ratio", "max_depth")

@@ -21,7 +21,7 @@ from grader.i18n import tr
 from grader.discover import DEFAULT_MAX_FILE_BYTES, discover
 from grader.extract import SourceFile, extract_file
 from grader.results import SubmissionResult
-from grader.sandbox.jobs import Job, Limits, run_job
+from grader.sandbox.jobs import Gate, Job, JobOutcome, Limits, again, run_job
 from grader.sandbox.zygote import Zygote
 from grader.targets import TARGETS
 
@@ -50,12 +50,14 @@ class Grader:
         limits = limits or limits_from(self.config)
         tolerances = self.config.tolerances
         thresholds = {t: tolerances[f"{t}_accuracy"] for t in ("mnist_numpy", "mnist_tf") if f"{t}_accuracy" in tolerances}
-        # slowest first, so that the short jobs fill the other workers while the models train
+        # slowest first, so that the short jobs fill the other workers while the models train: Part 4's
+        # job (one run of the student's whole fitting code) is the longest, then the two MNIST trainings
         self.seed = seed
-        self.families = [Training(limits, mnist, seed, thresholds),
-                         FunctionFitting(limits, self.config.fitting, seed, self.config.max_file_bytes),
+        self.families = [FunctionFitting(limits, self.config.fitting, seed, self.config.max_file_bytes),
+                         Training(limits, mnist, seed, thresholds),
                          Part2(limits, tolerances.get("gradient_relative_error", PASS_RELATIVE_ERROR)), Part1(limits)]
         self.pool = ThreadPoolExecutor(max_workers=max(1, workers))
+        self.gate = Gate()  # a job rerun after losing to a cap runs with no other job of this grader beside it
 
     def close(self) -> None:
         self.pool.shutdown()
@@ -113,18 +115,17 @@ class Grader:
             family.expected(located.target.name)
         profile.mark("references (shipped for Parts 1 and 2)", referencing)
         notes = set(result.notes)
-        for family, located, job, run, future in pending:
-            try:
-                outcome = future.result().of(run, job.target)
-                result.confinement = result.confinement or outcome.confinement
-                result.checks += flag_missing_packages(family.judge(located, outcome))
-            except Exception as error:  # as above
-                _record_grader_error(result, family, located.target.name, error)
-                continue
-            for note in outcome.load_notes:
-                if note not in notes:
-                    notes.add(note)
-                    result.notes.append(note)
+        capped = []  # jobs that lost something to a cap: judged after running once more, alone
+        reruns: dict[int, JobOutcome] = {}
+        for entry in pending:
+            if self._judge(result, notes, entry, reruns):
+                capped.append(entry)
+        for entry in capped:
+            run, future = entry[3], entry[4]
+            if id(run) not in reruns:
+                with self.gate.alone():
+                    reruns[id(run)] = again(run, future.result(), run_job(self.zygote, run, deadline))
+            self._judge(result, notes, entry, reruns)
         profile.mark(f"{path.name}: every job judged", referencing)
         order = {name: i for i, name in enumerate(TARGETS)}
         result.checks.sort(key=lambda c: order.get(c.target, len(order)))
@@ -146,16 +147,43 @@ class Grader:
         pending = []
         for members in groups.values():
             run = Job.merge([job for *_, job in members]) if len(members) > 1 else members[0][2]
-            future = self.pool.submit(run_job, self.zygote, run, deadline)
+            future = self.pool.submit(self._run, run, deadline)
             pending += [(family, located, job, run, future) for family, located, job in members]
         return pending
+
+    def _run(self, job: Job, deadline: float | None) -> JobOutcome:
+        with self.gate.shared():
+            return run_job(self.zygote, job, deadline)
+
+    def _judge(self, result: SubmissionResult, notes: set[str], entry: tuple,
+               reruns: dict[int, JobOutcome]) -> bool:
+        """Judge one target's outcome into `result`. Unless its job has been rerun (`reruns`), a job that
+        lost something to a cap (CPU or wall backstop) is not judged but deferred (True), to be run once
+        more, alone (no other job of this grader beside it), before its points go."""
+        family, located, job, run, future = entry
+        try:
+            found = reruns.get(id(run)) or future.result()
+            if id(run) not in reruns and found.capped:
+                return True
+            outcome = found.of(run, job.target)
+            result.confinement = result.confinement or outcome.confinement
+            result.checks += flag_missing_packages(family.judge(located, outcome))
+        except Exception as error:  # a grader bug must cost no student points silently, nor stop a batch
+            _record_grader_error(result, family, located.target.name, error)
+            return False
+        for note in outcome.load_notes:
+            if note not in notes:
+                notes.add(note)
+                result.notes.append(note)
+        return False
 
 
 def limits_from(config: Config) -> Limits:
     """The sandbox limits a configuration sets (the hand-in timeout is the batch's)."""
     limits = config.limits
     return Limits(call_timeout=limits["call_timeout"], load_timeout=limits["load_timeout"],
-                  memory_mb=int(limits["memory_mb"]), max_processes=int(limits["max_processes"]), cpus=limits["cpus"])
+                  memory_mb=int(limits["memory_mb"]), max_processes=int(limits["max_processes"]), cpus=limits["cpus"],
+                  wall_backstop=limits["wall_backstop"])
 
 
 def _record_grader_error(result: SubmissionResult, family: Family, target: str, error: Exception) -> None:

@@ -121,6 +121,7 @@ def test_tolerances_reach_the_judges(grader, tmp_path):
     try:
         checks = {c.id: c for c in lenient.grade(handin, {"Matmul"}).checks}
         assert checks["Matmul.backward_tf"].passed and checks["Matmul.backward_fd"].passed
-        assert lenient.families[0].threshold("mnist_tf") == 0.99
+        training = next(family for family in lenient.families if hasattr(family, "threshold"))
+        assert training.threshold("mnist_tf") == 0.99
     finally:
         lenient.pool.shutdown()  # the zygote is the session's

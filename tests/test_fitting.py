@@ -78,7 +78,7 @@ def test_a_run_past_the_time_cap_is_stopped_and_measured_as_it_stands(tmp_path):
         grader.families = [FunctionFitting(Limits(), settings)]
         result = grader.grade(tmp_path / "h", {"function_fitting"})
     checks = {c.id.split(".", 1)[1]: c for c in result.checks}
-    assert "stopped at its 4 s cap" in checks["runs"].message and checks["runs"].passed
+    assert "stopped at its cap of 4 s of CPU" in checks["runs"].message and checks["runs"].passed
     assert checks["fit"].passed, checks["fit"].message  # it had fitted long before the cap
 
 

@@ -167,8 +167,11 @@ def test_the_language_is_not_part_of_the_grade_but_is_part_of_the_stored_message
 
 
 def test_a_timeout_is_recognised_in_either_language(chinese):
-    assert reports_timeout(i18n.tr("while running `{target}` the process {what}", target="softmax",
-                                   what=i18n.tr("timed out after {seconds:g} s", seconds=3)))
+    for cap in (i18n.tr("timed out after {seconds:g} s of CPU ({wall:.0f} s wall)", seconds=3, wall=7),
+                i18n.tr("timed out at the wall-time backstop of {seconds:g} s, having used {cpu:.1f} s of CPU: it was "
+                        "sleeping or waiting", seconds=12, cpu=0.1)):
+        assert "timed out" not in cap  # worded in Chinese
+        assert reports_timeout(i18n.tr("while running `{target}` the process {what}", target="softmax", what=cap))
     assert reports_timeout(i18n._("the hand-in's wall-time limit ran out before this finished (see --handin-timeout)"))
     assert not reports_timeout(i18n._("returned None"))
 

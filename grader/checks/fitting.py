@@ -262,16 +262,16 @@ class FunctionFitting(Family):
                          lacking=lacking[0], notes="; ".join(notes[:2]))
             return self._result("runs", False, message, lacking[1], details, needs_human=True)
         how = (_("ran to the end") if data.get("status") == "completed" else
-               tr("was stopped at its {cap:g} s cap at {where}, and is measured as it stood",
+               tr("was stopped at its cap of {cap:g} s of CPU at {where}, and is measured as it stood",
                   cap=data.get("time_limit", self.settings["time_limit"]), where=data.get("stopped_at")))
         if data.get("keras2"):
             how += tr("; it was run again under Keras 2 (tf_keras) because it failed under Keras 3: {problem}",
                       problem=data["keras2"][:200])
         for stop in data.get("settled", []):
-            how += ntr("; training was stopped early at {seconds:g} s ({where}): the fit passed, at R² >= {bar:g}, "
-                       "{count} check in a row (last {r2:.4f}), and the statements after it ran",
-                       "; training was stopped early at {seconds:g} s ({where}): the fit passed, at R² >= {bar:g}, "
-                       "{count} checks in a row (last {r2:.4f}), and the statements after it ran", stop["checks"],
+            how += ntr("; training was stopped early at {seconds:g} s of CPU ({where}): the fit passed, at R² >= "
+                       "{bar:g}, {count} check in a row (last {r2:.4f}), and the statements after it ran",
+                       "; training was stopped early at {seconds:g} s of CPU ({where}): the fit passed, at R² >= "
+                       "{bar:g}, {count} checks in a row (last {r2:.4f}), and the statements after it ran", stop["checks"],
                        seconds=stop["seconds"], where=stop["where"], bar=self.settings["settle_r2"], r2=stop["r2"])
         found = [m["name"] for m in data.get("models", [])]
         summary = tr("{display} {how} (seed {seed}); models found: {models}", display=unit.display, how=how,

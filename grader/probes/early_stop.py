@@ -1,11 +1,14 @@
 """Child side of Part 4: watch the fit while the student's code trains, and stop it once it has settled.
 
 Real fitting code often trains for minutes although it fits well after seconds. A ticker
-(SIGALRM every PERIOD seconds) both enforces the run's time cap and lets the monitor measure the
-models found so far, with the same measures the parent judges by (grader/fitting/measures.py).
+(SIGPROF every PERIOD seconds of the process's CPU time) both enforces the run's time cap and lets
+the monitor measure the models found so far, with the same measures the parent judges by (grader/fitting/measures.py).
 Once the fit has stayed above the bar for STREAK checks in a row, the statement that is training
 is stopped (`Settled`) and the run goes on with the student's remaining statements (plots,
-printed errors), still under the cap. Measuring must not disturb training: random states,
+printed errors), still under the cap. The cap, the ticks and the checks count CPU time, not wall
+time: on a machine busy with other work the student's code gets as much computing before it is
+stopped, and the checks fall after as much training, as on an idle one (code that sleeps is
+stopped by a wall-time backstop, `backstop` times the cap). Measuring must not disturb training: random states,
 the attributes of the student's objects and torch's train/eval modes are restored after each
 check, and the student's own time limits (SIGALRM) are not used meanwhile.
 """
@@ -24,8 +27,9 @@ import numpy as np
 
 from grader.fitting.measures import best_pairing
 
-PERIOD = 1.5  # seconds between checks (at least ten times what one check costs)
-FIRST = 2.0  # seconds of training before the first check
+PERIOD = 1.5  # seconds of CPU between checks (at least ten times what one check costs)
+FIRST = 2.0  # seconds of CPU of training before the first check
+BACKSTOP = 4.0  # a run that sleeps is stopped after this many times its cap in wall time
 STREAK = 3  # checks in a row above the bar that settle the fit
 _STUDENT_FILE = "<dlgrade "
 
@@ -40,22 +44,25 @@ class Settled(BaseException):
 
 
 class Ticker:
-    """SIGALRM every `period` seconds: TimeUp once `cap` seconds have passed (re-fired at each tick,
-    in case a bare `except:` swallowed it), else `on_tick(frame)`, which may raise Settled.
+    """SIGPROF every `period` seconds of the process's CPU time: TimeUp once `cap` seconds of CPU have
+    been used, or `cap * backstop` seconds of wall time have passed (SIGALRM: code that sleeps), re-fired
+    at each tick in case a bare `except:` swallowed it; else `on_tick(frame)`, which may raise Settled.
     `suspended` (a class flag) turns evaluation alarms off while a tick measures."""
 
     suspended = False
 
-    def __init__(self, cap: float, period: float, on_tick: Callable[[types.FrameType], None] | None = None):
-        self.cap, self.period, self.on_tick = cap, period, on_tick
-        self.started = time.perf_counter()
+    def __init__(self, cap: float, period: float, on_tick: Callable[[types.FrameType], None] | None = None,
+                 backstop: float = BACKSTOP):
+        self.cap, self.period, self.on_tick, self.backstop = cap, period, on_tick, backstop
+        self.started, self.wall_started = time.process_time(), time.monotonic()
         self.fired = False
         self._busy = False
 
     def _ring(self, signum: int, frame: Any) -> None:
         if self._busy:
             return
-        if time.perf_counter() - self.started >= self.cap:
+        if time.process_time() - self.started >= self.cap or \
+                time.monotonic() - self.wall_started >= self.cap * self.backstop:
             self.fired = True
             raise TimeUp()
         if self.on_tick is not None and frame is not None:
@@ -77,16 +84,19 @@ class Ticker:
     def __enter__(self) -> "Ticker":
         if Ticker.suspended:
             return self
+        signal.signal(signal.SIGPROF, self._ring)
         signal.signal(signal.SIGALRM, self._ring)
         first = min(self.cap, self.period if self.on_tick else self.cap)
-        signal.setitimer(signal.ITIMER_REAL, max(first, 0.01), self.period if self.on_tick else 1.0)
+        signal.setitimer(signal.ITIMER_PROF, max(first, 0.01), self.period if self.on_tick else 1.0)
+        signal.setitimer(signal.ITIMER_REAL, max(self.cap * self.backstop, 0.01), 1.0)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         if Ticker.suspended:
             return
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        for timer, signum in ((signal.ITIMER_PROF, signal.SIGPROF), (signal.ITIMER_REAL, signal.SIGALRM)):
+            signal.setitimer(timer, 0)
+            signal.signal(signum, signal.SIG_DFL)
 
 
 class _Preserved:
@@ -156,7 +166,7 @@ class Monitor:
         self.bar = call.get("settle") or {}
         self.namespace = namespace
         self.measure = measure
-        self.started = time.perf_counter()
+        self.started = time.process_time()  # the checks' times count CPU: the same epochs idle or busy
         self.next_check = self.started + FIRST
         self.streak = 0
         self.history: list[list[float]] = []  # [seconds, R²] of each check that measured
@@ -196,13 +206,13 @@ class Monitor:
         return frames
 
     def tick(self, frame: types.FrameType) -> None:
-        now = time.perf_counter()
+        now = time.process_time()
         if not self.bar or now < self.next_check:
             return
         measured = self.measure_now(self.call, frame)
         pairing = best_pairing(dict(measured or {}, snapshots=self.snapshots))
-        cost = time.perf_counter() - now
-        self.next_check = time.perf_counter() + max(PERIOD, 4 * cost)
+        cost = time.process_time() - now
+        self.next_check = time.process_time() + max(PERIOD, 4 * cost)
         good = self._good(pairing)
         if pairing is not None and np.isfinite(pairing.r2):
             self.history.append([round(now - self.started, 2), round(float(pairing.r2), 5)])

@@ -1,7 +1,7 @@
 """Probe for Part 4 (function fitting): run the fitting code top to bottom, then measure its result.
 
 This is the one probe that executes a hand-in's top-level statements (training loops, plots),
-still inside the confined child. The run is capped in time (SIGALRM): at the cap the code is
+still inside the confined child. The run is capped in CPU time (early_stop.Ticker): at the cap the code is
 interrupted and what it trained so far is measured as it stands. Figures are captured at
 `plt.show()`, at the end of each notebook cell and at the end, as capped PNG bytes. The locals of
 the student's own driver functions (`main()`, `train()`) are kept as they return, so models and
@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from grader.probes.convert import describe_exception, to_array, type_name
-from grader.probes.early_stop import PERIOD, Monitor, Settled, Ticker, TimeUp
+from grader.probes.early_stop import BACKSTOP, PERIOD, Monitor, Settled, Ticker, TimeUp
 from grader.probes import keras2
 from grader.fitting.measures import best_pairing
 from grader.probes.keras2 import keras3_problem
@@ -68,7 +68,7 @@ def data_role(name: str) -> str | None:
 
 
 def _alarm(seconds: float) -> Ticker:
-    """TimeUp after `seconds` (re-fired every second), for one evaluation or document."""
+    """TimeUp after `seconds` of CPU (re-fired every second), for one evaluation or document."""
     return Ticker(seconds, 1.0)
 
 
@@ -203,8 +203,8 @@ def run_fitting(namespace: dict, job: dict, call: dict) -> dict:
 
 
 def _run_once(job: dict, call: dict, seed: int) -> dict:
-    """One run of the unit under `seed`, measured."""
-    started = time.perf_counter()
+    """One run of the unit under `seed`, measured (its seconds are CPU seconds, as its cap counts)."""
+    started = time.process_time()
     home = os.getcwd()
     output = os.path.join(home, "output.txt")
     offset = os.path.getsize(output) if os.path.exists(output) else 0
@@ -226,7 +226,7 @@ def _run_once(job: dict, call: dict, seed: int) -> dict:
     current = {"cell": None}
     snapshots: list[dict] = []
     monitor = Monitor(call, lambda: sys.modules[SUBMISSION_MODULE].__dict__, _measure, snapshots)
-    ticker = Ticker(float(call["time_limit"]), PERIOD, monitor.tick)
+    ticker = Ticker(float(call["time_limit"]), PERIOD, monitor.tick, float(job.get("wall_backstop", BACKSTOP)))
     points = _prediction_points(call, planned)
     notes: list[str] = []
     watch_keras = not keras2.active() and keras2.available()
@@ -268,8 +268,8 @@ def _run_once(job: dict, call: dict, seed: int) -> dict:
         except _Keras3Only:
             os.chdir(home)
             return {"keras2_needed": keras3_problem(notes, call.get("imports", [])),
-                    "seconds": round(time.perf_counter() - started, 2)}
-    run_seconds = time.perf_counter() - started
+                    "seconds": round(time.process_time() - started, 2)}
+    run_seconds = time.process_time() - started
     with _alarm(EVALUATION_SECONDS):
         try:
             figures.capture()

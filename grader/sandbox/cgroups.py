@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from grader.i18n import tr
 
 CONTROLLERS = ("memory", "pids", "cpu")
+COUNTER = "cpuacct"  # v1 only, where it is mounted apart from cpu: the CPU time the group used (cputime.py)
 CPU_PERIOD_US = 100_000
 
 
@@ -44,6 +45,13 @@ class Cgroup:
     dirs: dict[str, str]  # controller -> directory (v2: every controller -> the same one)
     memory_mb: int
     max_processes: int
+
+    def usage_file(self) -> str | None:
+        """The file counting the CPU time of the group's processes (cputime.py), if there is one."""
+        if self.version == 2:
+            return os.path.join(self.dirs["cpu"], "cpu.stat")
+        directory = self.dirs.get(COUNTER)
+        return os.path.join(directory, "cpuacct.usage") if directory else None
 
     def join(self) -> None:
         """Move this process into the group (every process it starts will be in it too)."""
@@ -112,7 +120,7 @@ class CgroupFactory:
             raise OSError(self.problem)
         dirs = {}
         try:
-            for controller in CONTROLLERS:
+            for controller in [c for c in (*CONTROLLERS, COUNTER) if c in self.parents]:
                 directory = os.path.join(self.parents[controller], name)
                 if directory not in dirs.values():
                     os.mkdir(directory)
@@ -180,10 +188,12 @@ def _discover() -> CgroupFactory:
     mounts = _mounts()
     v1 = {}
     for point, fstype, options in mounts:
-        for controller in CONTROLLERS:
+        for controller in (*CONTROLLERS, COUNTER):
             if fstype == "cgroup" and controller in options and controller in own:
                 v1[controller] = os.path.join(point, own[controller].lstrip("/"))
-    if len(v1) == len(CONTROLLERS) and all(os.access(d, os.W_OK) for d in v1.values()):
+    if COUNTER in v1 and not os.access(v1[COUNTER], os.W_OK):
+        del v1[COUNTER]
+    if all(c in v1 for c in CONTROLLERS) and all(os.access(d, os.W_OK) for d in v1.values()):
         return CgroupFactory(1, v1)
     for point, fstype, _ in mounts:
         if fstype == "cgroup2" and "" in own:
@@ -196,6 +206,6 @@ def _discover() -> CgroupFactory:
                     return CgroupFactory(2, {}, f"cgroup v2: cannot delegate {', '.join(CONTROLLERS)} from {base} "
                                                 f"({error.strerror}); run the grader in a delegated cgroup")
                 return CgroupFactory(2, {c: base for c in CONTROLLERS})
-    missing = [c for c in CONTROLLERS if c not in v1]
+    missing = [c for c in CONTROLLERS if c not in v1]  # cpuacct is optional: without it, cputime.py reads /proc
     return CgroupFactory(0, {}, "no writable cgroup hierarchy with the "
                                 f"{', '.join(missing or CONTROLLERS)} controller(s) (needs root or a delegated cgroup)")

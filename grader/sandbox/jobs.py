@@ -6,13 +6,21 @@ the child is killed (its whole process group) and a fresh child resumes at the n
 function that keeps hanging or crashing is given up alone, the others still probed. A definition that hangs or kills
 the child while the file loads is skipped on the next attempt and reported, so one hostile
 statement cannot take the rest of the file down with it.
+
+The caps on a call and on loading count the CPU time of the child's whole process tree
+(cputime.py), so a machine busy with other work does not time a student's call out; a call that
+sleeps or waits (using little CPU) is stopped by a wall-time backstop `wall_backstop` times the cap.
+A job that lost something to a cap is run once more, alone, before its points go (`again`, and
+the pipeline's Gate).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +43,8 @@ def reports_timeout(message: str) -> bool:
 
 @dataclass(frozen=True)
 class Limits:
-    """Wall-clock limits enforced from the parent (per call, and for loading the file), and the
+    """Caps enforced from the parent, in seconds of the child's CPU time (per call, and for loading
+    the file), with a wall-time backstop `wall_backstop` times as long for calls that sleep; and the
     resources of each child's whole process tree (memory, processes, cores: see cgroups.py)."""
 
     call_timeout: float = 10.0
@@ -43,6 +52,7 @@ class Limits:
     memory_mb: int = 2048
     max_processes: int = 64
     cpus: float = 1.0
+    wall_backstop: float = 4.0
 
 
 @dataclass
@@ -63,6 +73,7 @@ class Job:
         return {"target": self.target, "targets": self.targets, "probe": self.probe, "plan": self.plan,
                 "calls": self.calls, "where": self.where, "exempt": self.exempt, "start": start, "seed": self.seed,
                 "memory_mb": self.limits.memory_mb, "given_up": sorted(given_up), "standalone": self.standalone,
+                "wall_backstop": self.limits.wall_backstop,
                 "language": i18n.active()}  # the child words its own messages in the run's language
 
     @property
@@ -94,6 +105,7 @@ class CallOutcome:
 
     data: dict[str, Any] | None = None
     failure: str | None = None
+    capped: str | None = None  # the cap that stopped it ("timed out after 30 s of CPU (62 s wall)")
 
 
 @dataclass
@@ -103,22 +115,29 @@ class JobOutcome:
     confinement: dict | None = None  # what the child's confinement applied and missed (confine.py)
     calls: list[CallOutcome] = field(default_factory=list)
     problems: dict[str, str] = field(default_factory=dict)  # target -> why it could not be probed (further)
+    load_capped: str | None = None  # the cap that stopped loading the file, if one did
+
+    @property
+    def capped(self) -> bool:
+        """Whether a cap (CPU or wall backstop) cost something: then the job runs once more, alone."""
+        return self.load_capped is not None or any(call.capped for call in self.calls)
 
     def of(self, job: Job, target: str) -> "JobOutcome":
         """The outcome of one function of a merged job, as if it had been probed alone."""
         calls = [call for i, call in enumerate(self.calls) if job.call_target(i) == target]
         unfinished = any(call.data is None for call in calls)  # a job-wide problem touches this target only then
         return JobOutcome(list(self.load_notes), self.problems.get(target) or (self.problem if unfinished else None),
-                          self.confinement, calls)
+                          self.confinement, calls, load_capped=self.load_capped)
 
 
 class _Lost(Exception):
     """The child stopped answering: timed out, died, or sent garbage."""
 
-    def __init__(self, how: str, died: bool):
+    def __init__(self, how: str, died: bool, capped: bool = False):
         super().__init__(how)
         self.how = how
         self.died = died  # True: the exit status from the supervisor explains it
+        self.capped = capped  # True: a CPU cap or the wall-time backstop stopped it
 
 
 @dataclass
@@ -132,15 +151,33 @@ class _OutOfTime(Exception):
     """The hand-in's overall wall-time budget ran out."""
 
 
-def _expect(child: Child, timeout: float, deadline: float | None, *events: str) -> dict[str, Any]:
-    until = time.monotonic() + timeout
-    out_of_time = deadline is not None and deadline < until
+def _wait(child: Child, cap: float, backstop: float, deadline: float | None) -> dict[str, Any]:
+    """The child's next message, within `cap` seconds of its CPU time and `backstop` seconds of wall time."""
+    cpu_start, wall_start, used = child.cpu.seconds(), time.monotonic(), 0.0
+    while True:
+        now = time.monotonic()
+        if used >= cap:
+            raise _Lost(tr("timed out after {seconds:g} s of CPU ({wall:.0f} s wall)", seconds=cap,
+                           wall=now - wall_start), died=False, capped=True)
+        if now - wall_start >= backstop:
+            raise _Lost(tr("timed out at the wall-time backstop of {seconds:g} s, having used {cpu:.1f} s of CPU: "
+                           "it was sleeping or waiting", seconds=backstop, cpu=used), died=False, capped=True)
+        # CPU time grows at most as fast as wall time per core: look again before the cap can be passed
+        until = now + min(max((cap - used) / 2, 0.02), 1.0, wall_start + backstop - now)
+        if deadline is not None and deadline <= until:
+            try:
+                return child.results.read(deadline)
+            except ChannelTimeout:
+                raise _OutOfTime() from None
+        try:
+            return child.results.read(until)
+        except ChannelTimeout:
+            used = child.cpu.seconds() - cpu_start
+
+
+def _expect(child: Child, limits: Limits, timeout: float, deadline: float | None, *events: str) -> dict[str, Any]:
     try:
-        message = child.results.read(deadline if out_of_time else until)
-    except ChannelTimeout:
-        if out_of_time:
-            raise _OutOfTime() from None
-        raise _Lost(tr("timed out after {seconds:g} s", seconds=timeout), died=False) from None
+        message = _wait(child, timeout, timeout * limits.wall_backstop, deadline)
     except ChannelClosed:
         raise _Lost(_("stopped"), died=True) from None
     except ProtocolError as error:
@@ -153,7 +190,8 @@ def _expect(child: Child, timeout: float, deadline: float | None, *events: str) 
 def _drive(child: Child, job: Job, start: int, outcome: JobOutcome, progress: _Progress, deadline: float | None) -> None:
     """Follow one child from loading to `done`, filling `outcome`; raises _Lost or _OutOfTime."""
     limits = job.limits
-    while (message := _expect(child, limits.load_timeout, deadline, "statement", "loaded"))["event"] == "statement":
+    while (message := _expect(child, limits, limits.load_timeout, deadline, "statement", "loaded"))["event"] \
+            == "statement":
         progress.statement = message["index"]
     progress.loaded = True
     outcome.load_notes = list(message["notes"])  # every child reloads: keep the latest notes
@@ -163,10 +201,10 @@ def _drive(child: Child, job: Job, start: int, outcome: JobOutcome, progress: _P
         if job.call_target(index) in outcome.problems:
             continue
         progress.call = index
-        _expect(child, limits.call_timeout, deadline, "begin")
-        outcome.calls[index].data = _expect(child, limits.call_timeout, deadline, "result")
+        _expect(child, limits, limits.call_timeout, deadline, "begin")
+        outcome.calls[index].data = _expect(child, limits, limits.call_timeout, deadline, "result")
     progress.call = None
-    _expect(child, limits.call_timeout, deadline, "done")
+    _expect(child, limits, limits.call_timeout, deadline, "done")
 
 
 def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutcome:
@@ -179,6 +217,7 @@ def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutco
     start = 0
     timeouts: dict[str, int] = defaultdict(int)
     crashes_in_a_row: dict[str, int] = defaultdict(int)
+    cpu = 0.0  # of every child, for --profile
     for _attempt in range(len(job.calls) + MAX_LOAD_ATTEMPTS):
         if deadline is not None and time.monotonic() >= deadline:
             outcome.problem = _(OUT_OF_TIME)
@@ -195,6 +234,7 @@ def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutco
             child.finish()
             outcome.problem = _(OUT_OF_TIME)
             break
+        cpu += child.cpu.seconds()
         exit_description = child.finish()
         if lost is None:
             break
@@ -203,6 +243,7 @@ def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutco
             target = job.call_target(progress.call)
             outcome.calls[progress.call].failure = tr("while running `{target}` the process {what}", target=target,
                                                       what=what)
+            outcome.calls[progress.call].capped = lost.how if lost.capped else None
             timeouts[target] += not lost.died
             crashes_in_a_row[target] = crashes_in_a_row[target] + 1 if lost.died and progress.call == start \
                 else int(lost.died)
@@ -223,11 +264,14 @@ def run_job(zygote: Zygote, job: Job, deadline: float | None = None) -> JobOutco
             skip_notes.append(
                 tr("{where}: the process {what} while this was being defined; skipped",
                    where=_statement_location(job.plan, progress.statement), what=what))
+            outcome.load_capped = outcome.load_capped or (lost.how if lost.capped else None)
         else:
             outcome.problem = tr("the process {what} while loading the file", what=what)
+            outcome.load_capped = lost.how if lost.capped else None
             break
     outcome.load_notes = skip_notes + outcome.load_notes
-    profile.mark(f"job `{'`, `'.join(job.targets)}` ({job.probe}): {len(job.calls)} calls in sandboxed children", started)
+    profile.mark(f"job `{'`, `'.join(job.targets)}` ({job.probe}): {len(job.calls)} calls in sandboxed children, "
+                 f"{cpu:.1f} s of CPU", started)
     for index, call in enumerate(outcome.calls):
         if call.data is None and call.failure is None:
             call.failure = outcome.problems.get(job.call_target(index)) or outcome.problem or _("not run")
@@ -239,3 +283,63 @@ def _statement_location(plan: dict, index: int) -> str:
 
     cell, stmt = statements(plan)[index]
     return tr("{where}, line {line}", where=cell["where"], line=stmt.lineno)
+
+
+def again(job: Job, first: JobOutcome, second: JobOutcome) -> JobOutcome:
+    """The outcome of a job that lost something to a cap (`first`) and was run once more, alone
+    (`second`): the second run's, its messages saying both times where it lost to a cap again."""
+    if second.problem == _(OUT_OF_TIME):  # the hand-in's time ran out meanwhile: the first run says more
+        return first
+    if not second.capped:
+        what = first.load_capped or next(call.capped for call in first.calls if call.capped)
+        second.load_notes.append(tr("`{targets}`: {what} while other jobs ran beside it; run again alone, it finished "
+                                    "within its caps", targets="`, `".join(job.targets), what=what))
+        return second
+    for index, (before, after) in enumerate(zip(first.calls, second.calls)):
+        if before.capped and after.capped:
+            after.failure = tr("while running `{target}` the process {first} beside other jobs, and {second} when run "
+                               "again alone", target=job.call_target(index), first=before.capped, second=after.capped)
+    if first.load_capped and second.load_capped and second.problem:
+        second.problem = tr("the process {first} while loading the file beside other jobs, and {second} when loading "
+                            "it again alone", first=first.load_capped, second=second.load_capped)
+    elif first.load_capped and second.load_capped:  # a definition skipped both times: its note gives the second
+        second.load_notes.append(tr("a definition was skipped in both runs: the process {first} beside other jobs, "
+                                    "and {second} when run again alone", first=first.load_capped,
+                                    second=second.load_capped))
+    return second
+
+
+class Gate:
+    """Jobs run side by side (`shared`) except a rerun (`alone`), which waits for the running jobs to
+    end and holds new ones back until it is done, so that it has the grader's workers to itself."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._running = 0
+        self._alone = 0  # reruns running or waiting: they go first
+
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._condition:
+            self._condition.wait_for(lambda: not self._alone)
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._running -= 1
+                self._condition.notify_all()
+
+    @contextmanager
+    def alone(self) -> Iterator[None]:
+        with self._condition:
+            self._alone += 1
+            self._condition.wait_for(lambda: not self._running)
+            self._running = -1  # held: no other rerun nor job starts
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._running = 0
+                self._alone -= 1
+                self._condition.notify_all()

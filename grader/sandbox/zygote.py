@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from grader import profile
 from grader.i18n import _, tr
 from grader.sandbox.cgroups import Cgroup, CgroupFactory, describe_verdict
+from grader.sandbox.cputime import CpuClock
 from grader.sandbox.environment import sandbox_environment
 from grader.sandbox.protocol import ChannelClosed, ChannelTimeout, FrameReader, ProtocolError, encode_frame, write_all
 
@@ -123,7 +124,7 @@ def _supervise(request: dict, cgroups: CgroupFactory, spec_fd: int, result_fd: i
         child.run(request["workdir"], spec_fd, result_fd, group, missing)
     os.close(spec_fd)
     os.close(result_fd)
-    write_all(status_fd, encode_frame({"pid": pid}))
+    write_all(status_fd, encode_frame({"pid": pid, "cpu_usage": group.usage_file() if group is not None else None}))
     _, status = os.waitpid(pid, 0)
     _reap_descendants()
     report = {"status": status, "cgroup": group.verdict() if group is not None else None}
@@ -180,6 +181,7 @@ class Child:
     results: FrameReader
     status: FrameReader
     folder: str  # its private folder (home/ is its working directory)
+    cpu: CpuClock  # the CPU time its process tree has used (its cgroup's, else its process group's)
 
     def kill(self) -> None:
         for kill in (os.killpg, os.kill):
@@ -241,8 +243,11 @@ class Zygote:
             for fd in (spec_fd, result_write, status_write):
                 os.close(fd)
         status = FrameReader(status_read)
-        pid = status.read(time.monotonic() + 30)["pid"]
-        return Child(pid, FrameReader(result_read), status, folder)
+        started = status.read(time.monotonic() + 30)
+        pid = started["pid"]
+        usage = started.get("cpu_usage")
+        clock = CpuClock(pid, usage if isinstance(usage, str) else None)
+        return Child(pid, FrameReader(result_read), status, folder, clock)
 
     def close(self) -> None:
         """Stop the zygote at once, even mid-import (call it when no job is running: the running
