@@ -7,7 +7,7 @@ tests/test_fitting_real.py; each trains in a few seconds.
 
 from __future__ import annotations
 
-from tests.fitting_variants import HANDOUT, REPORT_EN, REPORT_ZH, Variant, notebook, report_en, report_zh
+from tests.fitting_variants import HANDOUT, REPORT_ZH, Variant, notebook, report_en, report_zh
 
 # ---- where the code is -----------------------------------------------------------------------
 
@@ -364,7 +364,7 @@ plt.show()
 # x and y standardised with scikit-learn (fit_transform, transform, inverse_transform); PyTorch in a
 # notebook, the prediction made inside `with torch.no_grad():`
 TORCH_SCALERS = [
-    ("markdown", REPORT_EN),
+    ("markdown", report_en("f(x) = 3 exp(-x^2 / 2) + 0.5x", "[-5, 5]")),
     ("code", "import numpy as np\nimport torch\nfrom torch import nn\nimport matplotlib.pyplot as plt\n"
              "from sklearn.preprocessing import StandardScaler"),
     ("code", "# the target, and its samples: 500 for training, 100 for testing, on [-5, 5]\n"
