@@ -13,6 +13,8 @@ model itself produces, with the notebook's update rule and loss:
   hundreds) train as they do under the notebook's optimizer; a run that does not learn is
   retried with the next seed.
 Sensitive but correct models learn in one of the fixed attempts, broken ones in none.
+A run stops at the first checkpoint (every STOP_EVERY steps) where every condition of `trains` holds with
+margins (`Training._stop`, sent in the job plan); the verdict is still judged here on the outputs returned.
 The student's own `train_one_step`/`test` run separately, the way the student's own training
 loop calls them (grader/checks/loop.py).
 Thresholds come from `reference/calibrate_mnist.py` (see the README for the distributions).
