@@ -50,3 +50,25 @@ def load_sample(path: Path | None = None) -> MnistSample:
     held_out = _balanced(data["y_test"], HELD_OUT_SIZE, rng)
     return MnistSample(data["x_train"][train].astype(np.uint8), data["y_train"][train].astype(np.int64),
                        data["x_test"][held_out].astype(np.uint8), data["y_test"][held_out].astype(np.int64), source)
+
+
+# Shared by the parent, which judges the protocol's outputs, and the child, which stops training once they pass.
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise log-softmax, shifted for stability."""
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def cross_entropy(log_probs: np.ndarray, labels: np.ndarray) -> float:
+    """Mean negative log-probability of the true classes."""
+    return float(-np.mean(log_probs[np.arange(len(labels)), labels]))
+
+
+def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
+    """Share of rows whose largest output is the true class."""
+    return float(np.mean(np.argmax(outputs, axis=1) == labels))
+
+
+def returns_probabilities(output: np.ndarray) -> bool:
+    """Rows within [0, 1] that sum to 1: a softmax applied inside the model."""
+    return bool((output >= 0).all() and (output <= 1).all() and np.allclose(output.sum(axis=1), 1, atol=1e-3))

@@ -42,7 +42,7 @@ OUT = REPO / "grader" / "data" / "calibration.json"
 def measure(zygote: Zygote, folder: Path, target: str, seed: int) -> tuple[float, list[float], list[float], Callable]:
     """Held-out accuracy and curves of one run, and a function: whether it gets full marks at a threshold."""
     located = locate(TARGETS[target], load_sources(folder))
-    outcome = run_job(zygote, Training(seed=seed).job(located))
+    outcome = run_job(zygote, Training(seed=seed, stop_early=False).job(located))
     trains = Training(seed=seed).judge(located, outcome)[1]
     curve = trains.details["curve"]
 

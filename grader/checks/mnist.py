@@ -13,6 +13,8 @@ model itself produces, with the notebook's update rule and loss:
   hundreds) train as they do under the notebook's optimizer; a run that does not learn is
   retried with the next seed.
 Sensitive but correct models learn in one of the fixed attempts, broken ones in none.
+A run stops at the first checkpoint (every STOP_EVERY steps) where every condition of `trains` holds with
+margins (`Training._stop`, sent in the job plan); the verdict is still judged here on the outputs returned.
 The student's own `train_one_step`/`test` run separately, the way the student's own training
 loop calls them (grader/checks/loop.py).
 Thresholds come from `reference/calibrate_mnist.py` (see the README for the distributions).
@@ -32,11 +34,17 @@ from grader.checks.family import Family
 from grader.checks.loop import StudentLoop, student_loop
 from grader.checks.model import CheckResult, all_failed
 from grader.i18n import N_, _, tr
-from grader.mnist import MnistSample, load_sample
+from grader.mnist import MnistSample, accuracy, cross_entropy, load_sample, log_softmax, returns_probabilities
 from grader.sandbox.jobs import CallOutcome, Job, JobOutcome, Limits
 from grader.targets import Located
 
 STUDENT_STEPS = 5
+# Training stops at the first of these checkpoints where every pass condition of `trains` already
+# holds with a margin (held-out accuracy this far above the threshold, the loss this fraction below
+# its first value): the verdict is settled, the remaining steps would only cost time.
+STOP_EVERY = 10
+STOP_ACCURACY_MARGIN = 0.1
+STOP_LOSS_DROP = 0.05
 
 
 @lru_cache(maxsize=1)
@@ -91,24 +99,6 @@ PROTOCOLS = {
 }
 
 
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-
-
-def cross_entropy(log_probs: np.ndarray, labels: np.ndarray) -> float:
-    return float(-np.mean(log_probs[np.arange(len(labels)), labels]))
-
-
-def accuracy(outputs: np.ndarray, labels: np.ndarray) -> float:
-    return float(np.mean(np.argmax(outputs, axis=1) == labels))
-
-
-def returns_probabilities(output: np.ndarray) -> bool:
-    """Rows within [0, 1] that sum to 1: a softmax applied inside the model."""
-    return bool((output >= 0).all() and (output <= 1).all() and np.allclose(output.sum(axis=1), 1, atol=1e-3))
-
-
 def _failure(call: CallOutcome) -> str | None:
     return call.failure or (call.data or {}).get("error")
 
@@ -121,11 +111,12 @@ class Training(Family):
     targets = ("mnist_numpy", "mnist_tf")
 
     def __init__(self, limits: Limits = Limits(), mnist: Path | None = None, seed: int = 0,
-                 thresholds: dict[str, float] | None = None) -> None:
+                 thresholds: dict[str, float] | None = None, stop_early: bool = True) -> None:
         self.limits = replace(limits, call_timeout=max(limits.call_timeout, 30.0))
         self.mnist_path = mnist
         self.seed = seed
         self.thresholds = thresholds or {}  # per target, instead of the calibrated threshold
+        self.stop_early = stop_early  # False: always every step (the calibration measures the whole run)
         self._sample: MnistSample | None = None
 
     def threshold(self, target: str) -> float:
@@ -149,7 +140,7 @@ class Training(Family):
         calls = [
             {"kind": f"{protocol.kind}_protocol", "x_train": data.x_train, "y_train": data.y_train,
              "x_test": data.x_test, "steps": protocol.steps,
-             "attempts": protocol.attempts(self.seed)},
+             "attempts": protocol.attempts(self.seed), "stop": self._stop(located.target.name)},
             {"kind": f"{protocol.kind}_student_step", "x_train": data.x_train, "y_train": data.y_train,
              "x_test": data.x_test, "y_test": data.y_test, "steps": STUDENT_STEPS, "seed": self.seed,
              "loop": asdict(student_loop(located.file, protocol.kind))},
@@ -157,6 +148,13 @@ class Training(Family):
         file = located.file
         return Job(target="myModel", probe="training", plan=located.load_plan(), calls=calls,
                    where={c.label: c.where for c in file.cells}, limits=self.limits, seed=self.seed)
+
+    def _stop(self, target: str) -> dict | None:
+        """When the child may stop training (plain data for the job plan); the parent still judges the outputs."""
+        if not self.stop_early:
+            return None
+        return {"every": STOP_EVERY, "accuracy": self.threshold(target) + STOP_ACCURACY_MARGIN,
+                "loss_drop": STOP_LOSS_DROP, "logits": PROTOCOLS[target].kind == "tf", "y_test": self.sample.y_test}
 
     def expected(self, target: str) -> None:
         """Load the MNIST sample; the reference itself is the calibrated accuracy of the protocol."""
@@ -253,14 +251,15 @@ class Training(Family):
         first = cross_entropy(to_log_probs(data["first_train"]), sample.y_train)
         last = cross_entropy(to_log_probs(data["last_train"]), sample.y_train)
         held_out = accuracy(data["held_out"], sample.y_test)
-        details.update(held_out_accuracy=held_out, lr=data["lr"], seed=data["seed"],
+        details.update(held_out_accuracy=held_out, lr=data["lr"], seed=data["seed"], stopped_at=data.get("stopped_at"),
                        trained=data.get("parameters") or data.get("variables", []))
         if (data["seed"], data["lr"]) != (self.seed, protocol.lr):
             setup += tr("; the first run did not learn, so seed {seed} with lr {lr:.3g} was used", seed=data['seed'],
                         lr=data['lr'])
         summary = (tr("{setup}: loss {first:.3g} -> {last:.3g}, held-out accuracy {held_out:.3f} (reference "
                       "{mean:.3f} ± {std:.3f}; pass >= {threshold})", setup=setup, first=first, last=last,
-                      held_out=held_out, mean=reference['mean'], std=reference['std'], threshold=self.threshold(target)))
+                      held_out=held_out, mean=reference['mean'], std=reference['std'], threshold=self.threshold(target))
+                   + self._stopped(data, protocol.steps))
         if not (np.isfinite(first) and np.isfinite(last)) or last < 0:
             return self._result(target, "trains", False, summary, N_("the loss became NaN, inf or negative"), details)
         if abs(last - first) <= 1e-6 * abs(first):
@@ -282,6 +281,14 @@ class Training(Family):
                                    "the gradients"),
                                 details)
         return self._result(target, "trains", True, summary, details=details)
+
+    @staticmethod
+    def _stopped(data: dict, steps: int) -> str:
+        """What the summary adds when the child stopped before the last step, once the run had passed."""
+        stopped = data.get("stopped_at")
+        if not stopped:
+            return ""
+        return tr("; passed at step {step} of {steps}, where training stopped", step=stopped, steps=steps)
 
     def _student_step(self, target: str, call: CallOutcome, loop: StudentLoop) -> CheckResult:
         data = call.data or {}

@@ -3,9 +3,12 @@
 `protocol` builds a seeded `myModel()`, records its output on held-out images, trains it with
 the homework's own update rule (numpy: the notebook's SGD; TF: the notebook's Adam) for a fixed
 number of full-batch steps and returns raw outputs (first and last training outputs, held-out
-outputs), so the parent computes losses and accuracies itself.
+outputs), so the parent computes losses and accuracies itself. Every `stop["every"]` steps it
+measures the same conditions the parent will, with margins, and stops once all hold: the run has
+passed, more steps would only cost time; it says where (`stopped_at`), and the parent judges the
+outputs it gets as always. A run that does not pass runs every step.
 `student_step` runs the student's own `train_one_step` and `test`, to see that they run and
-move the loss the right way. Labels of held-out images are only sent to `student_step`.
+move the loss the right way. Labels of held-out images are sent to the protocol only inside `stop`.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import numpy as np
 
 from grader.probes.convert import describe_exception, to_array
 from grader.i18n import _, tr
+from grader.mnist import accuracy, cross_entropy, log_softmax, returns_probabilities
 
 
 class Stage(Exception):
@@ -86,6 +90,22 @@ def _trained(curve: dict[str, list[float]]) -> bool:
             and curve["accuracy"][-1] >= ACCEPT_TRAIN_ACCURACY)
 
 
+def _settled(stop: dict, result: dict, labels: np.ndarray) -> bool:
+    """Every pass condition of the parent's `trains` judgement holds on these outputs, with a margin."""
+    to_log_probs = log_softmax if stop["logits"] else (lambda o: o)
+    first = cross_entropy(to_log_probs(result["first_train"]), labels)
+    last = cross_entropy(to_log_probs(result["last_train"]), labels)
+    held_out = result["held_out"]
+    return bool(np.isfinite(first) and np.isfinite(last) and 0 <= last <= first - stop["loss_drop"] * abs(first)
+                and not (stop["logits"] and returns_probabilities(held_out))
+                and accuracy(held_out, stop["y_test"]) >= stop["accuracy"] and _trained(result["curve"]))
+
+
+def _checkpoint(stop: dict | None, step: int, steps: int) -> bool:
+    """After `step` updates, is this a point where the child measures whether the run has passed?"""
+    return bool(stop) and step < steps and step % stop["every"] == 0
+
+
 def _with_retries(train: Callable[[int, float], dict], attempts: list[list]) -> dict:
     """Train with each (seed, step size) in turn until the run learns, else report the best run.
 
@@ -106,7 +126,7 @@ def _with_retries(train: Callable[[int, float], dict], attempts: list[list]) -> 
 
 
 def numpy_protocol(namespace: dict, job: dict, call: dict) -> dict:
-    where = job["where"]
+    where, stop = job["where"], call.get("stop")
     x, labels = call["x_train"] / 255.0, call["y_train"]
     y = _one_hot(labels)
     x_test = call["x_test"] / 255.0
@@ -115,6 +135,14 @@ def numpy_protocol(namespace: dict, job: dict, call: dict) -> dict:
         np.random.seed(seed)
         curve: dict[str, list[float]] = {"loss": [], "accuracy": []}
         result: dict[str, Any] = {"curve": curve}
+
+        def measure() -> None:
+            """The outputs the parent judges: on the training images and on the held-out ones."""
+            _run("model.forward(x)", where, lambda: model.forward(x))
+            result["last_train"] = _array("model.h2_log", getattr(model, "h2_log", None))
+            _run("model.forward(x)", where, lambda: model.forward(x_test))
+            result["held_out"] = _array("model.h2_log", getattr(model, "h2_log", None))
+
         try:
             model = _run("myModel()", where, namespace["myModel"])
             _run("model.forward(x)", where, lambda: model.forward(x_test))
@@ -135,10 +163,13 @@ def numpy_protocol(namespace: dict, job: dict, call: dict) -> dict:
                 result["parameters"] = [name for name, _parameter, _gradient in pairs]
                 for name, parameter, gradient in pairs:
                     setattr(model, name, parameter - lr * gradient)
-            _run("model.forward(x)", where, lambda: model.forward(x))
-            result["last_train"] = _array("model.h2_log", getattr(model, "h2_log", None))
-            _run("model.forward(x)", where, lambda: model.forward(x_test))
-            result["held_out"] = _array("model.h2_log", getattr(model, "h2_log", None))
+                if _checkpoint(stop, step + 1, call["steps"]):
+                    measure()
+                    if _settled(stop, result, labels):
+                        result["stopped_at"] = step + 1
+                        break
+            else:
+                measure()
         except Stage as stage:
             result["error"] = str(stage)
         except Exception as error:  # the grader's own arithmetic on an odd output
@@ -243,7 +274,7 @@ def find_variables(model: Any) -> list:
 def tf_protocol(namespace: dict, job: dict, call: dict) -> dict:
     import tensorflow as tf
 
-    where = job["where"]
+    where, stop = job["where"], call.get("stop")
     x = tf.constant(call["x_train"] / 255.0, tf.float32)
     labels = call["y_train"]
     y = tf.constant(labels, tf.int64)
@@ -254,6 +285,12 @@ def tf_protocol(namespace: dict, job: dict, call: dict) -> dict:
         np.random.seed(seed)
         curve: dict[str, list[float]] = {"loss": [], "accuracy": []}
         result: dict[str, Any] = {"curve": curve}
+
+        def measure() -> None:
+            """The outputs the parent judges: on the training images and on the held-out ones."""
+            result["last_train"] = _array("model(x)", _run("model(x)", where, lambda: model(x)))
+            result["held_out"] = _array("model(x)", _run("model(x)", where, lambda: model(x_test)))
+
         try:
             model = _run("myModel()", where, namespace["myModel"])
             result["check_output"] = _array("model(x)", _run("model(x)", where, lambda: model(x_test)))
@@ -276,8 +313,13 @@ def tf_protocol(namespace: dict, job: dict, call: dict) -> dict:
                 if step == 0:
                     result["first_train"] = outputs
                 update(gradients)
-            result["last_train"] = _array("model(x)", _run("model(x)", where, lambda: model(x)))
-            result["held_out"] = _array("model(x)", _run("model(x)", where, lambda: model(x_test)))
+                if _checkpoint(stop, step + 1, call["steps"]):
+                    measure()
+                    if _settled(stop, result, labels):
+                        result["stopped_at"] = step + 1
+                        break
+            else:
+                measure()
         except Stage as stage:
             result["error"] = str(stage)
         except Exception as error:  # the grader's own ops on an odd output
