@@ -479,10 +479,4 @@ KNOWN_MISJUDGED = {
     "qa_pinyin_names_chinese_notebook": "data and model found by name only: arrays named shuru_ceshi and a method "
                                         "qianxiang are not recognised (test_set fails, fit goes to a human)",
     "qa_pinyin_names_no_relu": "the same: the test set shuru_ceshi is not recognised",
-    "qa_tf_tape_model_from_a_function": "the student's `pred = net(tf.constant(x_te))` is replayed with float64 points "
-                                        "where the student's x_te is float32 (the astype is in the sampling "
-                                        "statement), and the closure found by name measures R² -4.8",
-    "qa_numpy_and_torch_pieces_both_fit": "the NumPy bonus is judged per unit: a NumPy piece that fits beside a "
-                                          "PyTorch piece earns nothing (the homework gives the bonus to a pure NumPy "
-                                          "implementation; the pieces' frameworks are not recorded yet)",
 }
