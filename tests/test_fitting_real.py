@@ -25,6 +25,7 @@ from grader.fitting.units import find_units
 from grader.pipeline import Grader
 from grader.probes.parameters import parameters, sensitivity
 from grader.sandbox.jobs import CallOutcome, JobOutcome, Limits
+from tests.fitting_qa_patterns import KNOWN_MISJUDGED, QA_VARIANTS
 from tests.fitting_real_patterns import AFTER_TRAINING, KERAS2_LEGACY, VARIANTS
 from tests.fitting_variants import _numpy, notebook
 
@@ -52,6 +53,16 @@ def test_real_pattern_loses_exactly_the_points_of_its_fault(grader, tmp_path, na
         pytest.skip("PyTorch is not installed (pip install 'dlgrade[torch]'); CI installs it")
     variant.grade(grader, tmp_path / name)
 
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN_MISJUDGED[name], strict=True))
+                                  if name in KNOWN_MISJUDGED else name for name in sorted(QA_VARIANTS)])
+def test_independent_handin_gets_what_a_ta_running_it_gives(grader, tmp_path, name):
+    variant = QA_VARIANTS[name]
+    if variant.needs_torch and not HAS_TORCH:
+        pytest.skip("PyTorch is not installed (pip install 'dlgrade[torch]'); CI installs it")
+    variant.grade(grader, tmp_path / name)
 
 @pytest.mark.slow
 def test_the_model_is_what_the_student_predicts_with_not_a_relu_helper(grader, tmp_path):
@@ -366,6 +377,25 @@ def test_a_fitted_scaler_is_applied_never_refitted_and_de_normalising_is_part_of
 def test_splits_subsets_and_rebinding_are_not_replayed(code):
     assert _templates(code)[0]["code"] == "y_pred = net(x_test)"
 
+
+
+@pytest.mark.parametrize("training", ["build_and_train(tf.constant(x_tr), tf.constant(g(x_tr)))",
+                                      "fit_network(x_train, y_train, epochs=500)", "my_fit(x, y)"])
+def test_a_model_trained_by_a_function_of_the_students_is_read_from_the_scope_never_retrained(training):
+    """Replaying the call that trains would retrain the network on the grader's points (and rebind what the
+    run trained): the path starts at the model the run left."""
+    found = _templates(f"net = {training}\npred = net(tf.constant(x_te)).numpy()")
+    assert [t["code"] for t in found] == ["pred = net(tf.constant(x_te)).numpy()"], found
+    scaled = _templates("xs_test = sx.fit_transform(x_test)\ny_pred = net(xs_test)")  # a scaler is still applied
+    assert scaled[0]["code"] == "xs_test = sx.transform(x_test)\ny_pred = net(xs_test)"
+
+
+def test_a_name_compared_with_y_is_a_prediction_whatever_it_is_called():
+    found = _templates("y_np = np.maximum(x_test @ W1 + b1, 0) @ W2 + b2\nerr = np.mean((y_np - y_test) ** 2)")
+    assert [t["output"] for t in found] == ["y_np"], found
+    yuce = _templates("yuce = moxing.qianxiang(shuru)\nprint(np.mean((shuchu_ceshi - yuce) ** 2))")
+    assert not yuce  # no x of the student's was recognised, so there is no path from x (pinyin names: known gap)
+    assert not _templates("d = x_test * 2\nerr = np.mean((d - y_test) ** 2)")  # no model: not a prediction
 
 def test_a_sum_over_the_hidden_units_is_per_point_and_a_sum_over_the_data_is_a_statistic():
     per_point = _templates("h = np.maximum(0, x_test @ W1 + b1)\ny_pred = np.sum(h * W2, axis=1)")[0]

@@ -525,6 +525,26 @@ def test_fork_bomb_stops_at_the_process_cap(grader, tmp_path, confinement):
     assert forked < 40
 
 
+
+def test_thread_pools_fit_under_the_process_cap_that_stops_a_fork_bomb(grader, tmp_path, confinement):
+    """The cap counts threads too: TensorFlow's and torch's pools grow with the machine's cores (and tf.data
+    iterators measured while Keras trains add more), so a correct hand-in with 150 threads is not refused,
+    while a fork bomb still stops below the same default cap."""
+    require(confinement, "own cgroup")
+    pools = ("import threading\ndef sigmoid(x):\n    stop = threading.Event()\n"
+             "    made = [threading.Thread(target=stop.wait) for _ in range(150)]\n"
+             "    for thread in made:\n        thread.start()\n    stop.set()\n"
+             "    for thread in made:\n        thread.join()\n    raise RuntimeError(f'threads={len(made)}')")
+    outcome = probe_sigmoid(grader.zygote, pools, tmp_path / "pools", Limits(call_timeout=20.0))
+    assert "threads=150" in first_error(outcome)
+    bomb = ("import os, time\ndef sigmoid(x):\n    made = 0\n    for _ in range(Limits_cap + 50):\n        try:\n"
+            "            if os.fork() == 0:\n                time.sleep(30)\n                os._exit(0)\n"
+            "            made += 1\n        except OSError:\n            pass\n"
+            "    raise RuntimeError(f'forked={made}')").replace("Limits_cap", str(Limits().max_processes))
+    outcome = probe_sigmoid(grader.zygote, bomb, tmp_path / "bomb", Limits(call_timeout=20.0))
+    assert int(first_error(outcome).rsplit("forked=", 1)[1].split()[0]) < Limits().max_processes
+
+
 CPU_HOG = """import os, time
 def sigmoid(x):
     until = time.monotonic() + 6

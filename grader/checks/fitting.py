@@ -26,7 +26,7 @@ from grader.extract import SourceFile
 from grader.fitting import formulas, writeup
 from grader.fitting.measures import Pairing, against_target, best_pairing, pieces
 from grader.probes.parameters import MOVES
-from grader.fitting.units import FittingUnit, find_units
+from grader.fitting.units import FittingUnit, StaticFacts, find_units
 from grader.i18n import N_, _, listing, ntr, tr
 from grader.sandbox.jobs import CallOutcome, Job, JobOutcome, Limits
 from grader.targets import Located, Target
@@ -529,14 +529,31 @@ class FunctionFitting(Family):
                                            "the model and the fitting result (函数定义 / 数据采集 / 模型描述 / 拟合效果)")
         return self._result("report", not missing, message, hint, details, credit=credit, needs_human=human)
 
+    def _numpy_piece_bonus(self, facts: StaticFacts, data: dict, frameworks: str, points: float) -> CheckResult:
+        """The bonus of a unit that also uses a framework: its NumPy piece with a hand-written backward pass
+        (a NumPy network, then a PyTorch one) earns it when that piece fits on its own."""
+        numpy_pieces = [p for p in pieces(data) if "framework" in p.model and p.model["framework"] is None
+                        and p.model.get("kind") not in ("torch", "keras")] if facts.hand_backward else []
+        if not numpy_pieces:
+            return self._result("numpy_bonus", False, tr("no NumPy bonus: the fitting code uses {frameworks}",
+                                                         frameworks=frameworks))
+        piece = numpy_pieces[0]
+        if not self._fit(piece, data).passed:
+            return self._result("numpy_bonus", False, tr(
+                "no NumPy bonus: the NumPy piece `{name}` beside the {frameworks} code does not fit (R² {r2:.4f})",
+                name=piece.model["name"], frameworks=frameworks, r2=piece.r2))
+        return self._result("numpy_bonus", True, tr(
+            "the NumPy piece `{name}` has a hand-written backward pass ({where}) and fits on its own (R² {r2:.4f}), "
+            "beside the {frameworks} code: +{earned:g} extra points", name=piece.model["name"],
+            where=facts.hand_backward[0], r2=piece.r2, frameworks=frameworks, earned=points), bonus=points)
+
     def _numpy_bonus(self, unit: FittingUnit, data: dict, fit: CheckResult) -> CheckResult:
         facts, points = unit.facts, float(self.settings["numpy_bonus"])
         frameworks = list(facts.frameworks)
         if data.get("torch_used") and "PyTorch" not in frameworks and "torch" in facts.imports:
             frameworks.append("PyTorch")
         if frameworks:
-            return self._result("numpy_bonus", False, tr("no NumPy bonus: the fitting code uses {frameworks}",
-                                                         frameworks=', '.join(frameworks)))
+            return self._numpy_piece_bonus(facts, data, ', '.join(frameworks), points)
         if facts.autograd:
             return self._result("numpy_bonus", False, tr("no NumPy bonus: gradients come from automatic "
                                                          "differentiation ({where})", where=facts.autograd[0]))

@@ -30,7 +30,10 @@ _PREDICTION_NAME = re.compile(r"(^|_)(pred\w*|predict\w*|prediction\w*|y_?hat\w*
                               r"y_?nn|y_?model|y_?net|y_?fit|y_?est\w*|logits?)$", re.I)
 _PLOTS = {"plot", "scatter", "semilogy", "step", "fill_between"}
 _CONVERSIONS = {"detach", "numpy", "cpu", "flatten", "squeeze", "ravel", "reshape", "tolist", "astype", "view"}
-_TRAINING_CALLS = re.compile(r"\.(fit|backward|step|train|zero_grad|apply_gradients|compile)\(|\btrain\w*\(", re.I)
+# training calls: methods, and any function whose name says it trains or fits (`build_and_train(...)`,
+# `fit_network(...)`), which a prediction path must never replay (it would retrain on the grader's points)
+_TRAINING_CALLS = re.compile(r"\.(fit|backward|step|train|zero_grad|apply_gradients|compile)\(|\b\w*train\w*\(|"
+                             r"\b(fit|fit_(?!transform\b)\w+|\w+_fit)\(", re.I)
 _NOT_MODELS = {"target", "activation", "backward", "other"}
 # what the run measured of its data: `x_train.mean()`, `np.max(x)`, `len(x)`, `x.shape[0]` read x as a whole
 _REDUCTIONS = {"min", "max", "mean", "std", "var", "sum", "ptp", "median", "amin", "amax", "nanmin", "nanmax",
@@ -259,10 +262,11 @@ def find_predictions(cells: list[tuple[str, ast.Module]], roles: dict[str, str],
                           "names": free_names(code, {xs[0]}),
                           "text": ast.unparse(statements[-1].value if output == OUTPUT else statements[-1])[:120]})
 
+    compared = _compared_with_y(cells)
     for scope, block, places in _blocks(cells):
         for index, statement in enumerate(block):
             at = places[index]
-            name = _prediction_target(statement)
+            name = _prediction_target(statement, compared)
             if name:
                 sliced = _slice(block, index, name)
                 if sliced and _calls_or_computes(sliced[0], roles, modules):
@@ -288,15 +292,34 @@ def find_predictions(cells: list[tuple[str, ast.Module]], roles: dict[str, str],
     return found
 
 
-def _prediction_target(statement: ast.stmt) -> str | None:
-    """The name a statement assigns a prediction to: `y_pred = ...`, or the first of a tuple that the
-    model returns with its cache (`y_pred, cache = forward(X, W1, W2)`)."""
+def _prediction_target(statement: ast.stmt, compared: frozenset[str] | set[str] = frozenset()) -> str | None:
+    """The name a statement assigns a prediction to: `y_pred = ...` or a name the student compares with y,
+    or the first of a tuple that the model returns with its cache (`y_pred, cache = forward(X, W1, W2)`)."""
     if not isinstance(statement, ast.Assign) or len(statement.targets) != 1:
         return None
     target = statement.targets[0]
     if isinstance(target, ast.Tuple) and target.elts and isinstance(statement.value, ast.Call):
         target = target.elts[0]
-    return target.id if isinstance(target, ast.Name) and _PREDICTION_NAME.search(target.id) else None
+    return target.id if isinstance(target, ast.Name) and (_PREDICTION_NAME.search(target.id) or target.id in compared) \
+        else None
+
+
+def _compared_with_y(cells: list[tuple[str, ast.Module]]) -> set[str]:
+    """Names the student subtracts from (or from which they subtract) their y, as an error is computed:
+    `np.mean((y_np - y_test) ** 2)` shows `y_np` is a prediction whatever its name (a NumPy piece beside a
+    PyTorch one, names in another language)."""
+    found = set()
+    for _, tree in cells:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub):
+                sides = [node.left, node.right]
+                names = [side.id if isinstance(side, ast.Name) else None for side in sides]
+                roles = {data_role(name) for name in names if name}
+                if roles & {"y_test", "y_train"}:  # the other side: any name, or a y by name (`y_np`, `y_torch`)
+                    found |= {name for name in names if name and data_role(name) in (None, "y")}
+                elif "y" in roles:
+                    found |= {name for name in names if name and data_role(name) is None}
+    return found
 
 
 def _calls_or_computes(statements: list[ast.stmt], roles: dict[str, str], modules: set[str]) -> bool:

@@ -487,6 +487,57 @@ def _evaluate(function: Callable[[Any], Any], inputs: list[np.ndarray], kind: st
     return None, None, problem
 
 
+_FRAMEWORKS = {"torch": "PyTorch", "tensorflow": "TensorFlow", "keras": "TensorFlow", "tf_keras": "TensorFlow"}
+
+
+def _framework(values: list[Any], depth: int = 2) -> str | None:
+    """The framework a piece predicts with (PyTorch, TensorFlow), or None for NumPy: read from the objects
+    its prediction uses, their classes, attributes and list items, and the globals of the student's functions
+    they call. The NumPy bonus goes to a NumPy piece even when the notebook also holds a PyTorch one."""
+    for value in values:
+        kinds = [value] if isinstance(value, types.ModuleType) else list(type(value).__mro__)
+        for item in kinds:
+            root = getattr(item, "__name__" if isinstance(item, types.ModuleType) else "__module__", "") or ""
+            if root.split(".")[0] in _FRAMEWORKS:
+                return _FRAMEWORKS[root.split(".")[0]]
+        if depth <= 0:
+            continue
+        inner: list[Any] = []
+        if _is_student_function(value):
+            inner = [value.__globals__[n] for n in _code_names(value.__code__) if n in value.__globals__]
+            inner += [cell.cell_contents for cell in value.__closure__ or () if _filled(cell)]
+        elif isinstance(value, (list, tuple)):
+            inner = list(value)[:50]
+        elif isinstance(value, dict):
+            inner = list(value.values())[:50]
+        elif _is_student_function(getattr(type(value), "forward", None)) or \
+                _is_student_function(getattr(type(value), "predict", None)):
+            inner = [v for v in list(getattr(value, "__dict__", {}).values())[:50]]
+            inner += [getattr(type(value), m) for m in ("forward", "predict", "__call__")
+                      if _is_student_function(getattr(type(value), m, None))]
+        found = _framework(inner, depth - 1)
+        if found:
+            return found
+    return None
+
+
+def _code_names(code: types.CodeType) -> set[str]:
+    """The global names a function's code (and the functions defined inside it) read."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            names |= _code_names(constant)
+    return names
+
+
+def _filled(cell: Any) -> bool:
+    try:
+        cell.cell_contents
+    except ValueError:  # an empty closure cell
+        return False
+    return True
+
+
 def _describe(value: Any, kind: str) -> dict:
     """Layers, activations and size of a found model, as far as they can be read."""
     if kind == "torch":
@@ -541,7 +592,8 @@ def _measure(namespace: dict, frames: dict[str, dict], call: dict, perturb: bool
         inputs = _inputs(grid, _shape(own) if own is not None else template, kind)
         predictions, position, problem = _evaluate(function, inputs, kind, own if own is not None else like)
         entry = {"name": name, "scope": scope_name, "kind": kind, **_describe(value, kind), "problem": problem,
-                 "predicts": bool(candidate.get("predicts")), "code": candidate.get("code")}
+                 "predicts": bool(candidate.get("predicts")), "code": candidate.get("code"),
+                 "framework": _framework(candidate.get("roots", []) + [value])}
         if predictions is not None:
             entry["grid"] = predictions
             entry.update(_on_student_x(function, inputs[position], kind, data, with_like=True))

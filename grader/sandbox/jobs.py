@@ -50,7 +50,7 @@ class Limits:
     call_timeout: float = 10.0
     load_timeout: float = 30.0
     memory_mb: int = 2048
-    max_processes: int = 64
+    max_processes: int = 256  # counts threads: TF/torch pools grow with the cores
     cpus: float = 1.0
     wall_backstop: float = 4.0
 
