@@ -44,7 +44,7 @@ SECTIONS = {
     FUNCTION: re.compile(
         r"函数定义|目标函数|(?<!损失)(?<!激活)函数(的)?(选择|表达式|形式|定义)|所选函数|选(择|取)(了|的)?.{0,6}函数|定义.{0,8}函数[为是:：]|"
         r"拟合.{0,12}函数|function definition|target function|chosen function|function to (fit|approximate)|"
-        r"I (fit|chose|picked)|[fgy]\s*\(\s*x\s*\)\s*=|y\s*=\s*[-\w\\$]|\$[^$]*(sin|cos|exp|x\^)", re.I),
+        r"I (fit|chose|picked)|[fgy]\s*\(\s*x\s*\)\s*=|y\s*=\s*[-\w\\$|(]|\$[^$]*(sin|cos|exp|x\^)", re.I),
     DATA: re.compile(
         r"数据采集|数据(的)?(收集|生成|获取|集|准备|采样)|采样|训练集|测试集|样本|data collection|data ?set|sampl|"
         r"training (set|data|points)|test (set|data|points)|linspace|uniform", re.I),
@@ -52,9 +52,11 @@ SECTIONS = {
         r"模型描述|模型(结构|搭建|构建|设计|介绍|定义)|网络(结构|模型|架构)|隐藏层|隐层|神经元|model description|"
         r"architecture|hidden (layer|units|neurons)|neurons|network structure|\b(two|three|2|3)[- ]layers?\b", re.I),
     RESULT: re.compile(
-        r"拟合效果|拟合结果|实验结果|结果|效果|误差|loss|mse|result|R²|R\^2|\br2\b|performance|可视化|figure|!\[|<img",
+        r"拟合效果|拟合结果|实验结果|结果|效果|误差|loss|mse|result|R²|R\^2|\br2\b|performance|可视化|figure|!\[|<img|"
+        r"\berror\b|(predicted|fitted|prediction) curve|预测曲线|拟合曲线",
         re.I),
 }
+_MODEL_WORD = re.compile(r"\b(net|network|model|MLP)\b|网络|模型", re.I)
 # A one-word heading names its section by that word: "## Data", "**Model.**", "三、结果"
 HEADINGS = {
     FUNCTION: re.compile(r"\bfunctions?\b|\btarget\b|函数", re.I),
@@ -89,14 +91,15 @@ _RESULT_SHOWN = re.compile(  # a number, a figure
     r"!\[|<img|" + re.escape(FIGURE) + r"|"
     r"(误差|损失(?!函数)|loss(?! ?function)|mse(?! ?loss)|rmse|mae|r²|r\^?2|决定系数|准确率|accuracy)"
     r"(\W{0,3}|[^。；;，,\d]{0,20}(约|为|是|达到|降到|降至|仅|=|:|：|"
-    r"\bis|\bwas|\bof|reach(es|ed)?|about|around|below|under|only|stays|drops to))\s*[-+≈~]?\s*"
+    r"\bis|\bwas|\bof|\bat|reach(es|ed)?|about|around|below|under|only|stays|(drops|dropped|fell) to|equals?))"
+    r"\s*[-+≈~]?\s*"
     r"\d+(\.\d+)?([eE][-+]?\d+)?(?![a-zA-Z∑(])|"
     r"如图|见图|见下图|如下图|下图|see (the )?(figure|plot)|in the figure|shown below", re.I)
 _RESULT_VERDICT = re.compile(  # a verdict on the fit, in words
     r"(误差|损失|loss|mse|error)[^。.;；]{0,25}(很小|较小|极小|非常小|小于|\bsmall\b|\btiny\b|\blow\b|\bnegligible\b|"
     r"接近\s*0|趋近于?\s*0|close to zero)|"
     r"(拟合|效果|结果|曲线|预测|fits?|curves?|predictions?)[^。.;；]{0,20}(好|不错|准确|理想|一般|较差|(?<!误)差(?!异|值|距)|"
-    r"重合|吻合|接近|贴合|一致|well|good|closely|poor|accurate|coincide|overlap|match|agree)|"
+    r"重合|吻合|接近|贴合|一致|well|good|closely|poor|accurate|coincide|overlap|match|agree|(sits|lies) (right |almost )?on)|"
     r"(较好|很好|良好|准确|精确|完美|well|closely|accurately)\W{0,2}地?(拟合|逼近|fit|approximat)|"
     r"(基本|几乎|完全)(重合|一致|吻合)|收敛|converge|coincide|overlap|on top of|almost identical|"
     r"更好|更差|优于|不如|better|worse", re.I)
@@ -128,9 +131,12 @@ _CODE_LINE = re.compile(r"^\s*(from \S+ import|import \w|def \w+\(|class \w+|ret
                         r"[\w.\[\]]+\s*[-+*/]?=\s*\w+\.[\w.]+\(|\w+(\.\w+)+\(.*\)\s*$)")
 _PROOF = re.compile(r"(?<!实验)证明|proof|theorem|定理|逼近理论", re.I)  # the chapter's other exercise, not this report
 _PROOF_OPENING = re.compile(r"^\W*((要|我们(来)?|下面)?证明|proof\b|theorem\b)", re.I)
-_RULE_LINE = re.compile(r"^\W*(请|please\b|you (should|must|need|are (asked|required)))|\d+\s*(分|points?|pts)\b|\(\s*\d+\s*分|（\s*\d+\s*分|bonus|加分|额外|提交|submit|deadline|截止|"
-                        r"评分|grading|rubric|作业|homework|assignment|requirements?\b|至少|at least|须|必须|should (contain|include)|"
-                        r"需要包含|应包含|must", re.I)
+# A grade ("5 分", "(5 points)", "worth 5 points"), not "256 points" of data nor "8:2 分为训练集和测试集"
+_GRADE = r"\d+\s*分(?![钟为成割开别配布组批])|[(（]\s*\d+\s*(points?|pts)|(up to|worth|earns?|bonus of)\s*\d+\s*(points?|pts)"
+_RULE_LINE = re.compile(r"^\W*(请|please\b|you (should|must|need|are (asked|required)))|" + _GRADE + r"|bonus|加分|额外|提交|submit|deadline|截止|"
+                        r"评分|grading|rubric|至少|at least|须|必须|should (contain|include)|需要包含|应包含|must", re.I)
+# The course's words: a rule, unless the line writes the student's formula ("Homework 4: fitting g(x) = 1/(1+x^2)")
+_COURSE_WORD = re.compile(r"作业|homework|assignment|requirements?\b", re.I)
 # A heading (markdown, bold, numbered) that may name a section: "## Data", "**Model.**", "三、结果".
 _HEADING = re.compile(r"^\s*(#{1,6}\s|\*\*|__|\(?[0-9一二三四五六七八九十]+[.、)）:：]|（[0-9一二三四五六七八九十]+）)")
 _FITTING = re.compile(r"(?<![过欠])拟合|逼近|function fitting|fit(ting)? (a|the|my|our) function|approximat", re.I)
@@ -386,7 +392,7 @@ def _drop_handout(lines: list[Line]) -> int:
     for index, line in enumerate(kept):
         if index in copied:
             line.dropped = HANDOUT_TEXT
-        elif _RULE_LINE.search(line.text):
+        elif _RULE_LINE.search(line.text) or _COURSE_WORD.search(line.text) and not formulas.written(line.text):
             line.dropped = RULES
     return sum(line.dropped in (HANDOUT_TEXT, RULES) for line in kept)
 
@@ -404,8 +410,12 @@ def _level(line: str) -> int:
 # ---- what a line gives --------------------------------------------------------------------------
 
 def _named(text: str) -> list[str]:
-    """The sections a line names (speaks of)."""
-    return [section for section, pattern in SECTIONS.items() if pattern.search(text)]
+    """The sections a line names (speaks of); a sentence about the network names the model ("The net is
+    Linear(1, 100)-ReLU-Linear(100, 1)"), though a heading that mentions it does not make a model section."""
+    label = re.match(r"^[\W\d_]*([^:：]{1,12})[:：]\s*\S", text)  # "数据：[-1, 1] 上 300 个点", "Net: 1-16-1"
+    labelled = _heading_names(label.group(1)) if label else []
+    return [section for section, pattern in SECTIONS.items()
+            if pattern.search(text) or section in labelled or section == MODEL and _MODEL_WORD.search(text)]
 
 
 def _heading_names(text: str) -> list[str]:
