@@ -9,6 +9,7 @@ Most read the report statically (the report check is judged in the grader, not i
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -135,10 +136,14 @@ def test_numbered_comments_under_one_heading_give_three_sections(tmp_path):
     assert "0.0031" in result["text"] and "cell 5" in result["where"]
 
 
-def test_the_same_comments_without_a_heading_or_a_printed_result_are_no_report(tmp_path):
-    handin = tmp_path / "h"
+def test_numbered_comments_are_headings_themselves_and_plain_comments_no_report(tmp_path):
+    handin = tmp_path / "h"  # no markdown at all: each numbered comment heads its own section, as in a script
     _notebook(handin / "relu_fit.ipynb", [("code", "import numpy as np"), ("code", NUMBERED), ("code", TRAINING),
                                           ("code", TESTED)])
+    assert sorted(_check(handin).details["sections"]) == sorted([FUNCTION, DATA])  # "5) 测试集上的误差": nothing printed
+    plain = [re.sub(r"# \d\) ", "# ", code) for code in (NUMBERED, TRAINING, TESTED)]  # as ordinary code comments
+    _notebook(handin / "relu_fit.ipynb", [("code", "import numpy as np"), ("code", plain[0]), ("code", plain[1]),
+                                          ("code", plain[2], ["test MSE 0.0031\n"])])
     assert _check(handin).details["sections"] == {}
     _notebook(handin / "relu_fit.ipynb", [("markdown", "# 实验"), ("code", "import numpy as np"), ("code", TRAINING),
                                           ("code", TESTED)])  # under a heading, but nothing printed

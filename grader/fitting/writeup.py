@@ -139,6 +139,7 @@ _RULE_LINE = re.compile(r"^\W*(请|please\b|you (should|must|need|are (asked|req
 _COURSE_WORD = re.compile(r"作业|homework|assignment|requirements?\b", re.I)
 # A heading (markdown, bold, numbered) that may name a section: "## Data", "**Model.**", "三、结果".
 _HEADING = re.compile(r"^\s*(#{1,6}\s|\*\*|__|\(?[0-9一二三四五六七八九十]+[.、)）:：]|（[0-9一二三四五六七八九十]+）)")
+_BANNER = re.compile(r"^[=\-*~]{3,}|^(step|part)\s*\d|^第\s*[\d一二三四五六七八九十]+\s*[步部]", re.I)
 _FITTING = re.compile(r"(?<![过欠])拟合|逼近|function fitting|fit(ting)? (a|the|my|our) function|approximat", re.I)
 _OTHER_PARTS = re.compile(r"mnist|softmax|sigmoid|cross.?entropy|交叉熵", re.I)
 _OTHER_TOPIC = re.compile(r"mnist|softmax|cross.?entropy|交叉熵", re.I)  # a paragraph about Parts 1-3 starts here
@@ -158,6 +159,7 @@ class ReportText:
     text: str
     anywhere: bool = True
     file: str = ""
+    comments: bool = False  # a script's comments: read only for the sections they give
 
 
 @dataclass
@@ -219,10 +221,13 @@ def collect(handin: Path, files: list[SourceFile], max_bytes: int, fitting_files
                               _notebook_text(file, fitting_files.get(file.display, 0)),
                               file.display in fitting_files or not any(is_other_part(c.source) for c in file.cells),
                               file.display)
-                   for file in files if file.markdown]
+                   for file in files if file.markdown or file.path.suffix.lower() == ".ipynb"]
     found.texts += [ReportText(tr("{file} (leading docstring and comments)", file=file.display), text,
                                file.display in fitting_files, file.display)
                     for file in files if (text := _leading_text(file))]
+    found.texts += [ReportText(tr("{file} (comments)", file=file.display), text, file.display in fitting_files,
+                               file.display, comments=True)
+                    for file in files if file.path.suffix.lower() == ".py" and (text := _script_comments(file))]
     discovered = discover(handin, max_bytes, REPORT_SUFFIXES)
     for path in discovered.sources:
         name = path.relative_to(root).as_posix()
@@ -266,6 +271,11 @@ def _notebook_text(file: SourceFile, start: int = 0) -> str:
 
 def _code_prose(source: str) -> list[str]:
     """The comment and docstring lines of a piece of code."""
+    return [text for _row, text in _code_prose_at(source)]
+
+
+def _code_prose_at(source: str) -> list[tuple[int, str]]:
+    """The comment and docstring lines of a piece of code, each with its line (from 1)."""
     found = []
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
@@ -274,13 +284,31 @@ def _code_prose(source: str) -> list[str]:
     previous = tokenize.NEWLINE
     for token in tokens:
         if token.type == tokenize.COMMENT:
-            found.append(token.string.lstrip("#").strip())
+            found.append((token.start[0], token.string.lstrip("#").strip()))
         elif token.type == tokenize.STRING and previous in (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT,
                                                             tokenize.DEDENT):
-            found += [line.strip().strip("'\"") for line in token.string.splitlines()]
+            found += [(token.start[0] + i, line.strip().strip("'\"")) for i, line in enumerate(token.string.splitlines())]
         if token.type not in (tokenize.COMMENT, tokenize.NL):
             previous = token.type
-    return [line for line in found if line]
+    return [(row, text) for row, text in found if text]
+
+
+def _script_comments(file: SourceFile) -> str:
+    """A script's comments and docstrings after its leading block, each on its own line of the file
+    (marked CODE): they are a report only under a heading comment ("# 1) 目标函数: f(x) = cos(x)"),
+    as a notebook's are under a markdown heading."""
+    rows: dict[int, str] = {}
+    for index, cell in enumerate(file.cells):
+        body = [node for node in (cell.tree.body if cell.tree else []) if not _is_docstring(node)]
+        start = (body[0].lineno if body else 1 << 30) if index == 0 else 0  # the leading block is read as prose
+        rows.update({cell.line_offset + row: text for row, text in _code_prose_at(cell.source) if row >= start})
+    if not rows:
+        return ""
+    return "\n".join(CODE + rows[row] if row in rows else "" for row in range(1, max(rows) + 1))
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
 
 
 def _leading_text(file: SourceFile) -> str:
@@ -313,6 +341,12 @@ class Line:
     dropped: str = ""  # why it does not count (HANDOUT_TEXT, RULES...), empty if it may
 
 
+# Full-width letters, digits and math signs as ASCII ("ｙ＝ｘ³－２ｘ，［－２，２］"), not NFKC: that would make x³ x3;
+# the Chinese punctuation the rules read (，：（）) stays
+_HALF_WIDTH = {code: code - 0xFEE0 for code in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B),
+                                                *map(ord, "＋－＊／＝＜＞［］＾｜．％～")]} | {0x3000: 0x20}
+
+
 def _lines(text: str) -> list[Line]:
     """The text's lines with their places: cells in a notebook, line numbers elsewhere."""
     lines, position, cell = [], "", 0
@@ -323,6 +357,7 @@ def _lines(text: str) -> list[Line]:
             continue
         place = tr("cell {cell}", cell=position) if position else tr("line {line}", line=number)
         raw = "".join(ch for ch in raw if unicodedata.category(ch) != "Cf" or ch in CODE + OUTPUT)  # U+2061 in sin⁡(x)
+        raw = raw.translate(_HALF_WIDTH)
         kind = COMMENT if raw.startswith(CODE) else SHOWN if raw.startswith(OUTPUT) else PROSE
         at = int(position) if position.isdigit() else 0
         lines.append(Line(raw.lstrip(CODE + OUTPUT).strip(), place, number, at, kind, cell))
@@ -489,6 +524,8 @@ class _Found:
 def _title(line: Line, document: bool) -> bool:
     """A heading: markdown, bold or numbered, or a short line that only names a section ("拟合效果")."""
     text = line.text
+    if line.kind == COMMENT:  # a numbered or banner comment naming a section: "# 1) 目标函数: ...", "# ==== Data ===="
+        return bool((_HEADING.match(text) or _BANNER.match(text)) and len(text) <= 60 and _heading_names(text))
     if line.kind != PROSE:
         return False
     if _HEADING.match(text) and len(text) <= 60 and not (document and text.startswith("#")):
@@ -599,7 +636,7 @@ def judge(texts: list[ReportText], targets: list[formulas.CodeTarget] | None = N
         if rules >= 3 and (not size or _HANDOUT_NAME.match(base) and not found.given):
             set_aside.append(source.name)
             continue
-        if not size or _PROOF.search(base) and not notebook:  # a document named a proof
+        if not size or _PROOF.search(base) and not notebook or source.comments and not found.given:
             continue
         used.append(source.name)
         chars += size
