@@ -47,7 +47,7 @@ SECTIONS = {
         r"I (fit|chose|picked)|[fgy]\s*\(\s*x\s*\)\s*=|y\s*=\s*[-\w\\$|(]|\$[^$]*(sin|cos|exp|x\^)", re.I),
     DATA: re.compile(
         r"数据采集|数据(的)?(收集|生成|获取|集|准备|采样)|采样|训练集|测试集|样本|data collection|data ?set|sampl|"
-        r"training (set|data|points)|test (set|data|points)|linspace|uniform", re.I),
+        r"(training|test|testing) (set|data|points|inputs|samples|examples)|linspace|uniform", re.I),
     MODEL: re.compile(
         r"模型描述|模型(结构|搭建|构建|设计|介绍|定义)|网络(结构|模型|架构)|隐藏层|隐层|神经元|model description|"
         r"architecture|hidden (layer|units|neurons)|neurons|network structure|\b(two|three|2|3)[- ]layers?\b", re.I),
@@ -101,7 +101,8 @@ _RESULT_VERDICT = re.compile(  # a verdict on the fit, in words
     r"(拟合|效果|结果|曲线|预测|fits?|curves?|predictions?)[^。.;；]{0,20}(好|不错|准确|理想|一般|较差|(?<!误)差(?!异|值|距)|"
     r"重合|吻合|接近|贴合|一致|well|good|closely|poor|accurate|coincide|overlap|match|agree|(sits|lies) (right |almost )?on)|"
     r"(较好|很好|良好|准确|精确|完美|well|closely|accurately)\W{0,2}地?(拟合|逼近|fit|approximat)|"
-    r"(基本|几乎|完全)(重合|一致|吻合)|收敛|converge|coincide|overlap|on top of|almost identical|"
+    r"(基本|几乎|完全)(重合|一致|吻合)|coincide|overlap|on top of|almost identical|"
+    r"(reproduces|follows|tracks|matches|captures|approximates|fits)\b[^.;]{0,40}\b(closely|well|accurately|faithfully)|"
     r"更好|更差|优于|不如|better|worse", re.I)
 _ASKED = re.compile(r"是否|好坏|好不好|怎么样|如何|whether|how well|if the", re.I)  # a question, not a verdict
 # A comment that names a measured result: over a printed number, it reports the result ("5) 测试集上的误差")
@@ -482,7 +483,12 @@ def _result_shown(text: str) -> bool:
     return bool(_RESULT_SHOWN.search(text) or _RESULT_VERDICT.search(text) and not _ASKED.search(text))
 
 
-_CONTENT = {DATA: _DATA_CONTENT.search, MODEL: _MODEL_CONTENT.search, RESULT: _result_shown}
+def _model_given(text: str) -> bool:
+    """Sizes, layers or training; a metric's value ("the model's test MSE is 0.002") is a result, not the loss used."""
+    return bool(_MODEL_CONTENT.search(_RESULT_SHOWN.sub(" ", text)))
+
+
+_CONTENT = {DATA: _DATA_CONTENT.search, MODEL: _model_given, RESULT: _result_shown}
 
 
 def _content(section: str, text: str, targets: list[formulas.CodeTarget]) -> tuple[bool, str, int]:
