@@ -370,3 +370,85 @@ def test_the_text_of_parts_1_to_3_before_a_fit_in_the_same_notebook_is_no_report
     check = _check(handin)
     assert list(check.details["sections"]) == [FUNCTION], check.details["evidence"]
     assert check.details["sections"][FUNCTION].startswith("exercise.ipynb, cell 3")
+
+
+# ---- reports in other styles: no headings, tables, run-in labels, full width, scripts ---------------
+
+SIN = [CodeTarget("np.sin(x)", (-4.0, 4.0))]
+
+
+@pytest.mark.parametrize("text, fitted", [
+    ("I fit f(x) = sin(2x) on [-π, π] with 200 uniform samples; the network has one hidden layer of 64 ReLU units "
+     "trained with Adam for 2000 epochs; test MSE was 3e-4.", "np.sin(2 * x)"),
+    ("For this exercise I chose the Gaussian bump exp(-x^2).\n\nI drew a thousand inputs uniformly from -3 to 3 and "
+     "kept a fifth of them aside.\n\nThe net is Linear(1,100)-ReLU-Linear(100,1), optimised with Adam.\n\n"
+     "On the held-out inputs the mean squared error came out at 0.0007.", "np.exp(-x ** 2)"),
+    ("- target function f(x) = exp(-x^2) on [-2, 2]\n- 1000 training samples drawn uniformly and 200 test samples\n"
+     "- one hidden layer with 50 ReLU neurons trained by SGD\n- the predicted curve coincides with the true one",
+     "np.exp(-x ** 2)"),
+    ("| Setting | Value |\n|---|---|\n| Target | y = x^2 sin(x) |\n| Training points | 400, uniformly random |\n"
+     "| Hidden units | 128 (ReLU) |\n| Test MSE | 0.0021 |", "x ** 2 * np.sin(x)"),
+    ("函数：y=|x|\n数据：[-1,1] 区间内 300 个点\n网络：隐层 16 个神经元\n效果：两条曲线基本重合，拟合得不错", "np.abs(x)"),
+    ("**Function** y = sin x + 0.1x^2\n\n**Data** 600 points, uniformly random on [-6, 6]\n\n"
+     "**Model** 256 hidden units, RMSprop\n\n**Result** The network reproduces the target closely on the test points.",
+     "np.sin(x) + 0.1 * x ** 2"),
+    ("## Function\n$$y = x^3 - 2x$$\n## Data\n$$x_i \\sim U(-2, 2),\\quad i = 1, \\dots, 800$$\n"
+     "## Model\n$$W_1 \\in \\mathbb{R}^{32\\times 1}$$ trained with Adam.\n## Result\n$$\\mathrm{MSE}_{test} = 2.1\\times 10^{-4}$$",
+     "x ** 3 - 2 * x"),
+    ("一、函数定义：本实验拟合的函数为 ｙ＝ｘ³－２ｘ，定义域［－２，２］。\n二、数据采集：在［－２，２］上均匀随机采样１０００个点。\n"
+     "三、模型描述：隐藏层６４个神经元，优化器Ａｄａｍ。\n四、拟合效果：测试集均方误差为０．０００８。", "x ** 3 - 2 * x"),
+])
+def test_clear_reports_in_other_styles_give_all_four(text, fitted):
+    verdict = _judge(text, targets=[CodeTarget(fitted, (-2.0, 2.0))])
+    assert verdict.missing == [], [(e.section, e.text, e.why) for e in verdict.evidence]
+
+
+@pytest.mark.parametrize("text, section", [
+    ("## Report\nWe use a two-layer ReLU network to fit a function, sample a training set and a test set, "
+     "and check the fit on the test set.", None),
+    ("## Function definition\nTODO\n## Data collection\nTODO\n## Model description\nTODO\n## Fitting result\nTODO", None),
+    ("## Result\nThe model's test MSE is 0.002.", MODEL),  # a metric's value is the result, not the model's loss
+    ("## Result\nThe loss decreased during training.", RESULT),  # training ran: how well it fits is not said
+    ("## 拟合效果\n训练过程中 loss 逐渐收敛。", RESULT),
+    ("## Result\nThe figure below compares the prediction with the target.", RESULT),
+    ("一、函数定义：ｙ＝ｘ²＋１", FUNCTION),  # full width read as ASCII: then compared, and it is another function
+])
+def test_reports_that_only_seem_to_give_a_section(text, section):
+    verdict = _judge(text, targets=SIN)
+    assert verdict.sections == {} if section is None else section not in verdict.sections
+
+
+def test_data_with_points_and_a_title_naming_the_homework_are_no_rules():
+    text = ("Homework 4: fitting g(x) = 1/(1+x^2) with ReLU nets.\n"
+            "We sample 256 points evenly on [-5, 5] for training and 64 random points for testing.")
+    assert sorted(_judge(text).sections) == sorted([FUNCTION, DATA])
+    rules = _judge("Homework 4: function fitting.\nThe report (5 points) must contain the data collection.")
+    assert rules.sections == {} and {e.why for e in rules.evidence if e.text} == {"the course's rules"}
+    assert DATA in _judge("## 数据采集\n按 8:2 分为训练集和测试集。").sections  # "2 分为" is no grade
+
+
+SCRIPT = ("import numpy as np\n\n# 1) 目标函数: f(x) = cos(x) + 0.5x\ndef f(x):\n    return np.cos(x) + 0.5 * x\n\n"
+          "# 2) 数据: 在 [-2, 2] 上均匀采样 400 个训练点, 另取 100 个测试点\nx_train = np.random.uniform(-2, 2, (400, 1))\n"
+          "y_train = f(x_train)\n\n# 3) 模型: 1-64-1 的 ReLU 网络, 学习率 0.01, 训练 3000 轮\n"
+          "W1, b1 = np.random.randn(1, 64), np.zeros(64)\nW2, b2 = np.random.randn(64, 1), np.zeros(1)\n"
+          "for step in range(10):\n    loss = np.mean((np.maximum(0, x_train @ W1 + b1) @ W2 + b2 - y_train) ** 2)\n\n"
+          "# 4) 结果: 打印测试集 MSE 并画图\nprint('test mse', loss)\n")
+
+
+@pytest.mark.parametrize("script, sections", [
+    (SCRIPT, [FUNCTION, DATA, MODEL]),  # numbered comments head their sections, as markdown headings do; R only announced
+    (SCRIPT.replace("# 1) ", "# ").replace("# 2) 数据: ", "# ").replace("# 3) 模型: ", "# ").replace("# 4) ", "# "), []),
+    ("import numpy as np\n# ===== Data =====\n# 300 evenly spaced points on [-2, 2]\nx = np.linspace(-2, 2, 300)\n"
+     + FIT.format(target="np.sin(x)"), [DATA]),
+    ("import numpy as np\n# 1. 定义目标函数\ndef f(x):\n    return np.sin(x)\n# 2. 生成训练数据和测试数据\n"
+     "x = np.linspace(-3, 3, 100)\n# 3. 构建两层 ReLU 网络\nW1 = np.random.randn(1, 32)\n", []),  # labels only
+])
+def test_a_scripts_comments_count_under_a_numbered_or_banner_heading(tmp_path, script, sections):
+    handin = tmp_path / "h"
+    handin.mkdir()
+    (handin / "fit.py").write_text(script, encoding="utf-8")
+    check = _check(handin)
+    assert sorted(check.details["sections"]) == sorted(sections), check.details["evidence"]
+    if FUNCTION in sections:
+        assert check.details["sections"][FUNCTION].startswith("fit.py, line 3:")
+        assert check.details["used"] == ["fit.py (comments)"]

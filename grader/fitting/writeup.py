@@ -89,7 +89,7 @@ _MODEL_CONTENT = re.compile(
     r"损失函数|loss function|初始化|initiali[sz]|\bHe\b|xavier|kaiming|正态分布|(depth|深度|层数)\D{0,4}\d+", re.I)
 _RESULT_SHOWN = re.compile(  # a number, a figure
     r"!\[|<img|" + re.escape(FIGURE) + r"|"
-    r"(误差|损失(?!函数)|loss(?! ?function)|mse(?! ?loss)|rmse|mae|r²|r\^?2|决定系数|准确率|accuracy)"
+    r"(误差|损失(?!函数)|loss(?! ?function)|mse(?! ?loss)|rmse|mae|r²|r\^?2|决定系数|准确率|accuracy|\berror\b)"
     r"(\W{0,3}|[^。；;，,\d]{0,20}(约|为|是|达到|降到|降至|仅|=|:|：|"
     r"\bis|\bwas|\bof|\bat|reach(es|ed)?|about|around|below|under|only|stays|(drops|dropped|fell) to|equals?))"
     r"\s*[-+≈~]?\s*"
@@ -133,7 +133,7 @@ _CODE_LINE = re.compile(r"^\s*(from \S+ import|import \w|def \w+\(|class \w+|ret
 _PROOF = re.compile(r"(?<!实验)证明|proof|theorem|定理|逼近理论", re.I)  # the chapter's other exercise, not this report
 _PROOF_OPENING = re.compile(r"^\W*((要|我们(来)?|下面)?证明|proof\b|theorem\b)", re.I)
 # A grade ("5 分", "(5 points)", "worth 5 points"), not "256 points" of data nor "8:2 分为训练集和测试集"
-_GRADE = r"\d+\s*分(?![钟为成割开别配布组批])|[(（]\s*\d+\s*(points?|pts)|(up to|worth|earns?|bonus of)\s*\d+\s*(points?|pts)"
+_GRADE = r"\d+\s*分\b|[(（]\s*\d+\s*(points?|pts)|(up to|worth|earns?|bonus of)\s*\d+\s*(points?|pts)"
 _RULE_LINE = re.compile(r"^\W*(请|please\b|you (should|must|need|are (asked|required)))|" + _GRADE + r"|bonus|加分|额外|提交|submit|deadline|截止|"
                         r"评分|grading|rubric|至少|at least|须|必须|should (contain|include)|需要包含|应包含|must", re.I)
 # The course's words: a rule, unless the line writes the student's formula ("Homework 4: fitting g(x) = 1/(1+x^2)")
