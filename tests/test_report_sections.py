@@ -452,3 +452,10 @@ def test_a_scripts_comments_count_under_a_numbered_or_banner_heading(tmp_path, s
     if FUNCTION in sections:
         assert check.details["sections"][FUNCTION].startswith("fit.py, line 3:")
         assert check.details["used"] == ["fit.py (comments)"]
+        result = next(item for item in check.details["evidence"] if item["section"] == RESULT)
+        assert result["where"] == "fit.py, line 17" and result["why"].startswith("announces the result without")
+
+
+def test_the_evidence_quotes_a_full_width_line_as_written():
+    verdict = _judge("一、函数定义：ｙ＝ｘ³－２ｘ，定义域［－２，２］。", targets=[CodeTarget("x ** 3 - 2 * x", (-2.0, 2.0))])
+    assert _evidence(verdict, FUNCTION).text == "一、函数定义：ｙ＝ｘ³－２ｘ，定义域［－２，２］。"

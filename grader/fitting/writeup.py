@@ -340,6 +340,7 @@ class Line:
     kind: str = PROSE  # PROSE, COMMENT (a code cell's comment or docstring), SHOWN (a stored output), BREAK
     cell: int = 0  # running cell number in a notebook: ties an output to its cell's comments
     dropped: str = ""  # why it does not count (HANDOUT_TEXT, RULES...), empty if it may
+    original: str = ""  # the student's words as written (full width kept, inline code marks kept), for the evidence
 
 
 # Full-width letters, digits and math signs as ASCII ("ｙ＝ｘ³－２ｘ，［－２，２］"), not NFKC: that would make x³ x3;
@@ -358,10 +359,10 @@ def _lines(text: str) -> list[Line]:
             continue
         place = tr("cell {cell}", cell=position) if position else tr("line {line}", line=number)
         raw = "".join(ch for ch in raw if unicodedata.category(ch) != "Cf" or ch in CODE + OUTPUT)  # U+2061 in sin⁡(x)
-        raw = raw.translate(_HALF_WIDTH)
+        original, raw = raw.lstrip(CODE + OUTPUT).strip(), raw.translate(_HALF_WIDTH)
         kind = COMMENT if raw.startswith(CODE) else SHOWN if raw.startswith(OUTPUT) else PROSE
         at = int(position) if position.isdigit() else 0
-        lines.append(Line(raw.lstrip(CODE + OUTPUT).strip(), place, number, at, kind, cell))
+        lines.append(Line(raw.lstrip(CODE + OUTPUT).strip(), place, number, at, kind, cell, original=original))
     return lines
 
 
@@ -521,7 +522,7 @@ class _Found:
     refused: dict[str, list[tuple[int, Line, str]]] = field(default_factory=dict)
 
     def give(self, section: str, line: Line, text: str | None = None, caveat: str = "") -> None:
-        self.given.setdefault(section, []).append((line, text or line.text, caveat))
+        self.given.setdefault(section, []).append((line, text or line.original or line.text, caveat))
 
     def refuse(self, section: str, line: Line, why: str, rank: int) -> None:
         self.refused.setdefault(section, []).append((rank, line, why))
@@ -613,6 +614,8 @@ def _scan(lines: list[Line], document: bool, targets: list[formulas.CodeTarget])
             elif not heading or section not in _heading_names(line.text):
                 passing = rank == 2 and not (context and section in context.names)  # named in passing, elsewhere
                 found.refuse(section, line, why, 4 if passing else rank)
+            elif _after_label(line.text):  # words after the heading's label that do not give it ("4) 结果: 打印 MSE")
+                found.refuse(section, line, why, rank)
     close(0)
     return found
 
@@ -664,7 +667,8 @@ def _verdict(given: dict, refused: dict, used: list[str], set_aside: list[str], 
             sections[section] = f"{item.where}: {item.text!r}"
         elif section in refused:
             rank, where, line, why = min(refused[section], key=lambda entry: entry[0])
-            item = Evidence(section, False, f"{where}, {line.place}", _trim(line.text), why, False, *_located(where, line))
+            item = Evidence(section, False, f"{where}, {line.place}", _trim(line.original or line.text), why, False,
+                            *_located(where, line))
         else:
             item = Evidence(section, False, "", "", _("nothing in the report names it"))
         evidence.append(item)
