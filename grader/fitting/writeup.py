@@ -33,6 +33,7 @@ from grader.i18n import N_, _, tr
 DOCUMENT_SUFFIXES = (".pdf", ".docx")
 TEXT_SUFFIXES = tuple(s for s in REPORT_SUFFIXES if s not in DOCUMENT_SUFFIXES)
 CODE = "\x00"  # starts a line taken from a notebook code cell's comments or docstrings
+DOC = "\x03"  # follows CODE on a docstring's line: a docstring is prose the student wrote, read under a heading or not
 CELL_BREAK = "\x01"  # starts a notebook cell (followed by its position, when known)
 OUTPUT = "\x02"  # starts a line of a code cell's stored output, in short (a figure, a printed number)
 SHORT_TITLE = 6  # letters up to which a line naming a section reads as its title ("4 拟合效果", "Results")
@@ -263,7 +264,7 @@ def _notebook_text(file: SourceFile, start: int = 0) -> str:
     for cell in file.cells:
         if is_other_part(cell.source):  # the comments of Parts 1-3 code are no report of the fit
             continue
-        lines = [CODE + line for line in _code_prose(cell.source)]
+        lines = [CODE + line for line in _code_prose(cell.source)]  # docstring lines carry DOC
         lines += [OUTPUT + shown for shown in file.outputs.get(cell.position, [])]
         cells.append((cell.position, "\n".join(lines)))
     return "\n".join(f"{CELL_BREAK}{position}\n{text}" for position, text in sorted(cells, key=lambda item: item[0])
@@ -276,7 +277,7 @@ def _code_prose(source: str) -> list[str]:
 
 
 def _code_prose_at(source: str) -> list[tuple[int, str]]:
-    """The comment and docstring lines of a piece of code, each with its line (from 1)."""
+    """The comment and docstring lines of a piece of code, each with its line (from 1); docstrings start with DOC."""
     found = []
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
@@ -288,7 +289,8 @@ def _code_prose_at(source: str) -> list[tuple[int, str]]:
             found.append((token.start[0], token.string.lstrip("#").strip()))
         elif token.type == tokenize.STRING and previous in (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT,
                                                             tokenize.DEDENT):
-            found += [(token.start[0] + i, line.strip().strip("'\"")) for i, line in enumerate(token.string.splitlines())]
+            found += [(token.start[0] + i, DOC + text) for i, line in enumerate(token.string.splitlines())
+                      if (text := line.strip().strip("'\"").strip())]
         if token.type not in (tokenize.COMMENT, tokenize.NL):
             previous = token.type
     return [(row, text) for row, text in found if text]
@@ -296,8 +298,8 @@ def _code_prose_at(source: str) -> list[tuple[int, str]]:
 
 def _script_comments(file: SourceFile) -> str:
     """A script's comments and docstrings after its leading block, each on its own line of the file
-    (marked CODE): they are a report only under a heading comment ("# 1) 目标函数: f(x) = cos(x)"),
-    as a notebook's are under a markdown heading."""
+    (marked CODE): comments are a report only under a heading comment ("# 1) 目标函数: f(x) = cos(x)"),
+    as a notebook's are under a markdown heading; docstrings are wherever they are."""
     rows: dict[int, str] = {}
     for index, cell in enumerate(file.cells):
         body = [node for node in (cell.tree.body if cell.tree else []) if not _is_docstring(node)]
@@ -341,6 +343,7 @@ class Line:
     cell: int = 0  # running cell number in a notebook: ties an output to its cell's comments
     dropped: str = ""  # why it does not count (HANDOUT_TEXT, RULES...), empty if it may
     original: str = ""  # the student's words as written (full width kept, inline code marks kept), for the evidence
+    doc: bool = False  # a COMMENT line from a docstring
 
 
 # Full-width letters, digits and math signs as ASCII ("ｙ＝ｘ³－２ｘ，［－２，２］"), not NFKC: that would make x³ x3;
@@ -358,11 +361,13 @@ def _lines(text: str) -> list[Line]:
             lines.append(Line("", "", number, 0, BREAK, cell))
             continue
         place = tr("cell {cell}", cell=position) if position else tr("line {line}", line=number)
-        raw = "".join(ch for ch in raw if unicodedata.category(ch) != "Cf" or ch in CODE + OUTPUT)  # U+2061 in sin⁡(x)
-        original, raw = raw.lstrip(CODE + OUTPUT).strip(), raw.translate(_HALF_WIDTH)
+        raw = "".join(ch for ch in raw if unicodedata.category(ch) != "Cf" or ch in CODE + OUTPUT + DOC)  # sin⁡(x)
+        doc = raw.startswith(CODE + DOC)
+        original, raw = raw.lstrip(CODE + OUTPUT + DOC).strip(), raw.translate(_HALF_WIDTH)
         kind = COMMENT if raw.startswith(CODE) else SHOWN if raw.startswith(OUTPUT) else PROSE
         at = int(position) if position.isdigit() else 0
-        lines.append(Line(raw.lstrip(CODE + OUTPUT).strip(), place, number, at, kind, cell, original=original))
+        lines.append(Line(raw.lstrip(CODE + OUTPUT + DOC).strip(), place, number, at, kind, cell, original=original,
+                          doc=doc))
     return lines
 
 
@@ -560,8 +565,8 @@ def _defined(code: str, targets: list[formulas.CodeTarget]) -> bool:
 
 def _scan(lines: list[Line], document: bool, targets: list[formulas.CodeTarget]) -> _Found:
     """Sections one text gives: a line of the student's that names a section, or stands under a
-    heading that names it, and gives its content. Comments and docstrings of code count under a
-    heading; a stored output (a figure, a printed number) counts as a result under a heading that
+    heading that names it, and gives its content. Comments of code count under a heading (markdown, or a
+    numbered or banner comment), docstrings anywhere; a stored output (a figure, a printed number) counts as a result under a heading that
     names the result, or in a cell whose comment names what was measured."""
     found, stack, measured = _Found(), [], set()
 
@@ -595,7 +600,7 @@ def _scan(lines: list[Line], document: bool, targets: list[formulas.CodeTarget])
             close(_level(line.text))
             stack.append(_Heading(_level(line.text), _heading_names(line.text), line))
             context = stack[-1] if stack[-1].names else context
-        if line.kind == COMMENT and not stack or _OTHER_PARTS.search(line.text):
+        if line.kind == COMMENT and not stack and not line.doc or _OTHER_PARTS.search(line.text):
             continue  # code comments are a report only under a heading; Parts 1-3 are no report of the fit
         named = _named(line.text)
         if line.kind == COMMENT and RESULT in named and _MEASURED.search(line.text):
