@@ -393,7 +393,8 @@ SIN = [CodeTarget("np.sin(x)", (-4.0, 4.0))]
      "**Model** 256 hidden units, RMSprop\n\n**Result** The network reproduces the target closely on the test points.",
      "np.sin(x) + 0.1 * x ** 2"),
     ("## Function\n$$y = x^3 - 2x$$\n## Data\n$$x_i \\sim U(-2, 2),\\quad i = 1, \\dots, 800$$\n"
-     "## Model\n$$W_1 \\in \\mathbb{R}^{32\\times 1}$$ trained with Adam.\n## Result\n$$\\mathrm{MSE}_{test} = 2.1\\times 10^{-4}$$",
+     "## Model\n$$W_1 \\in \\mathbb{R}^{32\\times 1}$$ trained with Adam.\n"
+     "## Result\n$$\\mathrm{MSE}_{test} = 2.1\\times 10^{-4}$$",
      "x ** 3 - 2 * x"),
     ("一、函数定义：本实验拟合的函数为 ｙ＝ｘ³－２ｘ，定义域［－２，２］。\n二、数据采集：在［－２，２］上均匀随机采样１０００个点。\n"
      "三、模型描述：隐藏层６４个神经元，优化器Ａｄａｍ。\n四、拟合效果：测试集均方误差为０．０００８。", "x ** 3 - 2 * x"),
@@ -406,7 +407,8 @@ def test_clear_reports_in_other_styles_give_all_four(text, fitted):
 @pytest.mark.parametrize("text, section", [
     ("## Report\nWe use a two-layer ReLU network to fit a function, sample a training set and a test set, "
      "and check the fit on the test set.", None),
-    ("## Function definition\nTODO\n## Data collection\nTODO\n## Model description\nTODO\n## Fitting result\nTODO", None),
+    ("## Function definition\nTODO\n## Data collection\nTODO\n## Model description\nTODO\n"
+     "## Fitting result\nTODO", None),
     ("## Result\nThe model's test MSE is 0.002.", MODEL),  # a metric's value is the result, not the model's loss
     ("## Result\nThe loss decreased during training.", RESULT),  # training ran: how well it fits is not said
     ("## 拟合效果\n训练过程中 loss 逐渐收敛。", RESULT),
@@ -436,7 +438,8 @@ SCRIPT = ("import numpy as np\n\n# 1) 目标函数: f(x) = cos(x) + 0.5x\ndef f(
 
 
 @pytest.mark.parametrize("script, sections", [
-    (SCRIPT, [FUNCTION, DATA, MODEL]),  # numbered comments head their sections, as markdown headings do; R only announced
+    # numbered comments head their sections, as markdown headings do; the result is only announced
+    (SCRIPT, [FUNCTION, DATA, MODEL]),
     (SCRIPT.replace("# 1) ", "# ").replace("# 2) 数据: ", "# ").replace("# 3) 模型: ", "# ").replace("# 4) ", "# "), []),
     ("import numpy as np\n# ===== Data =====\n# 300 evenly spaced points on [-2, 2]\nx = np.linspace(-2, 2, 300)\n"
      + FIT.format(target="np.sin(x)"), [DATA]),

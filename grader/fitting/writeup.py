@@ -103,7 +103,8 @@ _RESULT_VERDICT = re.compile(  # a verdict on the fit, in words
     r"重合|吻合|接近|贴合|一致|well|good|closely|poor|accurate|coincide|overlap|match|agree|(sits|lies) (right |almost )?on)|"
     r"(较好|很好|良好|准确|精确|完美|well|closely|accurately)\W{0,2}地?(拟合|逼近|fit|approximat)|"
     r"(基本|几乎|完全)(重合|一致|吻合)|coincide|overlap|on top of|almost identical|"
-    r"(reproduces|follows|tracks|matches|captures|approximates|fits)\b[^.;]{0,40}\b(closely|well|accurately|faithfully)|"
+    r"(reproduces|follows|tracks|matches|captures|approximates|fits)\b[^.;]{0,40}\b"
+    r"(closely|well|accurately|faithfully)|"
     r"更好|更差|优于|不如|better|worse", re.I)
 _ASKED = re.compile(r"是否|好坏|好不好|怎么样|如何|whether|how well|if the", re.I)  # a question, not a verdict
 # A comment that names a measured result: over a printed number, it reports the result ("5) 测试集上的误差")
@@ -135,7 +136,8 @@ _PROOF = re.compile(r"(?<!实验)证明|proof|theorem|定理|逼近理论", re.I
 _PROOF_OPENING = re.compile(r"^\W*((要|我们(来)?|下面)?证明|proof\b|theorem\b)", re.I)
 # A grade ("5 分", "(5 points)", "worth 5 points"), not "256 points" of data nor "8:2 分为训练集和测试集"
 _GRADE = r"\d+\s*分\b|[(（]\s*\d+\s*(points?|pts)|(up to|worth|earns?|bonus of)\s*\d+\s*(points?|pts)"
-_RULE_LINE = re.compile(r"^\W*(请|please\b|you (should|must|need|are (asked|required)))|" + _GRADE + r"|bonus|加分|额外|提交|submit|deadline|截止|"
+_RULE_LINE = re.compile(r"^\W*(请|please\b|you (should|must|need|are (asked|required)))|" + _GRADE +
+                        r"|bonus|加分|额外|提交|submit|deadline|截止|"
                         r"评分|grading|rubric|至少|at least|须|必须|should (contain|include)|需要包含|应包含|must", re.I)
 # The course's words: a rule, unless the line writes the student's formula ("Homework 4: fitting g(x) = 1/(1+x^2)")
 _COURSE_WORD = re.compile(r"作业|homework|assignment|requirements?\b", re.I)
@@ -566,8 +568,9 @@ def _defined(code: str, targets: list[formulas.CodeTarget]) -> bool:
 def _scan(lines: list[Line], document: bool, targets: list[formulas.CodeTarget]) -> _Found:
     """Sections one text gives: a line of the student's that names a section, or stands under a
     heading that names it, and gives its content. Comments of code count under a heading (markdown, or a
-    numbered or banner comment), docstrings anywhere; a stored output (a figure, a printed number) counts as a result under a heading that
-    names the result, or in a cell whose comment names what was measured."""
+    numbered or banner comment), docstrings anywhere; a stored output (a figure, a printed number)
+    counts as a result under a heading that names the result, or in a cell whose comment names what
+    was measured."""
     found, stack, measured = _Found(), [], set()
 
     def close(level: int) -> None:
