@@ -398,6 +398,10 @@ SIN = [CodeTarget("np.sin(x)", (-4.0, 4.0))]
      "x ** 3 - 2 * x"),
     ("一、函数定义：本实验拟合的函数为 ｙ＝ｘ³－２ｘ，定义域［－２，２］。\n二、数据采集：在［－２，２］上均匀随机采样１０００个点。\n"
      "三、模型描述：隐藏层６４个神经元，优化器Ａｄａｍ。\n四、拟合效果：测试集均方误差为０．０００８。", "x ** 3 - 2 * x"),
+    ("## Setup\nThe target is the cubic y = 0.5x^3 - x. Inputs are 512 points on a regular grid over [-2, 2].\n"
+     "## Network\nA 1-128-1 perceptron, full-batch gradient descent.\n## Outcome\nTest RMSE: 0.013.", "0.5 * x ** 3 - x"),
+    ("目标函数选的是 cos(2x)。\n训练数据是 [-3, 3] 上等间距的 600 个点。\n我用 PyTorch 搭了一个 1→64→1 的网络，优化器 SGD。\n"
+     "测试集 R² = 0.998。", "np.cos(2 * x)"),
 ])
 def test_clear_reports_in_other_styles_give_all_four(text, fitted):
     verdict = _judge(text, targets=[CodeTarget(fitted, (-2.0, 2.0))])
@@ -413,11 +417,21 @@ def test_clear_reports_in_other_styles_give_all_four(text, fitted):
     ("## Result\nThe loss decreased during training.", RESULT),  # training ran: how well it fits is not said
     ("## 拟合效果\n训练过程中 loss 逐渐收敛。", RESULT),
     ("## Result\nThe figure below compares the prediction with the target.", RESULT),
+    ("## Result\nIdeally the prediction should match the target closely.", RESULT),  # a hope, not a verdict
+    ("## 拟合效果\n希望预测曲线与真实曲线重合。", RESULT),
     ("一、函数定义：ｙ＝ｘ²＋１", FUNCTION),  # full width read as ASCII: then compared, and it is another function
 ])
 def test_reports_that_only_seem_to_give_a_section(text, section):
     verdict = _judge(text, targets=SIN)
     assert verdict.sections == {} if section is None else section not in verdict.sections
+
+
+@pytest.mark.parametrize("heading, counted", [("## Visualisation", True), ("## 可视化对比", True), ("## Training", False)])
+def test_a_figure_under_a_plot_heading_is_the_result(tmp_path, heading, counted):
+    handin = tmp_path / "h"
+    _notebook(handin / "fit.ipynb", [("markdown", "## Function\ny = x^2"), ("code", FIT.format(target="x ** 2")),
+                                     ("markdown", heading), ("code", "plt.plot(x_train, y_train)", ["figure"])])
+    assert (RESULT in _check(handin).details["sections"]) is counted
 
 
 def test_data_with_points_and_a_title_naming_the_homework_are_no_rules():

@@ -48,13 +48,14 @@ SECTIONS = {
         r"I (fit|chose|picked)|[fgy]\s*\(\s*x\s*\)\s*=|y\s*=\s*[-\w\\$|(]|\$[^$]*(sin|cos|exp|x\^)", re.I),
     DATA: re.compile(
         r"数据采集|数据(的)?(收集|生成|获取|集|准备|采样)|采样|训练集|测试集|样本|data collection|data ?set|sampl|"
-        r"(training|test|testing) (set|data|points|inputs|samples|examples)|linspace|uniform", re.I),
+        r"(training|test|testing) (set|data|points|inputs|samples|examples)|linspace|uniform|(训练|测试)(数据|样本|点)|"
+        r"\d+\s*(points|samples|inputs)\b|\d+\s*个(点|样本|数据)|held[- ]out|\bgrid\b|\binterval\b|区间", re.I),
     MODEL: re.compile(
         r"模型描述|模型(结构|搭建|构建|设计|介绍|定义)|网络(结构|模型|架构)|隐藏层|隐层|神经元|model description|"
         r"architecture|hidden (layer|units|neurons)|neurons|network structure|\b(two|three|2|3)[- ]layers?\b", re.I),
     RESULT: re.compile(
         r"拟合效果|拟合结果|实验结果|结果|效果|误差|loss|mse|result|R²|R\^2|\br2\b|performance|可视化|figure|!\[|<img|"
-        r"\berror\b|(predicted|fitted|prediction) curve|预测曲线|拟合曲线",
+        r"\berror\b|(predicted|fitted|prediction) curve|预测曲线|拟合曲线|visuali[sz]ation",
         re.I),
 }
 _MODEL_WORD = re.compile(r"\b(net|network|model|MLP)\b|网络|模型", re.I)
@@ -63,7 +64,8 @@ HEADINGS = {
     FUNCTION: re.compile(r"\bfunctions?\b|\btarget\b|函数", re.I),
     DATA: re.compile(r"\bdata(set)?\b|\bsampling\b|数据|样本", re.I),
     MODEL: re.compile(r"\bmodel\b|\bnetwork\b|模型|网络", re.I),
-    RESULT: re.compile(r"\bresults?\b|\bevaluation\b|\bfit\b|结果|效果", re.I),
+    RESULT: re.compile(r"\bresults?\b|\bevaluation\b|\bfit\b|\boutcome\b|\bvisuali[sz]ation\b|\bplots?\b|\bcomparison\b|"
+                       r"结果|效果|可视化|对比|画图|绘图", re.I),
 }
 # What gives a section's content
 _FUNCTION_KIND = re.compile(r"正弦|余弦|正切|多项式|二次|三次|平方|立方|指数|对数|绝对值|抛物线|sine|cosine|tangent|"
@@ -106,7 +108,9 @@ _RESULT_VERDICT = re.compile(  # a verdict on the fit, in words
     r"(reproduces|follows|tracks|matches|captures|approximates|fits)\b[^.;]{0,40}\b"
     r"(closely|well|accurately|faithfully)|"
     r"更好|更差|优于|不如|better|worse", re.I)
-_ASKED = re.compile(r"是否|好坏|好不好|怎么样|如何|whether|how well|if the", re.I)  # a question, not a verdict
+# a question or a hope, not a verdict: "是否拟合得好", "Ideally the prediction should match the target"
+_ASKED = re.compile(r"是否|好坏|好不好|怎么样|如何|whether|how well|if the|ideally|\bshould\b|\bexpect|\bhope|希望|期望|应该|应当|"
+                    r"理想情况|理想状态", re.I)
 # A comment that names a measured result: over a printed number, it reports the result ("5) 测试集上的误差")
 _MEASURED = re.compile(r"测试|验证|评估|结果|效果|test|valid|evaluat|result|performance|r²|r2", re.I)
 # What the task itself says (the homework's Part 4): said again, it is no content
