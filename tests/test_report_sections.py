@@ -434,6 +434,21 @@ def test_a_figure_under_a_plot_heading_is_the_result(tmp_path, heading, counted)
     assert (RESULT in _check(handin).details["sections"]) is counted
 
 
+@pytest.mark.parametrize("text, fitted, counted", [
+    ("A sine wave, sin(x), was approximated.", "np.sin(x)", True),  # a sentence stating what was fitted names it
+    ("## 函数定义\n我们拟合一个正弦函数。", "np.sin(2 * x)", True),
+    ("## 函数定义\n我们拟合一个正弦函数。", "x ** 2", False),  # the kind named is not the one the code fits
+    ("## Function\nAn exponential function.", "np.exp(-x) + 1", True),
+    ("## Function\nAn exponential function.", "np.abs(x)", False),
+    ("## 函数定义\n一个三次多项式。", "np.sin(x)", True),  # polynomial kinds are not compared: unsure, not held against
+])
+def test_a_kind_of_function_in_words_is_compared_with_the_fitted_one(text, fitted, counted):
+    verdict = _judge(text, targets=[CodeTarget(fitted, (-2.0, 2.0))])
+    assert (FUNCTION in verdict.sections) is counted
+    if not counted:
+        assert _evidence(verdict, FUNCTION).why.startswith("the kind of function named differs from the fitted function")
+
+
 def test_data_with_points_and_a_title_naming_the_homework_are_no_rules():
     text = ("Homework 4: fitting g(x) = 1/(1+x^2) with ReLU nets.\n"
             "We sample 256 points evenly on [-5, 5] for training and 64 random points for testing.")

@@ -45,7 +45,9 @@ SECTIONS = {
     FUNCTION: re.compile(
         r"函数定义|目标函数|(?<!损失)(?<!激活)函数(的)?(选择|表达式|形式|定义)|所选函数|选(择|取)(了|的)?.{0,6}函数|定义.{0,8}函数[为是:：]|"
         r"拟合.{0,12}函数|function definition|target function|chosen function|function to (fit|approximate)|"
-        r"I (fit|chose|picked)|[fgy]\s*\(\s*x\s*\)\s*=|y\s*=\s*[-\w\\$|(]|\$[^$]*(sin|cos|exp|x\^)", re.I),
+        r"I (fit|chose|picked)|[fgy]\s*\(\s*x\s*\)\s*=|y\s*=\s*[-\w\\$|(]|\$[^$]*(sin|cos|exp|x\^)|"
+        r"(fit|approximat|拟合|逼近|近似).{0,40}\b(sin|cos|exp|tanh?|log)\s*\(\s*x|\b(sin|cos|exp|tanh?|log)\s*\(\s*x\s*\).{0,40}"
+        r"(fit|approximat|拟合|逼近|近似)", re.I),
     DATA: re.compile(
         r"数据采集|数据(的)?(收集|生成|获取|集|准备|采样)|采样|训练集|测试集|样本|data collection|data ?set|sampl|"
         r"(training|test|testing) (set|data|points|inputs|samples|examples)|linspace|uniform|(训练|测试)(数据|样本|点)|"
@@ -70,6 +72,10 @@ HEADINGS = {
 # What gives a section's content
 _FUNCTION_KIND = re.compile(r"正弦|余弦|正切|多项式|二次|三次|平方|立方|指数|对数|绝对值|抛物线|sine|cosine|tangent|"
                             r"polynomial|quadratic|cubic|square|exponential|logarithm|absolute value|parabola", re.I)
+# A kind of function named in words, and what the code of such a function calls: "正弦函数" when the code fits x ** 2
+_KIND_IN_CODE = [(re.compile(pattern, re.I), token) for pattern, token in (
+    (r"正弦|\bsine\b", "sin"), (r"余弦|\bcosine\b", "cos"), (r"正切|\btangent\b", "tan"), (r"指数|exponential", "exp"),
+    (r"对数|logarithm", "log"), (r"绝对值|absolute value", "abs"))]
 _FUNCTION_MATH = re.compile(r"(?<![a-z])(sin|cos|tan|exp|log|ln|sqrt|tanh|abs)\s*[(\\{]?\s*[\d.]*\s*\*?\s*x|"
                             r"\\(sin|cos|exp|frac|sqrt)|x\s*(\^|\*\*)\s*\{?\d|x[²³]|e\^", re.I)
 _NUMBER = r"[-−+]?\s*(\d+(\.\d+)?|\.\d+)?\s*(\\?pi|π)?"
@@ -485,6 +491,12 @@ def _function_content(text: str, targets: list[formulas.CodeTarget]) -> tuple[bo
         return False, tr("formula differs from the fitted function {fitted}", fitted=fitted), 1
     if formulas.names_weights(text) and not _FUNCTION_KIND.search(text):
         return False, _(_MODEL_FORMULA), 2
+    kinds = [token for pattern, token in _KIND_IN_CODE if pattern.search(text)]
+    readable = [target for target in targets if formulas.same("x", target) is not None]
+    if kinds and readable and not _FUNCTION_MATH.search(text) \
+            and not any(token in target.text for token in kinds for target in readable):
+        fitted = "; ".join(dict.fromkeys(formulas.display(target) for target in readable))
+        return False, tr("the kind of function named differs from the fitted function {fitted}", fitted=fitted), 1
     if _FUNCTION_MATH.search(text) or _FUNCTION_KIND.search(text):
         return True, "", 0
     return False, _(_TASK_AGAIN) if _TASK[FUNCTION].search(text) else _(_WITHOUT[FUNCTION]), 2
