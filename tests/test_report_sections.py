@@ -398,6 +398,8 @@ SIN = [CodeTarget("np.sin(x)", (-4.0, 4.0))]
      "x ** 3 - 2 * x"),
     ("一、函数定义：本实验拟合的函数为 ｙ＝ｘ³－２ｘ，定义域［－２，２］。\n二、数据采集：在［－２，２］上均匀随机采样１０００个点。\n"
      "三、模型描述：隐藏层６４个神经元，优化器Ａｄａｍ。\n四、拟合效果：测试集均方误差为０．０００８。", "x ** 3 - 2 * x"),
+    ("1. f(x) = x*cos(x)\n2. 400 points from np.random.rand scaled to [-3, 3]\n3. two hidden layers (64, 64), Adam\n"
+     "4. The network learned the function almost perfectly.", "x * np.cos(x)"),
     ("## Setup\nThe target is the cubic y = 0.5x^3 - x. Inputs are 512 points on a regular grid over [-2, 2].\n"
      "## Network\nA 1-128-1 perceptron, full-batch gradient descent.\n## Outcome\nTest RMSE: 0.013.", "0.5 * x ** 3 - x"),
     ("目标函数选的是 cos(2x)。\n训练数据是 [-3, 3] 上等间距的 600 个点。\n我用 PyTorch 搭了一个 1→64→1 的网络，优化器 SGD。\n"
@@ -418,6 +420,7 @@ def test_clear_reports_in_other_styles_give_all_four(text, fitted):
     ("## 拟合效果\n训练过程中 loss 逐渐收敛。", RESULT),
     ("## Result\nThe figure below compares the prediction with the target.", RESULT),
     ("## Result\nIdeally the prediction should match the target closely.", RESULT),  # a hope, not a verdict
+    ("## Result\nThe network learned the function.", RESULT),  # that it ran, not how well
     ("## 拟合效果\n希望预测曲线与真实曲线重合。", RESULT),
     ("一、函数定义：ｙ＝ｘ²＋１", FUNCTION),  # full width read as ASCII: then compared, and it is another function
 ])

@@ -37,6 +37,7 @@ DOC = "\x03"  # follows CODE on a docstring's line: a docstring is prose the stu
 CELL_BREAK = "\x01"  # starts a notebook cell (followed by its position, when known)
 OUTPUT = "\x02"  # starts a line of a code cell's stored output, in short (a figure, a printed number)
 SHORT_TITLE = 6  # letters up to which a line naming a section reads as its title ("4 拟合效果", "Results")
+SENTENCE = 20  # letters from which a numbered list item reads as a sentence, not a label ("4. The net learned it well")
 SHORT_EVIDENCE = 24  # non-space characters below which one line alone is thin evidence for a section
 FUNCTION, DATA, MODEL, RESULT = (N_("function definition"), N_("data collection"), N_("model description"),
                                  N_("fitting result"))
@@ -111,8 +112,8 @@ _RESULT_VERDICT = re.compile(  # a verdict on the fit, in words
     r"重合|吻合|接近|贴合|一致|well|good|closely|poor|accurate|coincide|overlap|match|agree|(sits|lies) (right |almost )?on)|"
     r"(较好|很好|良好|准确|精确|完美|well|closely|accurately)\W{0,2}地?(拟合|逼近|fit|approximat)|"
     r"(基本|几乎|完全)(重合|一致|吻合)|coincide|overlap|on top of|almost identical|"
-    r"(reproduces|follows|tracks|matches|captures|approximates|fits)\b[^.;]{0,40}\b"
-    r"(closely|well|accurately|faithfully)|"
+    r"(learn|reproduc|follow|track|match|captur|approximat|fit|predict)\w*\b[^.;]{0,40}\b"
+    r"(closely|well|accurately|faithfully|perfectly|precisely)|(excellent|good|close) (fit|agreement|match)|"
     r"更好|更差|优于|不如|better|worse", re.I)
 # a question or a hope, not a verdict: "是否拟合得好", "Ideally the prediction should match the target"
 _ASKED = re.compile(r"是否|好坏|好不好|怎么样|如何|whether|how well|if the|ideally|\bshould\b|\bexpect|\bhope|希望|期望|应该|应当|"
@@ -469,7 +470,8 @@ def _named(text: str) -> list[str]:
     label = re.match(r"^[\W\d_]*([^:：]{1,12})[:：]\s*\S", text)  # "数据：[-1, 1] 上 300 个点", "Net: 1-16-1"
     labelled = _heading_names(label.group(1)) if label else []
     return [section for section, pattern in SECTIONS.items()
-            if pattern.search(text) or section in labelled or section == MODEL and _MODEL_WORD.search(text)]
+            if pattern.search(text) or section in labelled or section == MODEL and _MODEL_WORD.search(text)
+            or section == RESULT and _RESULT_VERDICT.search(text) and not _ASKED.search(text)]  # a verdict is one
 
 
 def _heading_names(text: str) -> list[str]:
@@ -571,7 +573,8 @@ def _after_label(heading: str) -> str:
     if len(parts) == 2 and parts[1].strip():
         return parts[1]
     unnumbered = re.sub(r"^[\s#*_(（]*[\d.一二三四五六七八九十]*[.、)）\s]*", "", heading)
-    return heading if re.search(r"\d", unnumbered) else ""
+    sentence = not heading.lstrip().startswith("#") and len(re.sub(r"[\W\d_]", "", unnumbered)) > SENTENCE
+    return heading if re.search(r"\d", unnumbered) or sentence else ""  # a numbered item that is a sentence, not a label
 
 
 def _defined(code: str, targets: list[formulas.CodeTarget]) -> bool:
