@@ -574,7 +574,7 @@ def _after_label(heading: str) -> str:
         return parts[1]
     unnumbered = re.sub(r"^[\s#*_(（]*[\d.一二三四五六七八九十]*[.、)）\s]*", "", heading)
     sentence = not heading.lstrip().startswith("#") and len(re.sub(r"[\W\d_]", "", unnumbered)) > SENTENCE
-    return heading if re.search(r"\d", unnumbered) or sentence else ""  # a numbered item that is a sentence, not a label
+    return heading if re.search(r"\d", unnumbered) or sentence else ""  # a numbered sentence, not a label
 
 
 def _defined(code: str, targets: list[formulas.CodeTarget]) -> bool:
