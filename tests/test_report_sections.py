@@ -9,6 +9,7 @@ Most read the report statically (the report check is judged in the grader, not i
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -135,10 +136,14 @@ def test_numbered_comments_under_one_heading_give_three_sections(tmp_path):
     assert "0.0031" in result["text"] and "cell 5" in result["where"]
 
 
-def test_the_same_comments_without_a_heading_or_a_printed_result_are_no_report(tmp_path):
-    handin = tmp_path / "h"
+def test_numbered_comments_are_headings_themselves_and_plain_comments_no_report(tmp_path):
+    handin = tmp_path / "h"  # no markdown at all: each numbered comment heads its own section, as in a script
     _notebook(handin / "relu_fit.ipynb", [("code", "import numpy as np"), ("code", NUMBERED), ("code", TRAINING),
                                           ("code", TESTED)])
+    assert sorted(_check(handin).details["sections"]) == sorted([FUNCTION, DATA])  # "5) 测试集上的误差": nothing printed
+    plain = [re.sub(r"# \d\) ", "# ", code) for code in (NUMBERED, TRAINING, TESTED)]  # as ordinary code comments
+    _notebook(handin / "relu_fit.ipynb", [("code", "import numpy as np"), ("code", plain[0]), ("code", plain[1]),
+                                          ("code", plain[2], ["test MSE 0.0031\n"])])
     assert _check(handin).details["sections"] == {}
     _notebook(handin / "relu_fit.ipynb", [("markdown", "# 实验"), ("code", "import numpy as np"), ("code", TRAINING),
                                           ("code", TESTED)])  # under a heading, but nothing printed
@@ -365,3 +370,134 @@ def test_the_text_of_parts_1_to_3_before_a_fit_in_the_same_notebook_is_no_report
     check = _check(handin)
     assert list(check.details["sections"]) == [FUNCTION], check.details["evidence"]
     assert check.details["sections"][FUNCTION].startswith("exercise.ipynb, cell 3")
+
+
+# ---- reports in other styles: no headings, tables, run-in labels, full width, scripts ---------------
+
+SIN = [CodeTarget("np.sin(x)", (-4.0, 4.0))]
+
+
+@pytest.mark.parametrize("text, fitted", [
+    ("I fit f(x) = sin(2x) on [-π, π] with 200 uniform samples; the network has one hidden layer of 64 ReLU units "
+     "trained with Adam for 2000 epochs; test MSE was 3e-4.", "np.sin(2 * x)"),
+    ("For this exercise I chose the Gaussian bump exp(-x^2).\n\nI drew a thousand inputs uniformly from -3 to 3 and "
+     "kept a fifth of them aside.\n\nThe net is Linear(1,100)-ReLU-Linear(100,1), optimised with Adam.\n\n"
+     "On the held-out inputs the mean squared error came out at 0.0007.", "np.exp(-x ** 2)"),
+    ("- target function f(x) = exp(-x^2) on [-2, 2]\n- 1000 training samples drawn uniformly and 200 test samples\n"
+     "- one hidden layer with 50 ReLU neurons trained by SGD\n- the predicted curve coincides with the true one",
+     "np.exp(-x ** 2)"),
+    ("| Setting | Value |\n|---|---|\n| Target | y = x^2 sin(x) |\n| Training points | 400, uniformly random |\n"
+     "| Hidden units | 128 (ReLU) |\n| Test MSE | 0.0021 |", "x ** 2 * np.sin(x)"),
+    ("函数：y=|x|\n数据：[-1,1] 区间内 300 个点\n网络：隐层 16 个神经元\n效果：两条曲线基本重合，拟合得不错", "np.abs(x)"),
+    ("**Function** y = sin x + 0.1x^2\n\n**Data** 600 points, uniformly random on [-6, 6]\n\n"
+     "**Model** 256 hidden units, RMSprop\n\n**Result** The network reproduces the target closely on the test points.",
+     "np.sin(x) + 0.1 * x ** 2"),
+    ("## Function\n$$y = x^3 - 2x$$\n## Data\n$$x_i \\sim U(-2, 2),\\quad i = 1, \\dots, 800$$\n"
+     "## Model\n$$W_1 \\in \\mathbb{R}^{32\\times 1}$$ trained with Adam.\n"
+     "## Result\n$$\\mathrm{MSE}_{test} = 2.1\\times 10^{-4}$$",
+     "x ** 3 - 2 * x"),
+    ("一、函数定义：本实验拟合的函数为 ｙ＝ｘ³－２ｘ，定义域［－２，２］。\n二、数据采集：在［－２，２］上均匀随机采样１０００个点。\n"
+     "三、模型描述：隐藏层６４个神经元，优化器Ａｄａｍ。\n四、拟合效果：测试集均方误差为０．０００８。", "x ** 3 - 2 * x"),
+    ("1. f(x) = x*cos(x)\n2. 400 points from np.random.rand scaled to [-3, 3]\n3. two hidden layers (64, 64), Adam\n"
+     "4. The network learned the function almost perfectly.", "x * np.cos(x)"),
+    ("## Setup\nThe target is the cubic y = 0.5x^3 - x. Inputs are 512 points on a regular grid over [-2, 2].\n"
+     "## Network\nA 1-128-1 perceptron, full-batch gradient descent.\n## Outcome\nTest RMSE: 0.013.", "0.5 * x ** 3 - x"),
+    ("目标函数选的是 cos(2x)。\n训练数据是 [-3, 3] 上等间距的 600 个点。\n我用 PyTorch 搭了一个 1→64→1 的网络，优化器 SGD。\n"
+     "测试集 R² = 0.998。", "np.cos(2 * x)"),
+])
+def test_clear_reports_in_other_styles_give_all_four(text, fitted):
+    verdict = _judge(text, targets=[CodeTarget(fitted, (-2.0, 2.0))])
+    assert verdict.missing == [], [(e.section, e.text, e.why) for e in verdict.evidence]
+
+
+@pytest.mark.parametrize("text, section", [
+    ("## Report\nWe use a two-layer ReLU network to fit a function, sample a training set and a test set, "
+     "and check the fit on the test set.", None),
+    ("## Function definition\nTODO\n## Data collection\nTODO\n## Model description\nTODO\n"
+     "## Fitting result\nTODO", None),
+    ("## Result\nThe model's test MSE is 0.002.", MODEL),  # a metric's value is the result, not the model's loss
+    ("## Result\nThe loss decreased during training.", RESULT),  # training ran: how well it fits is not said
+    ("## 拟合效果\n训练过程中 loss 逐渐收敛。", RESULT),
+    ("## Result\nThe figure below compares the prediction with the target.", RESULT),
+    ("## Result\nIdeally the prediction should match the target closely.", RESULT),  # a hope, not a verdict
+    ("## Result\nThe network learned the function.", RESULT),  # that it ran, not how well
+    ("## 拟合效果\n希望预测曲线与真实曲线重合。", RESULT),
+    ("一、函数定义：ｙ＝ｘ²＋１", FUNCTION),  # full width read as ASCII: then compared, and it is another function
+])
+def test_reports_that_only_seem_to_give_a_section(text, section):
+    verdict = _judge(text, targets=SIN)
+    assert verdict.sections == {} if section is None else section not in verdict.sections
+
+
+@pytest.mark.parametrize("heading, counted", [("## Visualisation", True), ("## 可视化对比", True), ("## Training", False)])
+def test_a_figure_under_a_plot_heading_is_the_result(tmp_path, heading, counted):
+    handin = tmp_path / "h"
+    _notebook(handin / "fit.ipynb", [("markdown", "## Function\ny = x^2"), ("code", FIT.format(target="x ** 2")),
+                                     ("markdown", heading), ("code", "plt.plot(x_train, y_train)", ["figure"])])
+    assert (RESULT in _check(handin).details["sections"]) is counted
+
+
+@pytest.mark.parametrize("text, fitted, counted", [
+    ("A sine wave, sin(x), was approximated.", "np.sin(x)", True),  # a sentence stating what was fitted names it
+    ("## 函数定义\n我们拟合一个正弦函数。", "np.sin(2 * x)", True),
+    ("## 函数定义\n我们拟合一个正弦函数。", "x ** 2", False),  # the kind named is not the one the code fits
+    ("## Function\nAn exponential function.", "np.exp(-x) + 1", True),
+    ("## Function\nAn exponential function.", "np.abs(x)", False),
+    ("## 函数定义\n一个三次多项式。", "np.sin(x)", True),  # polynomial kinds are not compared: unsure, not held against
+])
+def test_a_kind_of_function_in_words_is_compared_with_the_fitted_one(text, fitted, counted):
+    verdict = _judge(text, targets=[CodeTarget(fitted, (-2.0, 2.0))])
+    assert (FUNCTION in verdict.sections) is counted
+    if not counted:
+        assert _evidence(verdict, FUNCTION).why.startswith("the kind of function named differs from the fitted function")
+
+
+def test_data_with_points_and_a_title_naming_the_homework_are_no_rules():
+    text = ("Homework 4: fitting g(x) = 1/(1+x^2) with ReLU nets.\n"
+            "We sample 256 points evenly on [-5, 5] for training and 64 random points for testing.")
+    assert sorted(_judge(text).sections) == sorted([FUNCTION, DATA])
+    rules = _judge("Homework 4: function fitting.\nThe report (5 points) must contain the data collection.")
+    assert rules.sections == {} and {e.why for e in rules.evidence if e.text} == {"the course's rules"}
+    assert DATA in _judge("## 数据采集\n按 8:2 分为训练集和测试集。").sections  # "2 分为" is no grade
+
+
+SCRIPT = ("import numpy as np\n\n# 1) 目标函数: f(x) = cos(x) + 0.5x\ndef f(x):\n    return np.cos(x) + 0.5 * x\n\n"
+          "# 2) 数据: 在 [-2, 2] 上均匀采样 400 个训练点, 另取 100 个测试点\nx_train = np.random.uniform(-2, 2, (400, 1))\n"
+          "y_train = f(x_train)\n\n# 3) 模型: 1-64-1 的 ReLU 网络, 学习率 0.01, 训练 3000 轮\n"
+          "W1, b1 = np.random.randn(1, 64), np.zeros(64)\nW2, b2 = np.random.randn(64, 1), np.zeros(1)\n"
+          "for step in range(10):\n    loss = np.mean((np.maximum(0, x_train @ W1 + b1) @ W2 + b2 - y_train) ** 2)\n\n"
+          "# 4) 结果: 打印测试集 MSE 并画图\nprint('test mse', loss)\n")
+
+
+@pytest.mark.parametrize("script, sections", [
+    # numbered comments head their sections, as markdown headings do; the result is only announced
+    (SCRIPT, [FUNCTION, DATA, MODEL]),
+    (SCRIPT.replace("# 1) ", "# ").replace("# 2) 数据: ", "# ").replace("# 3) 模型: ", "# ").replace("# 4) ", "# "), []),
+    ("import numpy as np\n# ===== Data =====\n# 300 evenly spaced points on [-2, 2]\nx = np.linspace(-2, 2, 300)\n"
+     + FIT.format(target="np.sin(x)"), [DATA]),
+    ("import numpy as np\n# 1. 定义目标函数\ndef f(x):\n    return np.sin(x)\n# 2. 生成训练数据和测试数据\n"
+     "x = np.linspace(-3, 3, 100)\n# 3. 构建两层 ReLU 网络\nW1 = np.random.randn(1, 32)\n", []),  # labels only
+    # a docstring is prose the student wrote: it counts without a heading, when it gives the content
+    ('import numpy as np\n\ndef target(x):\n    """Target: f(x) = sin(x) + 0.3x, fitted on [-4, 4]."""\n'
+     '    return np.sin(x) + 0.3 * x\n\ndef make_data():\n    """800 training points, 200 test points, uniform."""\n'
+     "    return np.random.uniform(-4, 4, (1000, 1))\n" + FIT.format(target="np.sin(x) + 0.3 * x"), [FUNCTION, DATA]),
+    ('import numpy as np\n\ndef target(x):\n    """The function to fit."""\n    return np.sin(x)\n\n'
+     'def make_data():\n    """Make the training and test sets."""\n    return np.random.uniform(-4, 4, (1000, 1))\n'
+     + FIT.format(target="np.sin(x)"), []),
+])
+def test_a_scripts_comments_count_under_a_numbered_or_banner_heading(tmp_path, script, sections):
+    handin = tmp_path / "h"
+    handin.mkdir()
+    (handin / "fit.py").write_text(script, encoding="utf-8")
+    check = _check(handin)
+    assert sorted(check.details["sections"]) == sorted(sections), check.details["evidence"]
+    if FUNCTION in sections and MODEL in sections:
+        assert check.details["sections"][FUNCTION].startswith("fit.py, line 3:")
+        assert check.details["used"] == ["fit.py (comments)"]
+        result = next(item for item in check.details["evidence"] if item["section"] == RESULT)
+        assert result["where"] == "fit.py, line 17" and result["why"].startswith("announces the result without")
+
+
+def test_the_evidence_quotes_a_full_width_line_as_written():
+    verdict = _judge("一、函数定义：ｙ＝ｘ³－２ｘ，定义域［－２，２］。", targets=[CodeTarget("x ** 3 - 2 * x", (-2.0, 2.0))])
+    assert _evidence(verdict, FUNCTION).text == "一、函数定义：ｙ＝ｘ³－２ｘ，定义域［－２，２］。"

@@ -33,9 +33,11 @@ from grader.i18n import N_, _, tr
 DOCUMENT_SUFFIXES = (".pdf", ".docx")
 TEXT_SUFFIXES = tuple(s for s in REPORT_SUFFIXES if s not in DOCUMENT_SUFFIXES)
 CODE = "\x00"  # starts a line taken from a notebook code cell's comments or docstrings
+DOC = "\x03"  # follows CODE on a docstring's line: a docstring is prose the student wrote, read under a heading or not
 CELL_BREAK = "\x01"  # starts a notebook cell (followed by its position, when known)
 OUTPUT = "\x02"  # starts a line of a code cell's stored output, in short (a figure, a printed number)
 SHORT_TITLE = 6  # letters up to which a line naming a section reads as its title ("4 拟合效果", "Results")
+SENTENCE = 20  # letters from which a numbered list item reads as a sentence, not a label ("4. The net learned it well")
 SHORT_EVIDENCE = 24  # non-space characters below which one line alone is thin evidence for a section
 FUNCTION, DATA, MODEL, RESULT = (N_("function definition"), N_("data collection"), N_("model description"),
                                  N_("fitting result"))
@@ -44,27 +46,37 @@ SECTIONS = {
     FUNCTION: re.compile(
         r"函数定义|目标函数|(?<!损失)(?<!激活)函数(的)?(选择|表达式|形式|定义)|所选函数|选(择|取)(了|的)?.{0,6}函数|定义.{0,8}函数[为是:：]|"
         r"拟合.{0,12}函数|function definition|target function|chosen function|function to (fit|approximate)|"
-        r"I (fit|chose|picked)|[fgy]\s*\(\s*x\s*\)\s*=|y\s*=\s*[-\w\\$]|\$[^$]*(sin|cos|exp|x\^)", re.I),
+        r"I (fit|chose|picked)|[fgy]\s*\(\s*x\s*\)\s*=|y\s*=\s*[-\w\\$|(]|\$[^$]*(sin|cos|exp|x\^)|"
+        r"(fit|approximat|拟合|逼近|近似).{0,40}\b(sin|cos|exp|tanh?|log)\s*\(\s*x|\b(sin|cos|exp|tanh?|log)\s*\(\s*x\s*\).{0,40}"
+        r"(fit|approximat|拟合|逼近|近似)", re.I),
     DATA: re.compile(
         r"数据采集|数据(的)?(收集|生成|获取|集|准备|采样)|采样|训练集|测试集|样本|data collection|data ?set|sampl|"
-        r"training (set|data|points)|test (set|data|points)|linspace|uniform", re.I),
+        r"(training|test|testing) (set|data|points|inputs|samples|examples)|linspace|uniform|(训练|测试)(数据|样本|点)|"
+        r"\d+\s*(points|samples|inputs)\b|\d+\s*个(点|样本|数据)|held[- ]out|\bgrid\b|\binterval\b|区间", re.I),
     MODEL: re.compile(
         r"模型描述|模型(结构|搭建|构建|设计|介绍|定义)|网络(结构|模型|架构)|隐藏层|隐层|神经元|model description|"
         r"architecture|hidden (layer|units|neurons)|neurons|network structure|\b(two|three|2|3)[- ]layers?\b", re.I),
     RESULT: re.compile(
-        r"拟合效果|拟合结果|实验结果|结果|效果|误差|loss|mse|result|R²|R\^2|\br2\b|performance|可视化|figure|!\[|<img",
+        r"拟合效果|拟合结果|实验结果|结果|效果|误差|loss|mse|result|R²|R\^2|\br2\b|performance|可视化|figure|!\[|<img|"
+        r"\berror\b|(predicted|fitted|prediction) curve|预测曲线|拟合曲线|visuali[sz]ation",
         re.I),
 }
+_MODEL_WORD = re.compile(r"\b(net|network|model|MLP)\b|网络|模型", re.I)
 # A one-word heading names its section by that word: "## Data", "**Model.**", "三、结果"
 HEADINGS = {
     FUNCTION: re.compile(r"\bfunctions?\b|\btarget\b|函数", re.I),
     DATA: re.compile(r"\bdata(set)?\b|\bsampling\b|数据|样本", re.I),
     MODEL: re.compile(r"\bmodel\b|\bnetwork\b|模型|网络", re.I),
-    RESULT: re.compile(r"\bresults?\b|\bevaluation\b|\bfit\b|结果|效果", re.I),
+    RESULT: re.compile(r"\bresults?\b|\bevaluation\b|\bfit\b|\boutcome\b|\bvisuali[sz]ation\b|\bplots?\b|\bcomparison\b|"
+                       r"结果|效果|可视化|对比|画图|绘图", re.I),
 }
 # What gives a section's content
 _FUNCTION_KIND = re.compile(r"正弦|余弦|正切|多项式|二次|三次|平方|立方|指数|对数|绝对值|抛物线|sine|cosine|tangent|"
                             r"polynomial|quadratic|cubic|square|exponential|logarithm|absolute value|parabola", re.I)
+# A kind of function named in words, and what the code of such a function calls: "正弦函数" when the code fits x ** 2
+_KIND_IN_CODE = [(re.compile(pattern, re.I), token) for pattern, token in (
+    (r"正弦|\bsine\b", "sin"), (r"余弦|\bcosine\b", "cos"), (r"正切|\btangent\b", "tan"), (r"指数|exponential", "exp"),
+    (r"对数|logarithm", "log"), (r"绝对值|absolute value", "abs"))]
 _FUNCTION_MATH = re.compile(r"(?<![a-z])(sin|cos|tan|exp|log|ln|sqrt|tanh|abs)\s*[(\\{]?\s*[\d.]*\s*\*?\s*x|"
                             r"\\(sin|cos|exp|frac|sqrt)|x\s*(\^|\*\*)\s*\{?\d|x[²³]|e\^", re.I)
 _NUMBER = r"[-−+]?\s*(\d+(\.\d+)?|\.\d+)?\s*(\\?pi|π)?"
@@ -87,20 +99,25 @@ _MODEL_CONTENT = re.compile(
     r"损失函数|loss function|初始化|initiali[sz]|\bHe\b|xavier|kaiming|正态分布|(depth|深度|层数)\D{0,4}\d+", re.I)
 _RESULT_SHOWN = re.compile(  # a number, a figure
     r"!\[|<img|" + re.escape(FIGURE) + r"|"
-    r"(误差|损失(?!函数)|loss(?! ?function)|mse(?! ?loss)|rmse|mae|r²|r\^?2|决定系数|准确率|accuracy)"
+    r"(误差|损失(?!函数)|loss(?! ?function)|mse(?! ?loss)|rmse|mae|r²|r\^?2|决定系数|准确率|accuracy|\berror\b)"
     r"(\W{0,3}|[^。；;，,\d]{0,20}(约|为|是|达到|降到|降至|仅|=|:|：|"
-    r"\bis|\bwas|\bof|reach(es|ed)?|about|around|below|under|only|stays|drops to))\s*[-+≈~]?\s*"
+    r"\bis|\bwas|\bof|\bat|reach(es|ed)?|about|around|below|under|only|stays|(drops|dropped|fell) to|equals?))"
+    r"\s*[-+≈~]?\s*"
     r"\d+(\.\d+)?([eE][-+]?\d+)?(?![a-zA-Z∑(])|"
     r"如图|见图|见下图|如下图|下图|see (the )?(figure|plot)|in the figure|shown below", re.I)
 _RESULT_VERDICT = re.compile(  # a verdict on the fit, in words
     r"(误差|损失|loss|mse|error)[^。.;；]{0,25}(很小|较小|极小|非常小|小于|\bsmall\b|\btiny\b|\blow\b|\bnegligible\b|"
     r"接近\s*0|趋近于?\s*0|close to zero)|"
     r"(拟合|效果|结果|曲线|预测|fits?|curves?|predictions?)[^。.;；]{0,20}(好|不错|准确|理想|一般|较差|(?<!误)差(?!异|值|距)|"
-    r"重合|吻合|接近|贴合|一致|well|good|closely|poor|accurate|coincide|overlap|match|agree)|"
+    r"重合|吻合|接近|贴合|一致|well|good|closely|poor|accurate|coincide|overlap|match|agree|(sits|lies) (right |almost )?on)|"
     r"(较好|很好|良好|准确|精确|完美|well|closely|accurately)\W{0,2}地?(拟合|逼近|fit|approximat)|"
-    r"(基本|几乎|完全)(重合|一致|吻合)|收敛|converge|coincide|overlap|on top of|almost identical|"
+    r"(基本|几乎|完全)(重合|一致|吻合)|coincide|overlap|on top of|almost identical|"
+    r"(learn|reproduc|follow|track|match|captur|approximat|fit|predict)\w*\b[^.;]{0,40}\b"
+    r"(closely|well|accurately|faithfully|perfectly|precisely)|(excellent|good|close) (fit|agreement|match)|"
     r"更好|更差|优于|不如|better|worse", re.I)
-_ASKED = re.compile(r"是否|好坏|好不好|怎么样|如何|whether|how well|if the", re.I)  # a question, not a verdict
+# a question or a hope, not a verdict: "是否拟合得好", "Ideally the prediction should match the target"
+_ASKED = re.compile(r"是否|好坏|好不好|怎么样|如何|whether|how well|if the|ideally|\bshould\b|\bexpect|\bhope|希望|期望|应该|应当|"
+                    r"理想情况|理想状态", re.I)
 # A comment that names a measured result: over a printed number, it reports the result ("5) 测试集上的误差")
 _MEASURED = re.compile(r"测试|验证|评估|结果|效果|test|valid|evaluat|result|performance|r²|r2", re.I)
 # What the task itself says (the homework's Part 4): said again, it is no content
@@ -128,11 +145,16 @@ _CODE_LINE = re.compile(r"^\s*(from \S+ import|import \w|def \w+\(|class \w+|ret
                         r"[\w.\[\]]+\s*[-+*/]?=\s*\w+\.[\w.]+\(|\w+(\.\w+)+\(.*\)\s*$)")
 _PROOF = re.compile(r"(?<!实验)证明|proof|theorem|定理|逼近理论", re.I)  # the chapter's other exercise, not this report
 _PROOF_OPENING = re.compile(r"^\W*((要|我们(来)?|下面)?证明|proof\b|theorem\b)", re.I)
-_RULE_LINE = re.compile(r"^\W*(请|please\b|you (should|must|need|are (asked|required)))|\d+\s*(分|points?|pts)\b|\(\s*\d+\s*分|（\s*\d+\s*分|bonus|加分|额外|提交|submit|deadline|截止|"
-                        r"评分|grading|rubric|作业|homework|assignment|requirements?\b|至少|at least|须|必须|should (contain|include)|"
-                        r"需要包含|应包含|must", re.I)
+# A grade ("5 分", "(5 points)", "worth 5 points"), not "256 points" of data nor "8:2 分为训练集和测试集"
+_GRADE = r"\d+\s*分\b|[(（]\s*\d+\s*(points?|pts)|(up to|worth|earns?|bonus of)\s*\d+\s*(points?|pts)"
+_RULE_LINE = re.compile(r"^\W*(请|please\b|you (should|must|need|are (asked|required)))|" + _GRADE +
+                        r"|bonus|加分|额外|提交|submit|deadline|截止|"
+                        r"评分|grading|rubric|至少|at least|须|必须|should (contain|include)|需要包含|应包含|must", re.I)
+# The course's words: a rule, unless the line writes the student's formula ("Homework 4: fitting g(x) = 1/(1+x^2)")
+_COURSE_WORD = re.compile(r"作业|homework|assignment|requirements?\b", re.I)
 # A heading (markdown, bold, numbered) that may name a section: "## Data", "**Model.**", "三、结果".
 _HEADING = re.compile(r"^\s*(#{1,6}\s|\*\*|__|\(?[0-9一二三四五六七八九十]+[.、)）:：]|（[0-9一二三四五六七八九十]+）)")
+_BANNER = re.compile(r"^[=\-*~]{3,}|^(step|part)\s*\d|^第\s*[\d一二三四五六七八九十]+\s*[步部]", re.I)
 _FITTING = re.compile(r"(?<![过欠])拟合|逼近|function fitting|fit(ting)? (a|the|my|our) function|approximat", re.I)
 _OTHER_PARTS = re.compile(r"mnist|softmax|sigmoid|cross.?entropy|交叉熵", re.I)
 _OTHER_TOPIC = re.compile(r"mnist|softmax|cross.?entropy|交叉熵", re.I)  # a paragraph about Parts 1-3 starts here
@@ -152,6 +174,7 @@ class ReportText:
     text: str
     anywhere: bool = True
     file: str = ""
+    comments: bool = False  # a script's comments: read only for the sections they give
 
 
 @dataclass
@@ -213,10 +236,13 @@ def collect(handin: Path, files: list[SourceFile], max_bytes: int, fitting_files
                               _notebook_text(file, fitting_files.get(file.display, 0)),
                               file.display in fitting_files or not any(is_other_part(c.source) for c in file.cells),
                               file.display)
-                   for file in files if file.markdown]
+                   for file in files if file.markdown or file.path.suffix.lower() == ".ipynb"]
     found.texts += [ReportText(tr("{file} (leading docstring and comments)", file=file.display), text,
                                file.display in fitting_files, file.display)
                     for file in files if (text := _leading_text(file))]
+    found.texts += [ReportText(tr("{file} (comments)", file=file.display), text, file.display in fitting_files,
+                               file.display, comments=True)
+                    for file in files if file.path.suffix.lower() == ".py" and (text := _script_comments(file))]
     discovered = discover(handin, max_bytes, REPORT_SUFFIXES)
     for path in discovered.sources:
         name = path.relative_to(root).as_posix()
@@ -251,7 +277,7 @@ def _notebook_text(file: SourceFile, start: int = 0) -> str:
     for cell in file.cells:
         if is_other_part(cell.source):  # the comments of Parts 1-3 code are no report of the fit
             continue
-        lines = [CODE + line for line in _code_prose(cell.source)]
+        lines = [CODE + line for line in _code_prose(cell.source)]  # docstring lines carry DOC
         lines += [OUTPUT + shown for shown in file.outputs.get(cell.position, [])]
         cells.append((cell.position, "\n".join(lines)))
     return "\n".join(f"{CELL_BREAK}{position}\n{text}" for position, text in sorted(cells, key=lambda item: item[0])
@@ -260,6 +286,11 @@ def _notebook_text(file: SourceFile, start: int = 0) -> str:
 
 def _code_prose(source: str) -> list[str]:
     """The comment and docstring lines of a piece of code."""
+    return [text for _row, text in _code_prose_at(source)]
+
+
+def _code_prose_at(source: str) -> list[tuple[int, str]]:
+    """The comment and docstring lines of a piece of code, each with its line (from 1); docstrings start with DOC."""
     found = []
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
@@ -268,13 +299,32 @@ def _code_prose(source: str) -> list[str]:
     previous = tokenize.NEWLINE
     for token in tokens:
         if token.type == tokenize.COMMENT:
-            found.append(token.string.lstrip("#").strip())
+            found.append((token.start[0], token.string.lstrip("#").strip()))
         elif token.type == tokenize.STRING and previous in (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT,
                                                             tokenize.DEDENT):
-            found += [line.strip().strip("'\"") for line in token.string.splitlines()]
+            found += [(token.start[0] + i, DOC + text) for i, line in enumerate(token.string.splitlines())
+                      if (text := line.strip().strip("'\"").strip())]
         if token.type not in (tokenize.COMMENT, tokenize.NL):
             previous = token.type
-    return [line for line in found if line]
+    return [(row, text) for row, text in found if text]
+
+
+def _script_comments(file: SourceFile) -> str:
+    """A script's comments and docstrings after its leading block, each on its own line of the file
+    (marked CODE): comments are a report only under a heading comment ("# 1) 目标函数: f(x) = cos(x)"),
+    as a notebook's are under a markdown heading; docstrings are wherever they are."""
+    rows: dict[int, str] = {}
+    for index, cell in enumerate(file.cells):
+        body = [node for node in (cell.tree.body if cell.tree else []) if not _is_docstring(node)]
+        start = (body[0].lineno if body else 1 << 30) if index == 0 else 0  # the leading block is read as prose
+        rows.update({cell.line_offset + row: text for row, text in _code_prose_at(cell.source) if row >= start})
+    if not rows:
+        return ""
+    return "\n".join(CODE + rows[row] if row in rows else "" for row in range(1, max(rows) + 1))
+
+
+def _is_docstring(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
 
 
 def _leading_text(file: SourceFile) -> str:
@@ -305,6 +355,14 @@ class Line:
     kind: str = PROSE  # PROSE, COMMENT (a code cell's comment or docstring), SHOWN (a stored output), BREAK
     cell: int = 0  # running cell number in a notebook: ties an output to its cell's comments
     dropped: str = ""  # why it does not count (HANDOUT_TEXT, RULES...), empty if it may
+    original: str = ""  # the student's words as written (full width kept, inline code marks kept), for the evidence
+    doc: bool = False  # a COMMENT line from a docstring
+
+
+# Full-width letters, digits and math signs as ASCII ("ｙ＝ｘ³－２ｘ，［－２，２］"), not NFKC: that would make x³ x3;
+# the Chinese punctuation the rules read (，：（）) stays
+_HALF_WIDTH = {code: code - 0xFEE0 for code in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B),
+                                                *map(ord, "＋－＊／＝＜＞［］＾｜．％～")]} | {0x3000: 0x20}
 
 
 def _lines(text: str) -> list[Line]:
@@ -316,10 +374,13 @@ def _lines(text: str) -> list[Line]:
             lines.append(Line("", "", number, 0, BREAK, cell))
             continue
         place = tr("cell {cell}", cell=position) if position else tr("line {line}", line=number)
-        raw = "".join(ch for ch in raw if unicodedata.category(ch) != "Cf" or ch in CODE + OUTPUT)  # U+2061 in sin⁡(x)
+        raw = "".join(ch for ch in raw if unicodedata.category(ch) != "Cf" or ch in CODE + OUTPUT + DOC)  # sin⁡(x)
+        doc = raw.startswith(CODE + DOC)
+        original, raw = raw.lstrip(CODE + OUTPUT + DOC).strip(), raw.translate(_HALF_WIDTH)
         kind = COMMENT if raw.startswith(CODE) else SHOWN if raw.startswith(OUTPUT) else PROSE
         at = int(position) if position.isdigit() else 0
-        lines.append(Line(raw.lstrip(CODE + OUTPUT).strip(), place, number, at, kind, cell))
+        lines.append(Line(raw.lstrip(CODE + OUTPUT + DOC).strip(), place, number, at, kind, cell, original=original,
+                          doc=doc))
     return lines
 
 
@@ -386,7 +447,7 @@ def _drop_handout(lines: list[Line]) -> int:
     for index, line in enumerate(kept):
         if index in copied:
             line.dropped = HANDOUT_TEXT
-        elif _RULE_LINE.search(line.text):
+        elif _RULE_LINE.search(line.text) or _COURSE_WORD.search(line.text) and not formulas.written(line.text):
             line.dropped = RULES
     return sum(line.dropped in (HANDOUT_TEXT, RULES) for line in kept)
 
@@ -404,8 +465,13 @@ def _level(line: str) -> int:
 # ---- what a line gives --------------------------------------------------------------------------
 
 def _named(text: str) -> list[str]:
-    """The sections a line names (speaks of)."""
-    return [section for section, pattern in SECTIONS.items() if pattern.search(text)]
+    """The sections a line names (speaks of); a sentence about the network names the model ("The net is
+    Linear(1, 100)-ReLU-Linear(100, 1)"), though a heading that mentions it does not make a model section."""
+    label = re.match(r"^[\W\d_]*([^:：]{1,12})[:：]\s*\S", text)  # "数据：[-1, 1] 上 300 个点", "Net: 1-16-1"
+    labelled = _heading_names(label.group(1)) if label else []
+    return [section for section, pattern in SECTIONS.items()
+            if pattern.search(text) or section in labelled or section == MODEL and _MODEL_WORD.search(text)
+            or section == RESULT and _RESULT_VERDICT.search(text) and not _ASKED.search(text)]  # a verdict is one
 
 
 def _heading_names(text: str) -> list[str]:
@@ -427,6 +493,12 @@ def _function_content(text: str, targets: list[formulas.CodeTarget]) -> tuple[bo
         return False, tr("formula differs from the fitted function {fitted}", fitted=fitted), 1
     if formulas.names_weights(text) and not _FUNCTION_KIND.search(text):
         return False, _(_MODEL_FORMULA), 2
+    kinds = [token for pattern, token in _KIND_IN_CODE if pattern.search(text)]
+    readable = [target for target in targets if formulas.same("x", target) is not None]
+    if kinds and readable and not _FUNCTION_MATH.search(text) \
+            and not any(token in target.text for token in kinds for target in readable):
+        fitted = "; ".join(dict.fromkeys(formulas.display(target) for target in readable))
+        return False, tr("the kind of function named differs from the fitted function {fitted}", fitted=fitted), 1
     if _FUNCTION_MATH.search(text) or _FUNCTION_KIND.search(text):
         return True, "", 0
     return False, _(_TASK_AGAIN) if _TASK[FUNCTION].search(text) else _(_WITHOUT[FUNCTION]), 2
@@ -437,7 +509,12 @@ def _result_shown(text: str) -> bool:
     return bool(_RESULT_SHOWN.search(text) or _RESULT_VERDICT.search(text) and not _ASKED.search(text))
 
 
-_CONTENT = {DATA: _DATA_CONTENT.search, MODEL: _MODEL_CONTENT.search, RESULT: _result_shown}
+def _model_given(text: str) -> bool:
+    """Sizes, layers or training; a metric's value ("the model's test MSE is 0.002") is a result, not the loss used."""
+    return bool(_MODEL_CONTENT.search(_RESULT_SHOWN.sub(" ", text)))
+
+
+_CONTENT = {DATA: _DATA_CONTENT.search, MODEL: _model_given, RESULT: _result_shown}
 
 
 def _content(section: str, text: str, targets: list[formulas.CodeTarget]) -> tuple[bool, str, int]:
@@ -470,7 +547,7 @@ class _Found:
     refused: dict[str, list[tuple[int, Line, str]]] = field(default_factory=dict)
 
     def give(self, section: str, line: Line, text: str | None = None, caveat: str = "") -> None:
-        self.given.setdefault(section, []).append((line, text or line.text, caveat))
+        self.given.setdefault(section, []).append((line, text or line.original or line.text, caveat))
 
     def refuse(self, section: str, line: Line, why: str, rank: int) -> None:
         self.refused.setdefault(section, []).append((rank, line, why))
@@ -479,6 +556,8 @@ class _Found:
 def _title(line: Line, document: bool) -> bool:
     """A heading: markdown, bold or numbered, or a short line that only names a section ("拟合效果")."""
     text = line.text
+    if line.kind == COMMENT:  # a numbered or banner comment naming a section: "# 1) 目标函数: ...", "# ==== Data ===="
+        return bool((_HEADING.match(text) or _BANNER.match(text)) and len(text) <= 60 and _heading_names(text))
     if line.kind != PROSE:
         return False
     if _HEADING.match(text) and len(text) <= 60 and not (document and text.startswith("#")):
@@ -494,7 +573,8 @@ def _after_label(heading: str) -> str:
     if len(parts) == 2 and parts[1].strip():
         return parts[1]
     unnumbered = re.sub(r"^[\s#*_(（]*[\d.一二三四五六七八九十]*[.、)）\s]*", "", heading)
-    return heading if re.search(r"\d", unnumbered) else ""
+    sentence = not heading.lstrip().startswith("#") and len(re.sub(r"[\W\d_]", "", unnumbered)) > SENTENCE
+    return heading if re.search(r"\d", unnumbered) or sentence else ""  # a numbered sentence, not a label
 
 
 def _defined(code: str, targets: list[formulas.CodeTarget]) -> bool:
@@ -506,9 +586,10 @@ def _defined(code: str, targets: list[formulas.CodeTarget]) -> bool:
 
 def _scan(lines: list[Line], document: bool, targets: list[formulas.CodeTarget]) -> _Found:
     """Sections one text gives: a line of the student's that names a section, or stands under a
-    heading that names it, and gives its content. Comments and docstrings of code count under a
-    heading; a stored output (a figure, a printed number) counts as a result under a heading that
-    names the result, or in a cell whose comment names what was measured."""
+    heading that names it, and gives its content. Comments of code count under a heading (markdown, or a
+    numbered or banner comment), docstrings anywhere; a stored output (a figure, a printed number)
+    counts as a result under a heading that names the result, or in a cell whose comment names what
+    was measured."""
     found, stack, measured = _Found(), [], set()
 
     def close(level: int) -> None:
@@ -541,7 +622,7 @@ def _scan(lines: list[Line], document: bool, targets: list[formulas.CodeTarget])
             close(_level(line.text))
             stack.append(_Heading(_level(line.text), _heading_names(line.text), line))
             context = stack[-1] if stack[-1].names else context
-        if line.kind == COMMENT and not stack or _OTHER_PARTS.search(line.text):
+        if line.kind == COMMENT and not stack and not line.doc or _OTHER_PARTS.search(line.text):
             continue  # code comments are a report only under a heading; Parts 1-3 are no report of the fit
         named = _named(line.text)
         if line.kind == COMMENT and RESULT in named and _MEASURED.search(line.text):
@@ -560,6 +641,8 @@ def _scan(lines: list[Line], document: bool, targets: list[formulas.CodeTarget])
             elif not heading or section not in _heading_names(line.text):
                 passing = rank == 2 and not (context and section in context.names)  # named in passing, elsewhere
                 found.refuse(section, line, why, 4 if passing else rank)
+            elif _after_label(line.text):  # words after the heading's label that do not give it ("4) 结果: 打印 MSE")
+                found.refuse(section, line, why, rank)
     close(0)
     return found
 
@@ -589,7 +672,7 @@ def judge(texts: list[ReportText], targets: list[formulas.CodeTarget] | None = N
         if rules >= 3 and (not size or _HANDOUT_NAME.match(base) and not found.given):
             set_aside.append(source.name)
             continue
-        if not size or _PROOF.search(base) and not notebook:  # a document named a proof
+        if not size or _PROOF.search(base) and not notebook or source.comments and not found.given:
             continue
         used.append(source.name)
         chars += size
@@ -611,7 +694,8 @@ def _verdict(given: dict, refused: dict, used: list[str], set_aside: list[str], 
             sections[section] = f"{item.where}: {item.text!r}"
         elif section in refused:
             rank, where, line, why = min(refused[section], key=lambda entry: entry[0])
-            item = Evidence(section, False, f"{where}, {line.place}", _trim(line.text), why, False, *_located(where, line))
+            item = Evidence(section, False, f"{where}, {line.place}", _trim(line.original or line.text), why, False,
+                            *_located(where, line))
         else:
             item = Evidence(section, False, "", "", _("nothing in the report names it"))
         evidence.append(item)
