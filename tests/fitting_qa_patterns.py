@@ -374,8 +374,8 @@ print("test MSE", float(np.mean((y_pred - y_test) ** 2)))
 '''
 
 NUMPY_AND_TORCH_BOTH_FIT = [
-    ("markdown", report("f(x) = |x| + 0.5 x", "[-2, 2]", "第一部分：NumPy 两层 ReLU 网络，手写反向传播；"
-                        "第二部分：同样的网络用 PyTorch 实现。", chinese=True)),
+    ("markdown", report("f(x) = |x| + 0.5 x", "[-2, 2]", "第一部分：NumPy 网络，隐藏层 32 个 ReLU 神经元，手写反向传播；"
+                        "第二部分：同样结构的网络用 PyTorch 实现，Adam 优化。", chinese=True)),
     ("code", "import numpy as np\nimport torch\n\n\ndef f(x):\n    return np.abs(x) + 0.5 * x\n\n\n"
              "# 数据\nrng = np.random.default_rng(0)\nx_train = rng.uniform(-2, 2, (300, 1))\n"
              "y_train = f(x_train)\nx_test = rng.uniform(-2, 2, (60, 1))\ny_test = f(x_test)"),

@@ -501,3 +501,31 @@ def test_a_scripts_comments_count_under_a_numbered_or_banner_heading(tmp_path, s
 def test_the_evidence_quotes_a_full_width_line_as_written():
     verdict = _judge("一、函数定义：ｙ＝ｘ³－２ｘ，定义域［－２，２］。", targets=[CodeTarget("x ** 3 - 2 * x", (-2.0, 2.0))])
     assert _evidence(verdict, FUNCTION).text == "一、函数定义：ｙ＝ｘ³－２ｘ，定义域［－２，２］。"
+
+
+# ---- a function's domain is not the data; sizes written with arrows are the model -------------------
+
+@pytest.mark.parametrize("text", [
+    "## 函数定义\n目标函数是 $f(x) = \\sin(x)$，定义在区间 $[-\\pi, \\pi]$ 上。\n",
+    "## Function\nThe target is f(x) = x^2 on the interval [-3, 3].\n",
+])
+def test_the_domain_of_the_function_alone_is_no_data_collection(text):
+    assert list(_judge(text).sections) == [writeup.FUNCTION]
+
+
+@pytest.mark.parametrize("text", [
+    "## Data\n300 points drawn uniformly on the interval [-3, 3].\n",
+    "## 数据采集\n在区间 [-3, 3] 上均匀采样 300 个点。\n",
+])
+def test_data_drawn_on_an_interval_is_data_collection(text):
+    assert list(_judge(text).sections) == [writeup.DATA]
+
+
+@pytest.mark.parametrize("line", ["NumPy: 1 -> 50 (ReLU) -> 1, x and y standardised.", "网络结构 1→30（ReLU）→1。",
+                                  "A 1-64-1 network."])
+def test_layer_sizes_with_arrows_and_the_activation_between_them_describe_the_model(line):
+    assert list(_judge(f"## Model\n{line}\n").sections) == [writeup.MODEL]
+
+
+def test_a_model_heading_over_the_network_restated_is_no_description():
+    assert not _judge("## Model\nA two-layer network with ReLU.\n").sections

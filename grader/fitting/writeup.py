@@ -52,7 +52,7 @@ SECTIONS = {
     DATA: re.compile(
         r"数据采集|数据(的)?(收集|生成|获取|集|准备|采样)|采样|训练集|测试集|样本|data collection|data ?set|sampl|"
         r"(training|test|testing) (set|data|points|inputs|samples|examples)|linspace|uniform|(训练|测试)(数据|样本|点)|"
-        r"\d+\s*(points|samples|inputs)\b|\d+\s*个(点|样本|数据)|held[- ]out|\bgrid\b|\binterval\b|区间", re.I),
+        r"\d+\s*(points|samples|inputs)\b|\d+\s*个(点|样本|数据)|held[- ]out|\bgrid\b", re.I),
     MODEL: re.compile(
         r"模型描述|模型(结构|搭建|构建|设计|介绍|定义)|网络(结构|模型|架构)|隐藏层|隐层|神经元|model description|"
         r"architecture|hidden (layer|units|neurons)|neurons|network structure|\b(two|three|2|3)[- ]layers?\b", re.I),
@@ -92,7 +92,7 @@ _DATA_CONTENT = re.compile(
 _MODEL_CONTENT = re.compile(
     r"\d+\s*(个)?\s*(隐藏)?(神经元|单元|节点|units?|neurons?|nodes?|hidden)|"
     r"(隐藏层|隐层|hidden(\s+layers?)?(\s+size)?|宽度|width|维度|dim\w*)\D{0,10}\d+|"
-    r"\d+\s*[-–×x*→]\s*\d+\s*[-–×x*→]\s*\d+|Linear|Dense|nn\.|全连接|fully[- ]connected|线性层|线性连接|"
+    r"\d+\s*(->|=>|[-–×x*→])\s*\d+\s*([(（][^()（）]{0,12}[)）])?\s*(->|=>|[-–×x*→])\s*\d+|Linear|Dense|nn\.|全连接|fully[- ]connected|线性层|线性连接|"
     r"linear (layers?|output)|\bMLP\b|Sequential|感知机|perceptron|adam|sgd|梯度下降|gradient descent|rmsprop|"
     r"momentum|动量|优化器|optimi[sz]er|学习率|learning rate|\blr\b|\d+\s*(轮|个?epochs?|次迭代|次|iterations?|steps?)|"
     r"(epochs?|轮数|迭代次数|iterations?)\D{0,6}\d+|batch[_ ]?size|批大小|小批量|mini-?batch|均方|mean squared|\bmse\b|"
