@@ -248,8 +248,7 @@ class FunctionFitting(Family):
         details = {"figures": [base64.b64encode(np.asarray(f, dtype=np.uint8).tobytes()).decode("ascii")
                                for f in data.get("figures", [])],
                    "output_tail": data.get("output_tail", ""), "seed": self.seed,
-                   "notes": data.get("notes", []), "unit": unit.display, "settled": data.get("settled", []),
-                   "monitored": data.get("monitored", [])}
+                   "notes": data.get("notes", []), "unit": unit.display, "settled": data.get("settled", [])}
         failure = (call.failure if call else None) or data.get("error") or (outcome.problem if not data else None)
         notes = data.get("notes", [])
         lacking = _environment_problem(data)

@@ -169,7 +169,6 @@ class Monitor:
         self.started = time.process_time()  # the checks' times count CPU: the same epochs idle or busy
         self.next_check = self.started + FIRST
         self.streak = 0
-        self.history: list[list[float]] = []  # [seconds, R²] of each check that measured
         self.settled: list[dict] = []  # each stop: seconds, R², checks
 
     def measure_now(self, call: dict, frame: types.FrameType | None = None, perturb: bool = False) -> dict | None:
@@ -214,8 +213,6 @@ class Monitor:
         cost = time.process_time() - now
         self.next_check = time.process_time() + max(PERIOD, 4 * cost)
         good = self._good(pairing)
-        if pairing is not None and np.isfinite(pairing.r2):
-            self.history.append([round(now - self.started, 2), round(float(pairing.r2), 5)])
         self.streak = self.streak + 1 if good else 0
         needed = 1 if good and self._held() else STREAK
         if self.streak >= needed:

@@ -281,7 +281,7 @@ def _run_once(job: dict, call: dict, seed: int) -> dict:
         "seed": seed, "keras2_needed": None if keras2.active() else keras3_problem(notes, call.get("imports", [])),
         "status": status, "stopped_at": stopped_at, "time_limit": float(call["time_limit"]), "notes": notes[:20],
         "seconds": round(run_seconds, 2), "settled": [dict(stop, where=where) for stop, where in zip(monitor.settled, stops)],
-        "monitored": monitor.history[-20:], "snapshots": snapshots,
+        "snapshots": snapshots,
         "output_tail": _tail(output, offset), "figures": figures.images, "figures_dropped": figures.dropped,
         "torch_used": "torch" in sys.modules, **measured,
     }
