@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch import content_hash, handin_hash
+from grader.batch import handin_hash
 from grader.config import Config, LatePolicy, load_config
 from grader.intake import IntakeError, IntakeOptions
 from grader.intake.stage import listing, recognise, take_in

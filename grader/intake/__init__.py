@@ -14,13 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 
-from grader.i18n import N_, _, ntr, tr
+from grader.i18n import N_, _, ntr
 
 FOLDERS = "folders"
 SYSTEMS = ("canvas", "moodle", "blackboard", "gradescope", "brightspace", "folders", "git")
