@@ -55,7 +55,7 @@ def test_real_pattern_loses_exactly_the_points_of_its_fault(grader, tmp_path, na
 
 
 
-@pytest.mark.slow
+@pytest.mark.handins
 @pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN_MISJUDGED[name], strict=True))
                                   if name in KNOWN_MISJUDGED else name for name in sorted(QA_VARIANTS)])
 def test_independent_handin_gets_what_a_ta_running_it_gives(grader, tmp_path, name):
