@@ -101,9 +101,16 @@ def _settled(stop: dict, result: dict, labels: np.ndarray) -> bool:
                 and accuracy(held_out, stop["y_test"]) >= stop["accuracy"] and _trained(result["curve"]))
 
 
-def _checkpoint(stop: dict | None, step: int, steps: int) -> bool:
-    """After `step` updates, is this a point where the child measures whether the run has passed?"""
-    return bool(stop) and step < steps and step % stop["every"] == 0
+def _stops_here(stop: dict | None, step: int, steps: int, measure: Callable[[], None], result: dict,
+                labels: np.ndarray) -> bool:
+    """After `step` updates: at a checkpoint, measure the run, and record the stop if it has passed."""
+    if not (stop and step < steps and step % stop["every"] == 0):
+        return False
+    measure()
+    if _settled(stop, result, labels):
+        result["stopped_at"] = step
+        return True
+    return False
 
 
 def _with_retries(train: Callable[[int, float], dict], attempts: list[list]) -> dict:
@@ -163,11 +170,8 @@ def numpy_protocol(namespace: dict, job: dict, call: dict) -> dict:
                 result["parameters"] = [name for name, _parameter, _gradient in pairs]
                 for name, parameter, gradient in pairs:
                     setattr(model, name, parameter - lr * gradient)
-                if _checkpoint(stop, step + 1, call["steps"]):
-                    measure()
-                    if _settled(stop, result, labels):
-                        result["stopped_at"] = step + 1
-                        break
+                if _stops_here(stop, step + 1, call["steps"], measure, result, labels):
+                    break
             else:
                 measure()
         except Stage as stage:
@@ -313,11 +317,8 @@ def tf_protocol(namespace: dict, job: dict, call: dict) -> dict:
                 if step == 0:
                     result["first_train"] = outputs
                 update(gradients)
-                if _checkpoint(stop, step + 1, call["steps"]):
-                    measure()
-                    if _settled(stop, result, labels):
-                        result["stopped_at"] = step + 1
-                        break
+                if _stops_here(stop, step + 1, call["steps"], measure, result, labels):
+                    break
             else:
                 measure()
         except Stage as stage:
