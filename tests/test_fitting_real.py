@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,6 +42,16 @@ def grader():
 
 def _checks(result) -> dict[str, CheckResult]:
     return {c.id.split(".", 1)[1]: c for c in result.checks}
+
+
+def _grade_endless_script(tmp_path: Path, script: str) -> dict[str, CheckResult]:
+    """Part 4's checks of a one-file hand-in whose training would run far past a 90 s cap."""
+    (tmp_path / "h").mkdir()
+    (tmp_path / "h" / "fit.py").write_text(script)
+    config = load_config()
+    with Grader(workers=1, config=config) as grader:
+        grader.families = [FunctionFitting(Limits(), dict(config.fitting, time_limit=90.0))]
+        return _checks(grader.grade(tmp_path / "h", {"function_fitting"}))
 
 
 # ---- each real pattern, end to end ------------------------------------------------------------
@@ -140,12 +151,7 @@ def test_whatever_follows_training_never_stops_the_model_from_being_measured(tmp
 @pytest.mark.slow
 def test_training_that_goes_on_long_after_the_fit_settled_is_stopped_early(tmp_path):
     endless = _numpy(epochs=10**7)
-    (tmp_path / "h").mkdir()
-    (tmp_path / "h" / "fit.py").write_text(endless)
-    config = load_config()
-    with Grader(workers=1, config=config) as grader:
-        grader.families = [FunctionFitting(Limits(), dict(config.fitting, time_limit=90.0))]
-        checks = _checks(grader.grade(tmp_path / "h", {"function_fitting"}))
+    checks = _grade_endless_script(tmp_path, endless)
     assert "training was stopped early" in checks["runs"].message, checks["runs"].message
     assert "test mse" in checks["runs"].details["output_tail"]  # the statements after the loop ran
     assert checks["runs"].details["settled"] and checks["fit"].passed, checks["fit"].message
@@ -477,12 +483,7 @@ def test_training_stopped_inside_the_main_guard_leaves_the_test_set_and_the_pred
     body = body.replace('print("test mse"', 'y_pred = forward(x_test)\nprint("test mse"')
     script = "import numpy as np\nimport matplotlib.pyplot as plt\n\nif __name__ == '__main__':\n" \
              "    np.random.seed(1)\n" + "".join(f"    {line}\n" if line.strip() else "\n" for line in body.splitlines())
-    (tmp_path / "h").mkdir()
-    (tmp_path / "h" / "fit.py").write_text(script)
-    config = load_config()
-    with Grader(workers=1, config=config) as grader:
-        grader.families = [FunctionFitting(Limits(), dict(config.fitting, time_limit=90.0))]
-        checks = _checks(grader.grade(tmp_path / "h", {"function_fitting"}))
+    checks = _grade_endless_script(tmp_path, script)
     assert "training was stopped early" in checks["runs"].message, checks["runs"].message
     assert "test mse" in checks["runs"].details["output_tail"]  # the statements after the loop ran
     assert checks["test_set"].message.startswith("test set `x_test`"), checks["test_set"].message
